@@ -1,0 +1,90 @@
+//! A validated row-major matrix of item embeddings, the input of every model call.
+
+/// Why a matrix of embeddings cannot be used.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum EmbeddingsError {
+    #[error("no embeddings: the input has 0 rows")]
+    Empty,
+    #[error("embedding dimension must be at least 1")]
+    ZeroDim,
+    #[error("{len} values are not a whole number of rows of dimension {dim} ({rem} left over)")]
+    Ragged { len: usize, dim: usize, rem: usize },
+    #[error("row {row}, column {col} is {value}: embeddings must be finite numbers")]
+    NonFinite { row: usize, col: usize, value: f32 },
+    #[error("embedding dimension is {found} but the model expects {expected}")]
+    DimMismatch { expected: usize, found: usize },
+}
+
+/// `rows × dim` f32 values, row-major, all finite.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Embeddings {
+    data: Vec<f32>,
+    rows: usize,
+    dim: usize,
+}
+
+impl Embeddings {
+    /// Checks shape and finiteness; the first non-finite value is reported with its position.
+    pub fn new(data: Vec<f32>, dim: usize) -> Result<Self, EmbeddingsError> {
+        if dim == 0 {
+            return Err(EmbeddingsError::ZeroDim);
+        }
+        if data.is_empty() {
+            return Err(EmbeddingsError::Empty);
+        }
+        let rem = data.len() % dim;
+        if rem != 0 {
+            return Err(EmbeddingsError::Ragged {
+                len: data.len(),
+                dim,
+                rem,
+            });
+        }
+        if let Some(pos) = data.iter().position(|v| !v.is_finite()) {
+            return Err(EmbeddingsError::NonFinite {
+                row: pos / dim,
+                col: pos % dim,
+                value: data[pos],
+            });
+        }
+        let rows = data.len() / dim;
+        Ok(Self { data, rows, dim })
+    }
+
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    pub fn as_slice(&self) -> &[f32] {
+        &self.data
+    }
+
+    pub fn row(&self, i: usize) -> &[f32] {
+        &self.data[i * self.dim..(i + 1) * self.dim]
+    }
+
+    pub fn into_vec(self) -> Vec<f32> {
+        self.data
+    }
+
+    /// Fails unless rows have the dimension a model expects.
+    pub fn expect_dim(&self, expected: usize) -> Result<(), EmbeddingsError> {
+        if self.dim == expected {
+            Ok(())
+        } else {
+            Err(EmbeddingsError::DimMismatch {
+                expected,
+                found: self.dim,
+            })
+        }
+    }
+
+    /// Rows `start..end` as a new matrix (used to batch encoding).
+    pub fn slice_rows(&self, start: usize, end: usize) -> &[f32] {
+        &self.data[start * self.dim..end * self.dim]
+    }
+}

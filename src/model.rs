@@ -1,0 +1,115 @@
+//! The RQ-VAE: MLP encoder → residual quantizer → MLP decoder.
+
+use crate::config::RqVaeConfig;
+use crate::quantizer::{QuantizerOutput, ResidualQuantizer};
+use burn::module::{Module, Param};
+use burn::nn::{Linear, LinearConfig};
+use burn::tensor::activation::relu;
+use burn::tensor::backend::Backend;
+use burn::tensor::{Distribution, Int, Tensor};
+
+/// Linear layers with ReLU between them (none after the last, so outputs are unbounded).
+#[derive(Module, Debug)]
+pub struct Mlp<B: Backend> {
+    pub layers: Vec<Linear<B>>,
+}
+
+impl<B: Backend> Mlp<B> {
+    /// Layers mapping `widths[0] → widths[1] → … → widths[last]`.
+    pub fn new(widths: &[usize], device: &B::Device) -> Self {
+        let layers = widths
+            .windows(2)
+            .map(|w| LinearConfig::new(w[0], w[1]).init(device))
+            .collect();
+        Self { layers }
+    }
+
+    /// Assembles an MLP from `(weight [in, out], bias [out])` pairs.
+    pub fn from_tensors(layers: Vec<(Tensor<B, 2>, Tensor<B, 1>)>) -> Self {
+        let layers = layers
+            .into_iter()
+            .map(|(weight, bias)| Linear {
+                weight: Param::from_tensor(weight),
+                bias: Some(Param::from_tensor(bias)),
+            })
+            .collect();
+        Self { layers }
+    }
+
+    pub fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
+        let last = self.layers.len() - 1;
+        self.layers.iter().enumerate().fold(x, |x, (i, layer)| {
+            let y = layer.forward(x);
+            if i < last {
+                relu(y)
+            } else {
+                y
+            }
+        })
+    }
+}
+
+/// The whole model. `decoder` is optional: browser exports may ship the encoder and codebooks only.
+#[derive(Module, Debug)]
+pub struct RqVae<B: Backend> {
+    pub encoder: Mlp<B>,
+    pub quantizer: ResidualQuantizer<B>,
+    pub decoder: Option<Mlp<B>>,
+}
+
+/// A training forward pass.
+pub struct ForwardOutput<B: Backend> {
+    pub reconstruction: Tensor<B, 2>,
+    pub quantizer: QuantizerOutput<B>,
+    /// The encoder's output before quantization.
+    pub latent: Tensor<B, 2>,
+}
+
+impl RqVaeConfig {
+    /// A freshly initialised model; codebooks start as small random vectors until k-means
+    /// (see [`crate::kmeans`]) puts them on the data.
+    pub fn init<B: Backend>(&self, device: &B::Device) -> RqVae<B> {
+        let codebooks = (0..self.levels)
+            .map(|_| {
+                Tensor::random(
+                    [self.codebook_size, self.latent_dim],
+                    Distribution::Normal(0.0, 0.01),
+                    device,
+                )
+            })
+            .collect();
+        RqVae {
+            encoder: Mlp::new(&self.encoder_widths(), device),
+            quantizer: ResidualQuantizer::from_codebooks(codebooks),
+            decoder: Some(Mlp::new(&self.decoder_widths(), device)),
+        }
+    }
+}
+
+impl<B: Backend> RqVae<B> {
+    /// Semantic IDs `[n, levels]` for inputs `[n, input_dim]`.
+    pub fn encode(&self, x: Tensor<B, 2>) -> Tensor<B, 2, Int> {
+        self.quantizer.encode(self.encoder.forward(x))
+    }
+
+    /// Reconstructed inputs `[n, input_dim]` for IDs `[n, levels]`; `None` without a decoder.
+    pub fn decode(&self, ids: Tensor<B, 2, Int>) -> Option<Tensor<B, 2>> {
+        let decoder = self.decoder.as_ref()?;
+        Some(decoder.forward(self.quantizer.decode_ids(ids)))
+    }
+
+    /// The training pass. Panics without a decoder; training always builds one.
+    pub fn forward(&self, x: Tensor<B, 2>) -> ForwardOutput<B> {
+        let latent = self.encoder.forward(x);
+        let quantizer = self.quantizer.forward(latent.clone());
+        let decoder = self
+            .decoder
+            .as_ref()
+            .expect("training needs a model with a decoder");
+        ForwardOutput {
+            reconstruction: decoder.forward(quantizer.quantized.clone()),
+            quantizer,
+            latent,
+        }
+    }
+}

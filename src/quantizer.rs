@@ -1,0 +1,165 @@
+//! Residual vector quantization with rotation-trick gradients.
+//!
+//! Level `l` picks the code nearest (squared L2) to the current residual, and the next level sees
+//! `residual − code`. Training and inference use that same residual, as the rotation-trick paper
+//! requires (a mismatch between the two is a known bug in one public implementation).
+
+use burn::module::{Module, Param};
+use burn::tensor::backend::Backend;
+use burn::tensor::{Int, Tensor, TensorData};
+
+/// One codebook per level, each `[codebook_size, latent_dim]`.
+#[derive(Module, Debug)]
+pub struct ResidualQuantizer<B: Backend> {
+    pub codebooks: Vec<Param<Tensor<B, 2>>>,
+}
+
+/// What one training pass through the quantizer produces.
+pub struct QuantizerOutput<B: Backend> {
+    /// Sum of the levels' codes; forward value equals the quantized latent, gradient flows to the
+    /// encoder through the rotation trick.
+    pub quantized: Tensor<B, 2>,
+    /// Chosen code of every row at every level, `[batch, levels]`.
+    pub ids: Tensor<B, 2, Int>,
+    /// Mean over rows of ‖sg(residual) − code‖², summed over levels: moves codes to the data.
+    pub codebook_loss: Tensor<B, 1>,
+    /// Mean over rows of ‖residual − sg(code)‖², summed over levels: keeps the encoder near its codes.
+    pub commitment_loss: Tensor<B, 1>,
+    /// The residual each level quantized, detached, for dead-code replacement.
+    pub residuals: Vec<Tensor<B, 2>>,
+}
+
+/// Index of the nearest row of `codebook` for every row of `x`, as `[n]`.
+///
+/// ‖x − c‖² = ‖x‖² − 2 x·c + ‖c‖²; the ‖x‖² term is the same for every code of a row, so the
+/// argmin only needs ‖c‖² − 2 x·c, one matrix product.
+pub fn nearest_code<B: Backend>(x: Tensor<B, 2>, codebook: Tensor<B, 2>) -> Tensor<B, 1, Int> {
+    let code_norms = codebook.clone().powi_scalar(2).sum_dim(1).reshape([1, -1]);
+    let scores = code_norms - x.matmul(codebook.transpose()).mul_scalar(2.0);
+    scores.argmin(1).flatten(0, 1)
+}
+
+/// The rotation trick (Fifty et al., ICLR 2025): returns a tensor whose value is `q` and whose
+/// gradient reaches `e` through the fixed linear map λR, R = I − 2rrᵀ + 2q̂êᵀ, λ = ‖q‖/‖e‖.
+///
+/// `q` must already be detached. ê, q̂, r and λ are constants. Rows with ‖e‖ ≈ 0 or ê ≈ −q̂ have
+/// no well-defined rotation; there the output falls back to the straight-through estimator
+/// `e + sg(q − e)`, which has the same forward value.
+pub fn rotate_to<B: Backend>(e: Tensor<B, 2>, q: Tensor<B, 2>) -> Tensor<B, 2> {
+    const EPS: f32 = 1e-6;
+    let e_const = e.clone().detach();
+    let e_norm = e_const.clone().powi_scalar(2).sum_dim(1).sqrt();
+    let q_norm = q.clone().powi_scalar(2).sum_dim(1).sqrt();
+    let e_hat = e_const.clone() / e_norm.clone().clamp_min(EPS);
+    let q_hat = q.clone() / q_norm.clone().clamp_min(EPS);
+    let sum = e_hat.clone() + q_hat.clone();
+    let sum_norm = sum.clone().powi_scalar(2).sum_dim(1).sqrt();
+    let r = sum / sum_norm.clone().clamp_min(EPS);
+    let lambda = q_norm / e_norm.clone().clamp_min(EPS);
+
+    // R e = e − 2 (r·e) r + 2 (ê·e) q̂, with r, ê, q̂ constant so the map is linear in e.
+    let r_dot_e = (r.clone() * e.clone()).sum_dim(1);
+    let ehat_dot_e = (e_hat * e.clone()).sum_dim(1);
+    let rotated =
+        (e.clone() - r * r_dot_e.mul_scalar(2.0) + q_hat * ehat_dot_e.mul_scalar(2.0)) * lambda;
+
+    let straight_through = e.clone() + (q - e_const).detach();
+    let degenerate = e_norm.lower_elem(EPS).bool_or(sum_norm.lower_elem(EPS));
+    rotated.mask_where(
+        degenerate.expand(straight_through.shape()),
+        straight_through,
+    )
+}
+
+impl<B: Backend> ResidualQuantizer<B> {
+    pub fn from_codebooks(codebooks: Vec<Tensor<B, 2>>) -> Self {
+        Self {
+            codebooks: codebooks.into_iter().map(Param::from_tensor).collect(),
+        }
+    }
+
+    pub fn levels(&self) -> usize {
+        self.codebooks.len()
+    }
+
+    /// Semantic IDs `[n, levels]` of latents `[n, latent_dim]`.
+    pub fn encode(&self, latent: Tensor<B, 2>) -> Tensor<B, 2, Int> {
+        let mut residual = latent;
+        let mut ids = Vec::with_capacity(self.codebooks.len());
+        for codebook in &self.codebooks {
+            let codebook = codebook.val();
+            let idx = nearest_code(residual.clone(), codebook.clone());
+            residual = residual - codebook.select(0, idx.clone());
+            ids.push(idx.unsqueeze_dim(1));
+        }
+        Tensor::cat(ids, 1)
+    }
+
+    /// The quantized latent `[n, latent_dim]` for IDs `[n, levels]`: the sum of their codes.
+    pub fn decode_ids(&self, ids: Tensor<B, 2, Int>) -> Tensor<B, 2> {
+        let [n, _] = ids.dims();
+        let mut sum: Option<Tensor<B, 2>> = None;
+        for (level, codebook) in self.codebooks.iter().enumerate() {
+            let idx = ids.clone().slice([0..n, level..level + 1]).flatten(0, 1);
+            let codes = codebook.val().select(0, idx);
+            sum = Some(match sum {
+                Some(s) => s + codes,
+                None => codes,
+            });
+        }
+        sum.expect("a quantizer has at least one level")
+    }
+
+    /// The training pass: nearest codes, rotation-trick output and both VQ losses.
+    pub fn forward(&self, latent: Tensor<B, 2>) -> QuantizerOutput<B> {
+        let device = latent.device();
+        let mut residual = latent;
+        let mut quantized: Option<Tensor<B, 2>> = None;
+        let mut ids = Vec::with_capacity(self.codebooks.len());
+        let mut residuals = Vec::with_capacity(self.codebooks.len());
+        let mut codebook_loss = Tensor::<B, 1>::zeros([1], &device);
+        let mut commitment_loss = Tensor::<B, 1>::zeros([1], &device);
+        for codebook in &self.codebooks {
+            let codebook = codebook.val();
+            let residual_const = residual.clone().detach();
+            let idx = nearest_code(residual_const.clone(), codebook.clone().detach());
+            let code = codebook.select(0, idx.clone());
+            let code_const = code.clone().detach();
+
+            codebook_loss = codebook_loss + row_sq_dist(residual_const.clone(), code);
+            commitment_loss = commitment_loss + row_sq_dist(residual.clone(), code_const.clone());
+
+            let level_out = rotate_to(residual.clone(), code_const.clone());
+            quantized = Some(match quantized {
+                Some(q) => q + level_out,
+                None => level_out,
+            });
+            residuals.push(residual_const);
+            ids.push(idx.unsqueeze_dim(1));
+            residual = residual - code_const;
+        }
+        QuantizerOutput {
+            quantized: quantized.expect("a quantizer has at least one level"),
+            ids: Tensor::cat(ids, 1),
+            codebook_loss,
+            commitment_loss,
+            residuals,
+        }
+    }
+
+    /// Overwrites level `level`'s codebook with `values` (`[codebook_size, latent_dim]`, row-major),
+    /// keeping the parameter's identity so the optimizer state stays attached to it.
+    pub fn set_codebook(&mut self, level: usize, values: Vec<f32>) {
+        let param = self.codebooks.remove(level);
+        let param = param.map(|old| {
+            let shape = old.shape();
+            Tensor::<B, 2>::from_data(TensorData::new(values, shape), &old.device()).require_grad()
+        });
+        self.codebooks.insert(level, param);
+    }
+}
+
+/// Mean over rows of the squared L2 distance, as `[1]`.
+fn row_sq_dist<B: Backend>(a: Tensor<B, 2>, b: Tensor<B, 2>) -> Tensor<B, 1> {
+    (a - b).powi_scalar(2).sum_dim(1).mean()
+}

@@ -1,0 +1,429 @@
+//! The training loop: AdamW, warmup + cosine learning rate, k-means codebook init, dead-code
+//! replacement and resumable checkpoints.
+//!
+//! Loss per batch (means over rows):
+//! `‖x − x̂‖² + codebook_weight · Σ_l ‖sg(r_l) − c_l‖² + commitment_weight · Σ_l ‖r_l − sg(c_l)‖²`
+//! where `r_l` is level `l`'s residual and `c_l` its chosen code. Gradients cross the quantizer
+//! through the rotation trick ([`crate::quantizer::rotate_to`]).
+//!
+//! Dead codes: at the end of every epoch, each code no item chose during that epoch is moved onto
+//! a randomly drawn residual of that level from the epoch's last batch, so all codes stay in use.
+
+use crate::config::RqVaeConfig;
+use crate::embeddings::Embeddings;
+use crate::inference::to_tensor;
+use crate::kmeans::kmeans;
+use crate::model::RqVae;
+use crate::weights::{ModelWeights, Precision, WeightsError};
+use burn::module::AutodiffModule;
+use burn::optim::adaptor::OptimizerAdaptor;
+use burn::optim::{AdamW, AdamWConfig, GradientsParams, Optimizer};
+use burn::record::{BinFileRecorder, FullPrecisionSettings, Recorder};
+use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::ElementConversion;
+use burn::tensor::{Int, Tensor, TensorData};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The training recipe. Defaults follow the reference model card.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub lr: f64,
+    pub lr_min: f64,
+    /// Share of all steps spent in linear warmup from 0 to `lr`.
+    pub warmup_fraction: f64,
+    pub weight_decay: f32,
+    pub codebook_weight: f32,
+    pub commitment_weight: f32,
+    pub kmeans_iterations: usize,
+    /// Replace codes unused during an epoch (see the module docs).
+    pub reset_dead_codes: bool,
+    pub seed: u64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            epochs: 1000,
+            batch_size: 4096,
+            lr: 3e-4,
+            lr_min: 1e-5,
+            warmup_fraction: 0.02,
+            weight_decay: 1e-4,
+            codebook_weight: 1.0,
+            commitment_weight: 0.25,
+            kmeans_iterations: 25,
+            reset_dead_codes: true,
+            seed: 42,
+        }
+    }
+}
+
+/// Why training cannot start or continue.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error("batch size {batch} is larger than the {rows} rows of the training data")]
+    BatchTooLarge { batch: usize, rows: usize },
+    #[error("batch size must be at least 1")]
+    ZeroBatch,
+    #[error("training data has dimension {found} but the model config expects {expected}")]
+    Dim { expected: usize, found: usize },
+    #[error("checkpoint {path}: {reason}")]
+    Checkpoint { path: String, reason: String },
+    #[error(transparent)]
+    Weights(#[from] WeightsError),
+}
+
+/// What one epoch did.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EpochReport {
+    pub epoch: usize,
+    pub lr: f64,
+    pub recon_loss: f64,
+    pub codebook_loss: f64,
+    pub commitment_loss: f64,
+    /// Code-usage perplexity of every level over the epoch.
+    pub perplexity: Vec<f64>,
+    /// Codes unused during the epoch, per level (replaced afterwards when enabled).
+    pub dead_codes: Vec<usize>,
+    pub seconds: f64,
+}
+
+/// Progress saved beside a checkpoint's weights.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct CheckpointState {
+    epochs_done: usize,
+    step: usize,
+    model: RqVaeConfig,
+    train: TrainConfig,
+}
+
+type Optim<B> = OptimizerAdaptor<AdamW, RqVae<B>, B>;
+
+/// A model, its optimizer and the data, stepping through epochs.
+pub struct Trainer<B: AutodiffBackend> {
+    pub model: RqVae<B>,
+    optim: Optim<B>,
+    pub config: RqVaeConfig,
+    pub train: TrainConfig,
+    data: Tensor<B, 2>,
+    rows: usize,
+    /// Completed epochs.
+    pub epochs_done: usize,
+    step: usize,
+    device: B::Device,
+}
+
+impl<B: AutodiffBackend> Trainer<B> {
+    /// A fresh model; codebooks are put on the data by k-means before the first step.
+    pub fn new(
+        config: RqVaeConfig,
+        train: TrainConfig,
+        data: &Embeddings,
+        device: &B::Device,
+    ) -> Result<Self, TrainError> {
+        if train.batch_size == 0 {
+            return Err(TrainError::ZeroBatch);
+        }
+        if train.batch_size > data.rows() {
+            return Err(TrainError::BatchTooLarge {
+                batch: train.batch_size,
+                rows: data.rows(),
+            });
+        }
+        if data.dim() != config.input_dim {
+            return Err(TrainError::Dim {
+                expected: config.input_dim,
+                found: data.dim(),
+            });
+        }
+        B::seed(device, train.seed);
+        let model = config.init::<B>(device);
+        let mut trainer = Self {
+            model,
+            optim: Self::optimizer(&train),
+            config,
+            data: to_tensor::<B>(data.as_slice(), data.rows(), data.dim(), device),
+            rows: data.rows(),
+            train,
+            epochs_done: 0,
+            step: 0,
+            device: device.clone(),
+        };
+        trainer.init_codebooks();
+        Ok(trainer)
+    }
+
+    fn optimizer(train: &TrainConfig) -> Optim<B> {
+        AdamWConfig::new()
+            .with_weight_decay(train.weight_decay)
+            .init()
+    }
+
+    pub fn total_steps(&self) -> usize {
+        self.train.epochs * self.rows.div_ceil(self.train.batch_size)
+    }
+
+    /// Linear warmup to `lr`, then cosine decay to `lr_min` at the last step.
+    pub fn lr_at(&self, step: usize) -> f64 {
+        lr_schedule(&self.train, step, self.total_steps())
+    }
+
+    /// The row order of `epoch`: a permutation seeded by (seed, epoch), so a resumed run sees the
+    /// same batches as an uninterrupted one.
+    fn permutation(&self, epoch: usize) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.rows).collect();
+        let mut rng = StdRng::seed_from_u64(self.train.seed.wrapping_add(epoch as u64 * 7919));
+        order.shuffle(&mut rng);
+        order
+    }
+
+    fn batch(&self, rows: &[usize]) -> Tensor<B, 2> {
+        let idx = Tensor::<B, 1, Int>::from_data(
+            TensorData::new(
+                rows.iter().map(|&r| r as i64).collect::<Vec<_>>(),
+                [rows.len()],
+            ),
+            &self.device,
+        );
+        self.data.clone().select(0, idx)
+    }
+
+    /// k-means on the first batch, level by level on the residuals of the (untrained) encoder.
+    fn init_codebooks(&mut self) {
+        let first: Vec<usize> = self.permutation(0)[..self.train.batch_size].to_vec();
+        let x = self.batch(&first).inner();
+        let model = self.model.valid();
+        let mut residual = model.encoder.forward(x);
+        let dim = self.config.latent_dim;
+        for level in 0..self.config.levels {
+            let points: Vec<f32> = residual.clone().into_data().iter::<f32>().collect();
+            let centroids = kmeans(
+                &points,
+                dim,
+                self.config.codebook_size,
+                self.train.kmeans_iterations,
+                self.train.seed.wrapping_add(level as u64),
+            );
+            let codebook = to_tensor::<B::InnerBackend>(
+                &centroids,
+                self.config.codebook_size,
+                dim,
+                &self.device,
+            );
+            let idx = crate::quantizer::nearest_code(residual.clone(), codebook.clone());
+            residual = residual - codebook.select(0, idx);
+            self.model.quantizer.set_codebook(level, centroids);
+        }
+    }
+
+    /// One pass over the data. Returns the epoch's report.
+    pub fn run_epoch(&mut self) -> EpochReport {
+        let started = std::time::Instant::now();
+        let epoch = self.epochs_done;
+        let order = self.permutation(epoch);
+        let (levels, k) = (self.config.levels, self.config.codebook_size);
+        let mut counts = vec![0usize; levels * k];
+        let mut sums = [0f64; 3];
+        let mut batches = 0usize;
+        let mut last_residuals = Vec::new();
+        let mut lr = 0.0;
+        for rows in order.chunks(self.train.batch_size) {
+            let x = self.batch(rows);
+            let out = self.model.forward(x.clone());
+            let recon = (out.reconstruction - x).powi_scalar(2).sum_dim(1).mean();
+            let q = &out.quantizer;
+            let loss = recon.clone()
+                + q.codebook_loss
+                    .clone()
+                    .mul_scalar(self.train.codebook_weight)
+                + q.commitment_loss
+                    .clone()
+                    .mul_scalar(self.train.commitment_weight);
+            let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+            lr = self.lr_at(self.step);
+            self.model = self.optim.step(lr, self.model.clone(), grads);
+            self.step += 1;
+
+            for (i, v) in q.ids.clone().into_data().iter::<i64>().enumerate() {
+                counts[(i % levels) * k + v as usize] += 1;
+            }
+            for (s, t) in
+                sums.iter_mut()
+                    .zip([recon, q.codebook_loss.clone(), q.commitment_loss.clone()])
+            {
+                *s += t.into_scalar().elem::<f64>();
+            }
+            batches += 1;
+            last_residuals = out.quantizer.residuals;
+        }
+
+        let mut dead_codes = Vec::with_capacity(levels);
+        let mut perplexity = Vec::with_capacity(levels);
+        let total = self.rows as f64;
+        for level in 0..levels {
+            let level_counts = &counts[level * k..(level + 1) * k];
+            let entropy: f64 = level_counts
+                .iter()
+                .filter(|&&c| c > 0)
+                .map(|&c| -(c as f64 / total) * (c as f64 / total).ln())
+                .sum();
+            perplexity.push(entropy.exp());
+            let dead: Vec<usize> = (0..k).filter(|&c| level_counts[c] == 0).collect();
+            dead_codes.push(dead.len());
+            if self.train.reset_dead_codes && !dead.is_empty() {
+                self.replace_dead(level, &dead, last_residuals[level].clone(), epoch);
+            }
+        }
+        self.epochs_done += 1;
+        EpochReport {
+            epoch: self.epochs_done,
+            lr,
+            recon_loss: sums[0] / batches as f64,
+            codebook_loss: sums[1] / batches as f64,
+            commitment_loss: sums[2] / batches as f64,
+            perplexity,
+            dead_codes,
+            seconds: started.elapsed().as_secs_f64(),
+        }
+    }
+
+    /// Moves `dead` codes of `level` onto residuals drawn without replacement from `residuals`.
+    fn replace_dead(
+        &mut self,
+        level: usize,
+        dead: &[usize],
+        residuals: Tensor<B, 2>,
+        epoch: usize,
+    ) {
+        let dim = self.config.latent_dim;
+        let points: Vec<f32> = residuals.into_data().iter::<f32>().collect();
+        let n = points.len() / dim;
+        let mut rng = StdRng::seed_from_u64(
+            self.train.seed ^ ((epoch as u64) << 20) ^ ((level as u64) << 8) ^ 0xdead,
+        );
+        let mut picks: Vec<usize> = (0..n).collect();
+        picks.shuffle(&mut rng);
+        let mut codebook: Vec<f32> = self.model.quantizer.codebooks[level]
+            .val()
+            .into_data()
+            .iter::<f32>()
+            .collect();
+        for (j, &code) in dead.iter().enumerate() {
+            let src = picks[j % n];
+            codebook[code * dim..(code + 1) * dim]
+                .copy_from_slice(&points[src * dim..(src + 1) * dim]);
+        }
+        self.model.quantizer.set_codebook(level, codebook);
+    }
+
+    /// The current model without autodiff, for evaluation and export.
+    pub fn inference_model(&self) -> RqVae<B::InnerBackend> {
+        self.model.valid()
+    }
+
+    pub fn weights(&self) -> ModelWeights {
+        ModelWeights::from_model(&self.model, &self.config)
+    }
+
+    /// Writes model, optimizer state and progress into `dir`, replacing any earlier checkpoint
+    /// only once the new one is complete.
+    pub fn save_checkpoint(&self, dir: &Path) -> Result<(), TrainError> {
+        let err = |reason: String| TrainError::Checkpoint {
+            path: dir.display().to_string(),
+            reason,
+        };
+        let tmp = dir.with_extension("tmp");
+        if tmp.exists() {
+            std::fs::remove_dir_all(&tmp).map_err(|e| err(e.to_string()))?;
+        }
+        std::fs::create_dir_all(&tmp).map_err(|e| err(e.to_string()))?;
+        std::fs::write(
+            tmp.join("model.safetensors"),
+            self.weights().to_bytes(Precision::F32)?,
+        )
+        .map_err(|e| err(e.to_string()))?;
+        BinFileRecorder::<FullPrecisionSettings>::new()
+            .record(self.optim.to_record(), tmp.join("optimizer"))
+            .map_err(|e| err(e.to_string()))?;
+        let state = CheckpointState {
+            epochs_done: self.epochs_done,
+            step: self.step,
+            model: self.config.clone(),
+            train: self.train.clone(),
+        };
+        std::fs::write(
+            tmp.join("state.json"),
+            serde_json::to_string_pretty(&state).expect("state serialises"),
+        )
+        .map_err(|e| err(e.to_string()))?;
+        if dir.exists() {
+            std::fs::remove_dir_all(dir).map_err(|e| err(e.to_string()))?;
+        }
+        std::fs::rename(&tmp, dir).map_err(|e| err(e.to_string()))
+    }
+
+    /// Continues from a checkpoint written by [`Trainer::save_checkpoint`]. `train` may extend
+    /// the number of epochs; everything else must match what the run started with.
+    pub fn resume(
+        dir: &Path,
+        train: TrainConfig,
+        data: &Embeddings,
+        device: &B::Device,
+    ) -> Result<Self, TrainError> {
+        let err = |reason: String| TrainError::Checkpoint {
+            path: dir.display().to_string(),
+            reason,
+        };
+        let state: CheckpointState = serde_json::from_str(
+            &std::fs::read_to_string(dir.join("state.json")).map_err(|e| err(e.to_string()))?,
+        )
+        .map_err(|e| err(format!("state.json: {e}")))?;
+        if data.dim() != state.model.input_dim {
+            return Err(TrainError::Dim {
+                expected: state.model.input_dim,
+                found: data.dim(),
+            });
+        }
+        let bytes = std::fs::read(dir.join("model.safetensors")).map_err(|e| err(e.to_string()))?;
+        let weights = ModelWeights::from_bytes(&bytes)?;
+        let model = weights.to_model::<B>(device);
+        let record = BinFileRecorder::<FullPrecisionSettings>::new()
+            .load(dir.join("optimizer"), device)
+            .map_err(|e| err(format!("optimizer state: {e}")))?;
+        let optim = Self::optimizer(&train).load_record(record);
+        Ok(Self {
+            model,
+            optim,
+            config: state.model,
+            data: to_tensor::<B>(data.as_slice(), data.rows(), data.dim(), device),
+            rows: data.rows(),
+            train,
+            epochs_done: state.epochs_done,
+            step: state.step,
+            device: device.clone(),
+        })
+    }
+}
+
+/// The learning rate at `step` of `total` (see [`Trainer::lr_at`]).
+pub fn lr_schedule(train: &TrainConfig, step: usize, total: usize) -> f64 {
+    let warmup = ((train.warmup_fraction * total as f64).round() as usize).max(1);
+    if step < warmup {
+        return train.lr * (step + 1) as f64 / warmup as f64;
+    }
+    let span = total.saturating_sub(warmup).max(1) as f64;
+    let progress = ((step - warmup) as f64 / span).min(1.0);
+    train.lr_min + 0.5 * (train.lr - train.lr_min) * (1.0 + (std::f64::consts::PI * progress).cos())
+}
+
+/// The path of a run's checkpoint.
+pub fn checkpoint_dir(run: &Path) -> PathBuf {
+    run.join("checkpoint")
+}

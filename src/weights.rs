@@ -1,0 +1,337 @@
+//! The weights format shared by the trainer, the browser and the tests (format version 1).
+//!
+//! One `.safetensors` file. Metadata: `format` = `"rqvae"`, `format_version` = `"1"`,
+//! `config` = the [`RqVaeConfig`] as JSON. Tensors, all F32 or all F16, row-major:
+//!
+//! | name | shape |
+//! |---|---|
+//! | `encoder.layers.{i}.weight` | `[in, out]` (y = x · W + b) |
+//! | `encoder.layers.{i}.bias` | `[out]` |
+//! | `quantizer.codebooks.{l}` | `[codebook_size, latent_dim]` |
+//! | `decoder.layers.{i}.weight` / `.bias` | as the encoder's, latent to input (optional) |
+//!
+//! The decoder is optional: a browser that only assigns IDs needs the encoder and codebooks.
+
+use crate::config::{ConfigError, RqVaeConfig};
+use crate::model::{Mlp, RqVae};
+use crate::quantizer::ResidualQuantizer;
+use burn::tensor::backend::Backend;
+use burn::tensor::{Tensor, TensorData};
+use half::f16;
+use safetensors::{Dtype, SafeTensors};
+use std::collections::HashMap;
+
+pub const FORMAT_NAME: &str = "rqvae";
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Storage precision of a weights file. Computation is always f32.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precision {
+    F32,
+    F16,
+}
+
+/// Why bytes are not usable weights for an RQ-VAE.
+#[derive(Debug, thiserror::Error)]
+pub enum WeightsError {
+    #[error("not a safetensors file: {0}")]
+    NotSafetensors(String),
+    #[error("not an rqvae weights file: metadata has no format = \"rqvae\" (found {0:?})")]
+    NotRqvae(Option<String>),
+    #[error("weights format version {found} is not supported (this build reads version {FORMAT_VERSION})")]
+    Version { found: String },
+    #[error("weights metadata has no 'config' entry")]
+    MissingConfig,
+    #[error("weights config: {0}")]
+    Config(#[from] ConfigError),
+    #[error("tensor '{0}' is missing")]
+    MissingTensor(String),
+    #[error("tensor '{name}' has shape {found:?} but the config needs {expected:?}")]
+    Shape {
+        name: String,
+        expected: Vec<usize>,
+        found: Vec<usize>,
+    },
+    #[error("tensor '{name}' has dtype {found}; only F32 and F16 are supported")]
+    Dtype { name: String, found: String },
+    #[error("tensor '{0}' holds NaN or infinite values")]
+    NonFinite(String),
+    #[error("unexpected tensor '{0}': not part of this config's model")]
+    Unexpected(String),
+    #[error("model has no decoder: export it with the decoder to reconstruct vectors")]
+    NoDecoder,
+    #[error("could not serialise weights: {0}")]
+    Serialize(String),
+}
+
+/// A dense layer on the host: `weight` is `[in, out]` row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerWeights {
+    pub weight: Vec<f32>,
+    pub bias: Vec<f32>,
+}
+
+/// All parameters of a model on the host, independent of any backend.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelWeights {
+    pub config: RqVaeConfig,
+    pub encoder: Vec<LayerWeights>,
+    /// One `[codebook_size × latent_dim]` row-major block per level.
+    pub codebooks: Vec<Vec<f32>>,
+    pub decoder: Option<Vec<LayerWeights>>,
+}
+
+fn layer_names(prefix: &str, i: usize) -> (String, String) {
+    (
+        format!("{prefix}.layers.{i}.weight"),
+        format!("{prefix}.layers.{i}.bias"),
+    )
+}
+
+fn codebook_name(level: usize) -> String {
+    format!("quantizer.codebooks.{level}")
+}
+
+fn tensor_vec<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
+    t.into_data()
+        .convert::<f32>()
+        .to_vec::<f32>()
+        .expect("converted to f32")
+}
+
+fn mlp_weights<B: Backend>(mlp: &Mlp<B>) -> Vec<LayerWeights> {
+    mlp.layers
+        .iter()
+        .map(|layer| LayerWeights {
+            weight: tensor_vec(layer.weight.val()),
+            bias: layer
+                .bias
+                .as_ref()
+                .map(|b| tensor_vec(b.val()))
+                .unwrap_or_default(),
+        })
+        .collect()
+}
+
+fn mlp_from<B: Backend>(layers: &[LayerWeights], widths: &[usize], device: &B::Device) -> Mlp<B> {
+    Mlp::from_tensors(
+        layers
+            .iter()
+            .zip(widths.windows(2))
+            .map(|(layer, w)| {
+                (
+                    Tensor::from_data(TensorData::new(layer.weight.clone(), [w[0], w[1]]), device),
+                    Tensor::from_data(TensorData::new(layer.bias.clone(), [w[1]]), device),
+                )
+            })
+            .collect(),
+    )
+}
+
+impl ModelWeights {
+    /// Copies a model's parameters to the host (native backends; reads tensors synchronously).
+    pub fn from_model<B: Backend>(model: &RqVae<B>, config: &RqVaeConfig) -> Self {
+        Self {
+            config: config.clone(),
+            encoder: mlp_weights(&model.encoder),
+            codebooks: model
+                .quantizer
+                .codebooks
+                .iter()
+                .map(|c| tensor_vec(c.val()))
+                .collect(),
+            decoder: model.decoder.as_ref().map(mlp_weights),
+        }
+    }
+
+    /// Builds the model on `device`.
+    pub fn to_model<B: Backend>(&self, device: &B::Device) -> RqVae<B> {
+        let c = &self.config;
+        let codebooks = self
+            .codebooks
+            .iter()
+            .map(|values| {
+                Tensor::from_data(
+                    TensorData::new(values.clone(), [c.codebook_size, c.latent_dim]),
+                    device,
+                )
+            })
+            .collect();
+        RqVae {
+            encoder: mlp_from(&self.encoder, &c.encoder_widths(), device),
+            quantizer: ResidualQuantizer::from_codebooks(codebooks),
+            decoder: self
+                .decoder
+                .as_ref()
+                .map(|d| mlp_from(d, &c.decoder_widths(), device)),
+        }
+    }
+
+    /// The same weights without the decoder (encoder and codebooks suffice to assign IDs).
+    pub fn without_decoder(mut self) -> Self {
+        self.decoder = None;
+        self
+    }
+
+    /// Serialises to safetensors bytes at `precision`.
+    pub fn to_bytes(&self, precision: Precision) -> Result<Vec<u8>, WeightsError> {
+        let c = &self.config;
+        let mut tensors: Vec<(String, Vec<usize>, &[f32])> = Vec::new();
+        let mlps = [
+            Some(("encoder", &self.encoder, c.encoder_widths())),
+            self.decoder
+                .as_ref()
+                .map(|d| ("decoder", d, c.decoder_widths())),
+        ];
+        for (prefix, layers, widths) in mlps.iter().flatten() {
+            for (i, (layer, w)) in layers.iter().zip(widths.windows(2)).enumerate() {
+                let (wn, bn) = layer_names(prefix, i);
+                tensors.push((wn, vec![w[0], w[1]], &layer.weight[..]));
+                tensors.push((bn, vec![w[1]], &layer.bias[..]));
+            }
+        }
+        for (level, values) in self.codebooks.iter().enumerate() {
+            tensors.push((
+                codebook_name(level),
+                vec![c.codebook_size, c.latent_dim],
+                &values[..],
+            ));
+        }
+        let (dtype, encoded): (Dtype, Vec<Vec<u8>>) = match precision {
+            Precision::F32 => (
+                Dtype::F32,
+                tensors
+                    .iter()
+                    .map(|(_, _, v)| v.iter().flat_map(|x| x.to_le_bytes()).collect())
+                    .collect(),
+            ),
+            Precision::F16 => (
+                Dtype::F16,
+                tensors
+                    .iter()
+                    .map(|(_, _, v)| {
+                        v.iter()
+                            .flat_map(|&x| f16::from_f32(x).to_le_bytes())
+                            .collect()
+                    })
+                    .collect(),
+            ),
+        };
+        let views = tensors
+            .iter()
+            .zip(&encoded)
+            .map(|((name, shape, _), bytes)| {
+                safetensors::tensor::TensorView::new(dtype, shape.clone(), bytes)
+                    .map(|view| (name.clone(), view))
+                    .map_err(|e| WeightsError::Serialize(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let metadata = HashMap::from([
+            ("format".to_string(), FORMAT_NAME.to_string()),
+            ("format_version".to_string(), FORMAT_VERSION.to_string()),
+            ("config".to_string(), c.to_json()),
+        ]);
+        safetensors::serialize(views, Some(metadata))
+            .map_err(|e| WeightsError::Serialize(e.to_string()))
+    }
+
+    /// Parses and checks safetensors bytes: format, version, config, and every tensor's presence,
+    /// dtype, shape and finiteness. Unknown tensors are an error, so a file for another model is
+    /// never half-loaded.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, WeightsError> {
+        let (_, header) = SafeTensors::read_metadata(bytes)
+            .map_err(|e| WeightsError::NotSafetensors(e.to_string()))?;
+        let meta = header.metadata().clone().unwrap_or_default();
+        let format = meta.get("format").cloned();
+        if format.as_deref() != Some(FORMAT_NAME) {
+            return Err(WeightsError::NotRqvae(format));
+        }
+        let version = meta.get("format_version").cloned().unwrap_or_default();
+        if version != FORMAT_VERSION.to_string() {
+            return Err(WeightsError::Version { found: version });
+        }
+        let config =
+            RqVaeConfig::from_json(meta.get("config").ok_or(WeightsError::MissingConfig)?)?;
+        let st = SafeTensors::deserialize(bytes)
+            .map_err(|e| WeightsError::NotSafetensors(e.to_string()))?;
+
+        let mut expected_names = Vec::new();
+        let mut read = |name: String, shape: Vec<usize>| -> Result<Vec<f32>, WeightsError> {
+            let view = st
+                .tensor(&name)
+                .map_err(|_| WeightsError::MissingTensor(name.clone()))?;
+            if view.shape() != shape.as_slice() {
+                return Err(WeightsError::Shape {
+                    name,
+                    expected: shape,
+                    found: view.shape().to_vec(),
+                });
+            }
+            let values: Vec<f32> = match view.dtype() {
+                Dtype::F32 => view
+                    .data()
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .collect(),
+                Dtype::F16 => view
+                    .data()
+                    .chunks_exact(2)
+                    .map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32())
+                    .collect(),
+                other => {
+                    return Err(WeightsError::Dtype {
+                        name,
+                        found: format!("{other:?}"),
+                    })
+                }
+            };
+            if values.iter().any(|v| !v.is_finite()) {
+                return Err(WeightsError::NonFinite(name));
+            }
+            expected_names.push(name);
+            Ok(values)
+        };
+        let mut read_mlp =
+            |prefix: &str, widths: &[usize]| -> Result<Vec<LayerWeights>, WeightsError> {
+                widths
+                    .windows(2)
+                    .enumerate()
+                    .map(|(i, w)| {
+                        let (wn, bn) = layer_names(prefix, i);
+                        Ok(LayerWeights {
+                            weight: read(wn, vec![w[0], w[1]])?,
+                            bias: read(bn, vec![w[1]])?,
+                        })
+                    })
+                    .collect()
+            };
+        let encoder = read_mlp("encoder", &config.encoder_widths())?;
+        let has_decoder = st.names().iter().any(|n| n.starts_with("decoder."));
+        let decoder = if has_decoder {
+            Some(read_mlp("decoder", &config.decoder_widths())?)
+        } else {
+            None
+        };
+        let codebooks = (0..config.levels)
+            .map(|l| {
+                read(
+                    codebook_name(l),
+                    vec![config.codebook_size, config.latent_dim],
+                )
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Some(extra) = st
+            .names()
+            .into_iter()
+            .find(|n| !expected_names.iter().any(|e| e == n))
+        {
+            return Err(WeightsError::Unexpected(extra.to_string()));
+        }
+        Ok(Self {
+            config,
+            encoder,
+            codebooks,
+            decoder,
+        })
+    }
+}

@@ -1,0 +1,24 @@
+//! Reading the user's files, with errors that name the file.
+
+use anyhow::{Context, Result};
+use rqvae::{Embeddings, ModelWeights};
+use std::path::Path;
+
+pub fn embeddings(path: &Path) -> Result<Embeddings> {
+    Ok(rqvae::npy::read_embeddings(path)?)
+}
+
+pub fn model(path: &Path) -> Result<ModelWeights> {
+    let bytes =
+        std::fs::read(path).with_context(|| format!("cannot read model {}", path.display()))?;
+    ModelWeights::from_bytes(&bytes)
+        .with_context(|| format!("{}: not usable rqvae weights", path.display()))
+}
+
+/// Embeddings checked against the model's input dimension.
+pub fn embeddings_for(path: &Path, weights: &ModelWeights) -> Result<Embeddings> {
+    let x = embeddings(path)?;
+    x.expect_dim(weights.config.input_dim)
+        .with_context(|| format!("{}: does not fit the model", path.display()))?;
+    Ok(x)
+}

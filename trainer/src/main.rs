@@ -1,0 +1,60 @@
+//! `rqvae-train`: train an RQ-VAE on item embeddings, evaluate it, assign semantic IDs and export
+//! weights for the browser.
+
+mod backend;
+mod encode;
+mod eval;
+mod export;
+mod inputs;
+mod output;
+mod train;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "rqvae-train",
+    version,
+    about = "Semantic IDs for product catalogs: train an RQ-VAE on item embeddings, evaluate it, \
+             assign IDs and export weights for the browser.",
+    after_help = "Typical use:\n  \
+        rqvae-train train --embeddings items.npy --out runs/catalog\n  \
+        rqvae-train eval --model runs/catalog/model.safetensors --embeddings items.npy\n  \
+        rqvae-train encode --model runs/catalog/model.safetensors --embeddings items.npy --out ids.csv\n  \
+        rqvae-train export --run runs/catalog --out model.safetensors --f16\n\n\
+        Embeddings are .npy files: 2-D [items, dim], little-endian float32 or float16, C order."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train a model; writes config, checkpoints, final weights and metrics into a run directory.
+    Train(train::TrainArgs),
+    /// Compute the quality metrics of a model on embeddings (table, and JSON with --json).
+    Eval(eval::EvalArgs),
+    /// Assign semantic IDs to embeddings (.npy, .csv or .jsonl by the output's extension).
+    Encode(encode::EncodeArgs),
+    /// Write a run's weights as one .safetensors file for the browser (optionally f16).
+    Export(export::ExportArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Train(args) => train::run(args),
+        Command::Eval(args) => eval::run(args),
+        Command::Encode(args) => encode::run(args),
+        Command::Export(args) => export::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

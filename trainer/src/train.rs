@@ -1,0 +1,271 @@
+//! `rqvae-train train`.
+
+use crate::backend::BackendKind;
+use crate::output::write_atomic;
+use anyhow::{bail, Context, Result};
+use burn::backend::Autodiff;
+use burn::tensor::backend::AutodiffBackend;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use rqvae::train::{checkpoint_dir, EpochReport, TrainConfig, Trainer};
+use rqvae::{Embeddings, Precision, RqVaeConfig};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+#[derive(Args)]
+pub struct TrainArgs {
+    /// Training embeddings (.npy, float32 or float16, [items, dim]).
+    #[arg(long)]
+    embeddings: PathBuf,
+    /// Run directory: receives config.json, train.json, log.jsonl, checkpoint/, model.safetensors
+    /// and metrics.json.
+    #[arg(long)]
+    out: PathBuf,
+    /// Model sizes as JSON (RqVaeConfig: hidden_dims, latent_dim, levels, codebook_size;
+    /// input_dim defaults to the data's). Default: the reference 512-256-128 → 32, 3 × 256.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Training recipe as JSON (TrainConfig fields); the flags below override it.
+    #[arg(long)]
+    train_config: Option<PathBuf>,
+    /// Passes over the data [default: 1000].
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Rows per optimizer step [default: 4096].
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// Peak learning rate [default: 3e-4].
+    #[arg(long)]
+    lr: Option<f64>,
+    /// Seed for initialisation, k-means and shuffling [default: 42].
+    #[arg(long)]
+    seed: Option<u64>,
+    #[arg(long, value_enum, default_value = "cpu")]
+    backend: BackendKind,
+    /// Continue the run in --out from its last checkpoint.
+    #[arg(long)]
+    resume: bool,
+    /// Epochs between checkpoints (a killed run loses at most this many).
+    #[arg(long, default_value_t = 10)]
+    checkpoint_every: usize,
+    /// Query items for the final metrics' neighbour terms; 0 uses every item.
+    #[arg(long, default_value_t = 5000)]
+    eval_queries: usize,
+}
+
+fn model_config(args: &TrainArgs, x: &Embeddings) -> Result<RqVaeConfig> {
+    let Some(path) = &args.config else {
+        return Ok(RqVaeConfig::with_input_dim(x.dim()));
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config {}", path.display()))?;
+    let mut value: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not valid JSON", path.display()))?;
+    if let Some(map) = value.as_object_mut() {
+        map.entry("input_dim").or_insert(x.dim().into());
+    }
+    let config = RqVaeConfig::from_json(&value.to_string())
+        .with_context(|| format!("{}: not a usable model config", path.display()))?;
+    if config.input_dim != x.dim() {
+        bail!(
+            "{} sets input_dim {} but {} has dimension {}",
+            path.display(),
+            config.input_dim,
+            args.embeddings.display(),
+            x.dim()
+        );
+    }
+    Ok(config)
+}
+
+fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
+    let mut train = match &args.train_config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            serde_json::from_str(&text)
+                .with_context(|| format!("{}: not a usable training config", path.display()))?
+        }
+        None => TrainConfig::default(),
+    };
+    if let Some(v) = args.epochs {
+        train.epochs = v;
+    }
+    if let Some(v) = args.batch_size {
+        train.batch_size = v;
+    }
+    if let Some(v) = args.lr {
+        train.lr = v;
+    }
+    if let Some(v) = args.seed {
+        train.seed = v;
+    }
+    Ok(train)
+}
+
+pub fn run(args: TrainArgs) -> Result<ExitCode> {
+    let x = crate::inputs::embeddings(&args.embeddings)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst))
+            .context("cannot install the Ctrl-C handler")?;
+    }
+    crate::with_backend!(args.backend, |B, device| {
+        train_on::<Autodiff<B>>(&args, &x, &device, &stop)
+    })
+}
+
+fn prepare_run_dir(args: &TrainArgs) -> Result<()> {
+    let ckpt = checkpoint_dir(&args.out);
+    if args.resume {
+        if !ckpt.join("state.json").is_file() {
+            bail!(
+                "{} has no checkpoint to resume from (expected {})",
+                args.out.display(),
+                ckpt.join("state.json").display()
+            );
+        }
+    } else if ckpt.exists() || args.out.join("model.safetensors").exists() {
+        bail!(
+            "{} already holds a run; pass --resume to continue it, or choose another --out",
+            args.out.display()
+        );
+    }
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create run directory {}", args.out.display()))?;
+    // Probe writability now rather than after the first epochs.
+    write_atomic(&args.out.join(".write-test"), b"")?;
+    std::fs::remove_file(args.out.join(".write-test")).ok();
+    Ok(())
+}
+
+fn train_on<B: AutodiffBackend>(
+    args: &TrainArgs,
+    x: &Embeddings,
+    device: &B::Device,
+    stop: &AtomicBool,
+) -> Result<ExitCode> {
+    prepare_run_dir(args)?;
+    let mut train = train_config(args)?;
+    let mut trainer = if args.resume {
+        if args.epochs.is_none() {
+            // Keep the epoch count the run started with.
+            let saved: TrainConfig = serde_json::from_str(
+                &std::fs::read_to_string(args.out.join("train.json")).context("train.json")?,
+            )?;
+            train.epochs = saved.epochs;
+        }
+        let t = Trainer::<B>::resume(&checkpoint_dir(&args.out), train.clone(), x, device)?;
+        eprintln!(
+            "resuming {} at epoch {}/{}",
+            args.out.display(),
+            t.epochs_done,
+            train.epochs
+        );
+        t
+    } else {
+        let config = model_config(args, x)?;
+        eprintln!(
+            "training on {} items × {} dims; k-means init of {} codebooks…",
+            x.rows(),
+            x.dim(),
+            config.levels
+        );
+        Trainer::<B>::new(config, train.clone(), x, device)?
+    };
+    write_atomic(
+        &args.out.join("config.json"),
+        serde_json::to_string_pretty(&trainer.config)?.as_bytes(),
+    )?;
+    write_atomic(
+        &args.out.join("train.json"),
+        serde_json::to_string_pretty(&trainer.train)?.as_bytes(),
+    )?;
+
+    let interactive = std::io::stderr().is_terminal();
+    let bar = ProgressBar::new(train.epochs as u64).with_position(trainer.epochs_done as u64);
+    if interactive {
+        bar.set_style(
+            ProgressStyle::with_template("{bar:30} epoch {pos}/{len} [{elapsed} < {eta}] {msg}")
+                .expect("valid template"),
+        );
+    } else {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let mut log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(args.out.join("log.jsonl"))
+        .context("cannot open log.jsonl")?;
+    let ckpt = checkpoint_dir(&args.out);
+    let every = args.checkpoint_every.max(1);
+    while trainer.epochs_done < train.epochs {
+        let report = trainer.run_epoch();
+        writeln!(log, "{}", serde_json::to_string(&report)?)?;
+        bar.set_position(report.epoch as u64);
+        bar.set_message(summary(&report));
+        if !interactive && (report.epoch % every == 0 || report.epoch == 1) {
+            eprintln!(
+                "epoch {}/{} {}",
+                report.epoch,
+                train.epochs,
+                summary(&report)
+            );
+        }
+        let interrupted = stop.load(Ordering::SeqCst);
+        if report.epoch % every == 0 || interrupted {
+            trainer.save_checkpoint(&ckpt)?;
+        }
+        if interrupted {
+            bar.abandon();
+            eprintln!(
+                "interrupted: checkpoint saved at epoch {}; continue with --resume",
+                report.epoch
+            );
+            return Ok(ExitCode::from(130));
+        }
+    }
+    bar.finish();
+    trainer.save_checkpoint(&ckpt)?;
+    let weights = trainer.weights();
+    write_atomic(
+        &args.out.join("model.safetensors"),
+        &weights.to_bytes(Precision::F32)?,
+    )?;
+    eprintln!("evaluating…");
+    let inner_device = device.clone();
+    let model = trainer.inference_model();
+    let (metrics, _) = rqvae::inference::evaluate_model(
+        &model,
+        &trainer.config,
+        x,
+        crate::eval::options(args.eval_queries, 0),
+        &inner_device,
+    )?;
+    write_atomic(
+        &args.out.join("metrics.json"),
+        serde_json::to_string_pretty(&metrics)?.as_bytes(),
+    )?;
+    print!("{}", metrics.table());
+    eprintln!("wrote {}", args.out.join("model.safetensors").display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn summary(r: &EpochReport) -> String {
+    let ppl: Vec<String> = r.perplexity.iter().map(|p| format!("{p:.0}")).collect();
+    let dead: usize = r.dead_codes.iter().sum();
+    format!(
+        "recon {:.4} cb {:.4} commit {:.4} ppl {} dead {} lr {:.1e} {:.2}s/epoch",
+        r.recon_loss,
+        r.codebook_loss,
+        r.commitment_loss,
+        ppl.join("/"),
+        dead,
+        r.lr,
+        r.seconds
+    )
+}
