@@ -57,10 +57,8 @@ pub fn kmeans(points: &[f32], dim: usize, k: usize, iterations: usize, seed: u64
     let mut assignment = vec![0usize; n];
     let mut dist = vec![0f32; n];
     for _ in 0..iterations {
-        for i in 0..n {
-            let (best, d) = nearest(row(i), &centroids, dim);
-            assignment[i] = best;
-            dist[i] = d;
+        for (i, (a, d)) in assignment.iter_mut().zip(dist.iter_mut()).enumerate() {
+            (*a, *d) = nearest(row(i), &centroids, dim);
         }
         let mut sums = vec![0f64; k * dim];
         let mut counts = vec![0usize; k];
@@ -79,6 +77,11 @@ pub fn kmeans(points: &[f32], dim: usize, k: usize, iterations: usize, seed: u64
                     .max_by(|&a, &b| dist[a].total_cmp(&dist[b]))
                     .expect("n > 0");
                 target.copy_from_slice(row(far));
+                // Jitter, so a re-seeded code never duplicates another exactly (a duplicate is
+                // never the first nearest code, so it would be dead from the start).
+                for v in target.iter_mut() {
+                    *v += (rng.random::<f32>() - 0.5) * 1e-4;
+                }
                 dist[far] = 0.0;
                 moved = true;
                 continue;

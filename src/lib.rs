@@ -16,6 +16,8 @@ pub mod npy;
 pub mod quantizer;
 #[cfg(feature = "train")]
 pub mod train;
+#[cfg(feature = "wasm")]
+mod wasm_api;
 pub mod weights;
 
 pub use config::{ConfigError, RqVaeConfig};

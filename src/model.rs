@@ -2,7 +2,7 @@
 
 use crate::config::RqVaeConfig;
 use crate::quantizer::{QuantizerOutput, ResidualQuantizer};
-use burn::module::{Module, Param};
+use burn::module::{Initializer, Module, Param};
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::activation::relu;
 use burn::tensor::backend::Backend;
@@ -16,10 +16,31 @@ pub struct Mlp<B: Backend> {
 
 impl<B: Backend> Mlp<B> {
     /// Layers mapping `widths[0] → widths[1] → … → widths[last]`.
+    ///
+    /// He initialisation (gain √2 before a ReLU, 1 for the last layer) and zero biases keep
+    /// activations at the input's scale. burn's default (uniform ±1/√fan_in) shrinks them about
+    /// 2.4× per layer, leaving a latent so small that AdamW's fixed-size codebook steps scatter
+    /// the codes and most of them die.
     pub fn new(widths: &[usize], device: &B::Device) -> Self {
+        let last = widths.len().saturating_sub(2);
         let layers = widths
             .windows(2)
-            .map(|w| LinearConfig::new(w[0], w[1]).init(device))
+            .enumerate()
+            .map(|(i, w)| {
+                let gain = if i < last {
+                    std::f64::consts::SQRT_2
+                } else {
+                    1.0
+                };
+                let mut layer = LinearConfig::new(w[0], w[1])
+                    .with_initializer(Initializer::KaimingNormal {
+                        gain,
+                        fan_out_only: false,
+                    })
+                    .init(device);
+                layer.bias = Some(Param::from_tensor(Tensor::zeros([w[1]], device)));
+                layer
+            })
             .collect();
         Self { layers }
     }

@@ -10,11 +10,8 @@ const MAGIC: &[u8] = b"\x93NUMPY";
 /// Why bytes are not a usable `.npy` embeddings array.
 #[derive(Debug, thiserror::Error)]
 pub enum NpyError {
-    #[error("{path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error("cannot read: {0}")]
+    Io(std::io::Error),
     #[error("file is empty (0 bytes)")]
     EmptyFile,
     #[error("not a .npy file: it does not start with the \\x93NUMPY magic")]
@@ -237,13 +234,7 @@ pub fn read_embeddings_bytes(bytes: &[u8]) -> Result<(Embeddings, NpyFloat), Npy
 
 /// Reads an embeddings file; every error names the file.
 pub fn read_embeddings(path: &Path) -> Result<Embeddings, NpyFileError> {
-    let bytes = std::fs::read(path).map_err(|source| {
-        NpyError::Io {
-            path: path.display().to_string(),
-            source,
-        }
-        .in_file(path)
-    })?;
+    let bytes = std::fs::read(path).map_err(|e| NpyError::Io(e).in_file(path))?;
     read_embeddings_bytes(&bytes)
         .map(|(e, _)| e)
         .map_err(|e| e.in_file(path))

@@ -15,11 +15,12 @@ use crate::inference::to_tensor;
 use crate::kmeans::kmeans;
 use crate::model::RqVae;
 use crate::weights::{ModelWeights, Precision, WeightsError};
-use burn::module::AutodiffModule;
+use burn::module::{AutodiffModule, ParamId};
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::{AdamW, AdamWConfig, GradientsParams, Optimizer};
 use burn::record::{BinFileRecorder, FullPrecisionSettings, Recorder};
 use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::backend::Backend;
 use burn::tensor::ElementConversion;
 use burn::tensor::{Int, Tensor, TensorData};
 use rand::rngs::StdRng;
@@ -42,6 +43,11 @@ pub struct TrainConfig {
     pub codebook_weight: f32,
     pub commitment_weight: f32,
     pub kmeans_iterations: usize,
+    /// Epochs (counted within `epochs`) that train encoder and decoder as a plain autoencoder
+    /// before the codebooks are initialised by k-means, so that k-means clusters a latent space
+    /// that already encodes the data instead of a random projection. 0 reproduces the reference
+    /// recipe (k-means on the first batch of the untrained encoder).
+    pub ae_warmup_epochs: usize,
     /// Replace codes unused during an epoch (see the module docs).
     pub reset_dead_codes: bool,
     pub seed: u64,
@@ -59,6 +65,7 @@ impl Default for TrainConfig {
             codebook_weight: 1.0,
             commitment_weight: 0.25,
             kmeans_iterations: 25,
+            ae_warmup_epochs: 0,
             reset_dead_codes: true,
             seed: 42,
         }
@@ -100,6 +107,9 @@ pub struct EpochReport {
 struct CheckpointState {
     epochs_done: usize,
     step: usize,
+    /// Parameter ids in [`param_ids`] order: AdamW's saved state is keyed by them, and a model
+    /// rebuilt from the weights file gets fresh ids, so resume maps old ids to new ones.
+    param_ids: Vec<u64>,
     model: RqVaeConfig,
     train: TrainConfig,
 }
@@ -128,21 +138,7 @@ impl<B: AutodiffBackend> Trainer<B> {
         data: &Embeddings,
         device: &B::Device,
     ) -> Result<Self, TrainError> {
-        if train.batch_size == 0 {
-            return Err(TrainError::ZeroBatch);
-        }
-        if train.batch_size > data.rows() {
-            return Err(TrainError::BatchTooLarge {
-                batch: train.batch_size,
-                rows: data.rows(),
-            });
-        }
-        if data.dim() != config.input_dim {
-            return Err(TrainError::Dim {
-                expected: config.input_dim,
-                found: data.dim(),
-            });
-        }
+        check_recipe(&train, data, &config)?;
         B::seed(device, train.seed);
         let model = config.init::<B>(device);
         let mut trainer = Self {
@@ -156,7 +152,9 @@ impl<B: AutodiffBackend> Trainer<B> {
             step: 0,
             device: device.clone(),
         };
-        trainer.init_codebooks();
+        if trainer.train.ae_warmup_epochs == 0 {
+            trainer.init_codebooks();
+        }
         Ok(trainer)
     }
 
@@ -195,9 +193,10 @@ impl<B: AutodiffBackend> Trainer<B> {
         self.data.clone().select(0, idx)
     }
 
-    /// k-means on the first batch, level by level on the residuals of the (untrained) encoder.
+    /// k-means on the first batch of the coming epoch, level by level on the encoder's residuals.
     fn init_codebooks(&mut self) {
-        let first: Vec<usize> = self.permutation(0)[..self.train.batch_size].to_vec();
+        let first: Vec<usize> =
+            self.permutation(self.epochs_done)[..self.train.batch_size].to_vec();
         let x = self.batch(&first).inner();
         let model = self.model.valid();
         let mut residual = model.encoder.forward(x);
@@ -225,6 +224,9 @@ impl<B: AutodiffBackend> Trainer<B> {
 
     /// One pass over the data. Returns the epoch's report.
     pub fn run_epoch(&mut self) -> EpochReport {
+        if self.epochs_done < self.train.ae_warmup_epochs {
+            return self.run_autoencoder_epoch();
+        }
         let started = std::time::Instant::now();
         let epoch = self.epochs_done;
         let order = self.permutation(epoch);
@@ -294,6 +296,46 @@ impl<B: AutodiffBackend> Trainer<B> {
         }
     }
 
+    /// An epoch of the autoencoder warmup: reconstruction loss only, quantizer bypassed. The last
+    /// warmup epoch ends with the k-means initialisation of the codebooks.
+    fn run_autoencoder_epoch(&mut self) -> EpochReport {
+        let started = std::time::Instant::now();
+        let order = self.permutation(self.epochs_done);
+        let (mut sum, mut batches, mut lr) = (0f64, 0usize, 0.0);
+        for rows in order.chunks(self.train.batch_size) {
+            let x = self.batch(rows);
+            let decoder = self
+                .model
+                .decoder
+                .as_ref()
+                .expect("training builds a decoder");
+            let recon = (decoder.forward(self.model.encoder.forward(x.clone())) - x)
+                .powi_scalar(2)
+                .sum_dim(1)
+                .mean();
+            let grads = GradientsParams::from_grads(recon.backward(), &self.model);
+            lr = self.lr_at(self.step);
+            self.model = self.optim.step(lr, self.model.clone(), grads);
+            self.step += 1;
+            sum += recon.into_scalar().elem::<f64>();
+            batches += 1;
+        }
+        self.epochs_done += 1;
+        if self.epochs_done == self.train.ae_warmup_epochs {
+            self.init_codebooks();
+        }
+        EpochReport {
+            epoch: self.epochs_done,
+            lr,
+            recon_loss: sum / batches as f64,
+            codebook_loss: 0.0,
+            commitment_loss: 0.0,
+            perplexity: Vec::new(),
+            dead_codes: Vec::new(),
+            seconds: started.elapsed().as_secs_f64(),
+        }
+    }
+
     /// Moves `dead` codes of `level` onto residuals drawn without replacement from `residuals`.
     fn replace_dead(
         &mut self,
@@ -355,6 +397,7 @@ impl<B: AutodiffBackend> Trainer<B> {
         let state = CheckpointState {
             epochs_done: self.epochs_done,
             step: self.step,
+            param_ids: param_ids(&self.model).iter().map(ParamId::val).collect(),
             model: self.config.clone(),
             train: self.train.clone(),
         };
@@ -385,18 +428,44 @@ impl<B: AutodiffBackend> Trainer<B> {
             &std::fs::read_to_string(dir.join("state.json")).map_err(|e| err(e.to_string()))?,
         )
         .map_err(|e| err(format!("state.json: {e}")))?;
-        if data.dim() != state.model.input_dim {
-            return Err(TrainError::Dim {
-                expected: state.model.input_dim,
-                found: data.dim(),
-            });
+        check_recipe(&train, data, &state.model)?;
+        let unchanged = TrainConfig {
+            epochs: state.train.epochs,
+            ..train.clone()
+        };
+        if unchanged != state.train {
+            return Err(err(format!(
+                "only the number of epochs may change on resume; the run was started with {} \
+                 and is resumed with {}",
+                serde_json::to_string(&state.train).expect("serialises"),
+                serde_json::to_string(&train).expect("serialises"),
+            )));
         }
         let bytes = std::fs::read(dir.join("model.safetensors")).map_err(|e| err(e.to_string()))?;
-        let weights = ModelWeights::from_bytes(&bytes)?;
-        let model = weights.to_model::<B>(device);
-        let record = BinFileRecorder::<FullPrecisionSettings>::new()
-            .load(dir.join("optimizer"), device)
-            .map_err(|e| err(format!("optimizer state: {e}")))?;
+        let model = ModelWeights::from_bytes(&bytes)?.to_model::<B>(device);
+        let new_ids = param_ids(&model);
+        if new_ids.len() != state.param_ids.len() {
+            return Err(err(format!(
+                "state.json lists {} parameters, the model has {}",
+                state.param_ids.len(),
+                new_ids.len()
+            )));
+        }
+        let renamed: std::collections::HashMap<u64, ParamId> =
+            state.param_ids.iter().copied().zip(new_ids).collect();
+        let saved: <Optim<B> as Optimizer<RqVae<B>, B>>::Record =
+            BinFileRecorder::<FullPrecisionSettings>::new()
+                .load(dir.join("optimizer"), device)
+                .map_err(|e| err(format!("optimizer state: {e}")))?;
+        let record = saved
+            .into_iter()
+            .map(|(id, state)| {
+                renamed
+                    .get(&id.val())
+                    .map(|&new| (new, state))
+                    .ok_or_else(|| err("optimizer state for an unknown parameter".into()))
+            })
+            .collect::<Result<_, _>>()?;
         let optim = Self::optimizer(&train).load_record(record);
         Ok(Self {
             model,
@@ -410,6 +479,46 @@ impl<B: AutodiffBackend> Trainer<B> {
             device: device.clone(),
         })
     }
+}
+
+/// Every parameter's id, in a fixed order: encoder layers (weight, bias), codebooks, decoder.
+fn param_ids<B: Backend>(model: &RqVae<B>) -> Vec<ParamId> {
+    let mlp = |m: &crate::model::Mlp<B>| -> Vec<ParamId> {
+        m.layers
+            .iter()
+            .flat_map(|l| std::iter::once(l.weight.id).chain(l.bias.as_ref().map(|b| b.id)))
+            .collect()
+    };
+    let mut ids = mlp(&model.encoder);
+    ids.extend(model.quantizer.codebooks.iter().map(|c| c.id));
+    if let Some(d) = &model.decoder {
+        ids.extend(mlp(d));
+    }
+    ids
+}
+
+/// Refuses a recipe that cannot run on `data` with a model of `config`.
+fn check_recipe(
+    train: &TrainConfig,
+    data: &Embeddings,
+    config: &RqVaeConfig,
+) -> Result<(), TrainError> {
+    if train.batch_size == 0 {
+        return Err(TrainError::ZeroBatch);
+    }
+    if train.batch_size > data.rows() {
+        return Err(TrainError::BatchTooLarge {
+            batch: train.batch_size,
+            rows: data.rows(),
+        });
+    }
+    if data.dim() != config.input_dim {
+        return Err(TrainError::Dim {
+            expected: config.input_dim,
+            found: data.dim(),
+        });
+    }
+    Ok(())
 }
 
 /// The learning rate at `step` of `total` (see [`Trainer::lr_at`]).

@@ -173,8 +173,60 @@ impl ModelWeights {
         self
     }
 
+    /// Fails unless every layer and codebook has the size the config gives it.
+    fn check_shapes(&self) -> Result<(), WeightsError> {
+        let c = &self.config;
+        let shape_err = |name: String, expected: Vec<usize>, found: usize| WeightsError::Shape {
+            name,
+            expected,
+            found: vec![found],
+        };
+        let mlps = [
+            Some(("encoder", &self.encoder, c.encoder_widths())),
+            self.decoder
+                .as_ref()
+                .map(|d| ("decoder", d, c.decoder_widths())),
+        ];
+        for (prefix, layers, widths) in mlps.iter().flatten() {
+            if layers.len() != widths.len() - 1 {
+                return Err(WeightsError::Config(ConfigError::Json(format!(
+                    "{prefix} has {} layers but the config describes {}",
+                    layers.len(),
+                    widths.len() - 1
+                ))));
+            }
+            for (i, (layer, w)) in layers.iter().zip(widths.windows(2)).enumerate() {
+                let (wn, bn) = layer_names(prefix, i);
+                if layer.weight.len() != w[0] * w[1] {
+                    return Err(shape_err(wn, vec![w[0], w[1]], layer.weight.len()));
+                }
+                if layer.bias.len() != w[1] {
+                    return Err(shape_err(bn, vec![w[1]], layer.bias.len()));
+                }
+            }
+        }
+        if self.codebooks.len() != c.levels {
+            return Err(WeightsError::Config(ConfigError::Json(format!(
+                "{} codebooks but the config describes {} levels",
+                self.codebooks.len(),
+                c.levels
+            ))));
+        }
+        for (level, values) in self.codebooks.iter().enumerate() {
+            if values.len() != c.codebook_size * c.latent_dim {
+                return Err(shape_err(
+                    codebook_name(level),
+                    vec![c.codebook_size, c.latent_dim],
+                    values.len(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Serialises to safetensors bytes at `precision`.
     pub fn to_bytes(&self, precision: Precision) -> Result<Vec<u8>, WeightsError> {
+        self.check_shapes()?;
         let c = &self.config;
         let mut tensors: Vec<(String, Vec<usize>, &[f32])> = Vec::new();
         let mlps = [

@@ -1,0 +1,58 @@
+//! Native CPU throughput: encoding the full shared data set and one training epoch.
+//!
+//! `cargo bench --bench native` (set RAYON_NUM_THREADS=1 for single-thread figures). The model is
+//! the reference architecture (768 → 512 → 256 → 128 → 32, 3 × 256 codes); throughput does not
+//! depend on the weights' values, so a freshly initialised model stands in for a trained one.
+
+use burn::backend::{Autodiff, NdArray};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use rqvae::inference::{encode_ids, DEFAULT_BATCH};
+use rqvae::train::{TrainConfig, Trainer};
+use rqvae::{Embeddings, RqVaeConfig};
+use std::path::Path;
+use std::time::Duration;
+
+fn shared_data() -> Embeddings {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/embeddings_all-mpnet-base-v2_768d.f16.npy");
+    rqvae::npy::read_embeddings(&path).expect("the shared data set")
+}
+
+fn encode(c: &mut Criterion) {
+    let x = shared_data();
+    let device = Default::default();
+    let model = RqVaeConfig::with_input_dim(x.dim()).init::<NdArray<f32>>(&device);
+    let mut group = c.benchmark_group("encode");
+    group.throughput(Throughput::Elements(x.rows() as u64));
+    group.sample_size(20);
+    group.bench_function("full_shared_data", |b| {
+        b.iter(|| encode_ids(&model, &x, DEFAULT_BATCH, &device))
+    });
+    group.finish();
+}
+
+fn train_epoch(c: &mut Criterion) {
+    let x = shared_data();
+    let device = Default::default();
+    let train = TrainConfig {
+        epochs: 1000,
+        ..TrainConfig::default()
+    };
+    let mut trainer = Trainer::<Autodiff<NdArray<f32>>>::new(
+        RqVaeConfig::with_input_dim(x.dim()),
+        train,
+        &x,
+        &device,
+    )
+    .expect("trainer");
+    let mut group = c.benchmark_group("train");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(30));
+    group.bench_function("epoch_full_shared_data_batch_4096", |b| {
+        b.iter(|| trainer.run_epoch())
+    });
+    group.finish();
+}
+
+criterion_group!(benches, encode, train_epoch);
+criterion_main!(benches);

@@ -1,0 +1,244 @@
+// rqvae: semantic IDs in the browser and in Node.js.
+//
+// A thin layer over the wasm-bindgen module (pkg/rqvae.js): it loads the wasm, batches rows,
+// reports progress, chooses the backend and turns every failure into a rejected Promise with a
+// message.
+
+import init, { WasmEncoder, readNpy as wasmReadNpy, f16ToF32 } from '../pkg/rqvae.js';
+
+/**
+ * Rows from which 'auto' prefers WebGPU over the CPU when an adapter exists. For a model this
+ * small, dispatch and read-back dominate WebGPU's cost; measured crossover: see README
+ * ("Browser backends"). On software adapters (SwiftShader) the CPU wins at every size.
+ */
+export const AUTO_WEBGPU_MIN_ROWS = 50_000;
+
+const DEFAULT_BATCH = 2048;
+
+let wasmReady;
+
+async function loadAsset(relative) {
+  const url = new URL(relative, import.meta.url);
+  if (url.protocol === 'file:') {
+    const { readFile } = await import('node:fs/promises');
+    return new Uint8Array(await readFile(url));
+  }
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`could not fetch ${url}: HTTP ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+/** Loads and instantiates the wasm module once; every API call awaits it. */
+export function initWasm() {
+  wasmReady ??= loadAsset('../pkg/rqvae_bg.wasm').then((bytes) => init({ module_or_path: bytes }));
+  return wasmReady;
+}
+
+function toError(e) {
+  return e instanceof Error ? e : new Error(String(e));
+}
+
+function toBytes(weights, what) {
+  if (weights instanceof Uint8Array) return weights;
+  if (weights instanceof ArrayBuffer) return new Uint8Array(weights);
+  if (ArrayBuffer.isView(weights)) {
+    return new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength);
+  }
+  throw new TypeError(`${what} must be a Uint8Array or ArrayBuffer, got ${Object.prototype.toString.call(weights)}`);
+}
+
+/** Whether this context offers a WebGPU adapter (false in Node.js and browsers without WebGPU). */
+export async function webgpuAvailable() {
+  const gpu = globalThis.navigator?.gpu;
+  if (!gpu) return false;
+  try {
+    return (await gpu.requestAdapter()) != null;
+  } catch {
+    return false;
+  }
+}
+
+const yieldToEventLoop = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+export class Encoder {
+  #inner;
+  #preference;
+  #backend;
+  #config;
+
+  constructor(inner, preference) {
+    this.#inner = inner;
+    this.#preference = preference;
+    this.#backend = preference === 'webgpu' ? 'webgpu' : 'cpu';
+    this.#config = JSON.parse(inner.configJson());
+  }
+
+  /**
+   * Loads weights (`.safetensors` from `rqvae-train export`).
+   * @param {Uint8Array | ArrayBuffer} weights
+   * @param {{ backend?: 'auto' | 'webgpu' | 'cpu' }} [options]
+   */
+  static async load(weights, { backend = 'auto' } = {}) {
+    if (!['auto', 'webgpu', 'cpu'].includes(backend)) {
+      throw new Error(`backend must be 'auto', 'webgpu' or 'cpu', got ${JSON.stringify(backend)}`);
+    }
+    const bytes = toBytes(weights, 'weights');
+    await initWasm();
+    let inner;
+    try {
+      inner = new WasmEncoder(bytes);
+    } catch (e) {
+      throw toError(e);
+    }
+    const encoder = new Encoder(inner, backend);
+    if (backend === 'webgpu') {
+      try {
+        await encoder.#ensureWebGpu();
+      } catch (e) {
+        inner.free();
+        throw e;
+      }
+    }
+    return encoder;
+  }
+
+  /** Loads the default model shipped with the package (no network beyond the package's files). */
+  static async loadDefault(options) {
+    return Encoder.load(await loadAsset('../www/models/default.safetensors'), options);
+  }
+
+  /** The model's sizes: input_dim, hidden_dims, latent_dim, levels, codebook_size. */
+  get config() {
+    return { ...this.#config, hidden_dims: [...this.#config.hidden_dims] };
+  }
+
+  /** 'cpu' or 'webgpu': the backend of the last encode (before any, the one requested). */
+  get backend() {
+    return this.#backend;
+  }
+
+  /** Whether `decode` can reconstruct vectors (the model was exported with its decoder). */
+  get hasDecoder() {
+    return this.#live().hasDecoder();
+  }
+
+  #live() {
+    if (!this.#inner) throw new Error('this encoder has been freed; load a new one');
+    return this.#inner;
+  }
+
+  async #ensureWebGpu() {
+    const inner = this.#live();
+    if (inner.hasWebGpu()) return;
+    if (!(await webgpuAvailable())) {
+      throw new Error('WebGPU was requested but this browser offers no WebGPU adapter; use backend "cpu" or "auto"');
+    }
+    try {
+      await inner.initWebGpu();
+    } catch (e) {
+      throw new Error(`WebGPU initialisation failed: ${toError(e).message}`);
+    }
+  }
+
+  async #chooseBackend(rows) {
+    if (this.#preference === 'cpu') return 'cpu';
+    if (this.#preference === 'webgpu') return 'webgpu';
+    if (rows >= AUTO_WEBGPU_MIN_ROWS && (await webgpuAvailable())) {
+      try {
+        await this.#ensureWebGpu();
+        return 'webgpu';
+      } catch {
+        return 'cpu';
+      }
+    }
+    return 'cpu';
+  }
+
+  /**
+   * Semantic IDs of `rows` (row-major, `dim` values per row): a Uint16Array of N × levels.
+   * @param {Float32Array | Uint16Array} rows float32 values, or float16 bit patterns
+   * @param {{ dim?: number, batchSize?: number, onProgress?: (p: {done: number, total: number}) => void, signal?: AbortSignal }} [options]
+   */
+  async encode(rows, { dim, batchSize = DEFAULT_BATCH, onProgress, signal } = {}) {
+    const inner = this.#live();
+    const isF16 = rows instanceof Uint16Array;
+    if (!(rows instanceof Float32Array) && !isF16) {
+      throw new TypeError('rows must be a Float32Array (float32) or Uint16Array (float16 bits)');
+    }
+    const width = dim ?? this.#config.input_dim;
+    if (!Number.isInteger(width) || width < 1) throw new Error(`dim must be a positive integer, got ${dim}`);
+    if (width !== this.#config.input_dim) {
+      throw new Error(`embedding dimension is ${width} but the model expects ${this.#config.input_dim}`);
+    }
+    if (rows.length === 0) throw new Error('no rows to encode: the array is empty');
+    if (rows.length % width !== 0) {
+      throw new Error(`${rows.length} values are not a whole number of rows of dimension ${width} (${rows.length % width} left over)`);
+    }
+    if (!Number.isInteger(batchSize) || batchSize < 1) {
+      throw new Error(`batchSize must be a positive integer, got ${batchSize}`);
+    }
+    const n = rows.length / width;
+    const levels = this.#config.levels;
+    const backend = await this.#chooseBackend(n);
+    const out = new Uint16Array(n * levels);
+    for (let start = 0; start < n; start += batchSize) {
+      if (signal?.aborted) throw new Error('encoding was cancelled');
+      const end = Math.min(n, start + batchSize);
+      const slice = rows.subarray(start * width, end * width);
+      const batch = isF16 ? f16ToF32(slice) : slice;
+      let ids;
+      try {
+        ids = backend === 'webgpu'
+          ? await inner.encodeWebGpu(batch, width, start)
+          : inner.encodeCpu(batch, width, start);
+      } catch (e) {
+        throw toError(e);
+      }
+      out.set(ids, start * levels);
+      onProgress?.({ done: end, total: n });
+      if (end < n) await yieldToEventLoop();
+    }
+    this.#backend = backend;
+    return out;
+  }
+
+  /**
+   * Decoder reconstructions of IDs (N × levels, row-major): a Float32Array of N × input_dim.
+   * @param {Uint16Array | number[]} ids
+   */
+  async decode(ids) {
+    const inner = this.#live();
+    const array = ids instanceof Uint16Array ? ids : Uint16Array.from(ids);
+    try {
+      return inner.decodeCpu(array);
+    } catch (e) {
+      throw toError(e);
+    }
+  }
+
+  /** Releases the wasm memory; later calls reject. */
+  free() {
+    if (this.#inner) {
+      this.#inner.free();
+      this.#inner = undefined;
+    }
+  }
+}
+
+/**
+ * Parses `.npy` bytes (2-D, little-endian float32 or float16, C order) with the Rust reader.
+ * @returns {Promise<{ data: Float32Array, rows: number, dim: number, dtype: 'float32' | 'float16' }>}
+ */
+export async function readNpy(bytes) {
+  const view = toBytes(bytes, '.npy bytes');
+  await initWasm();
+  let array;
+  try {
+    array = wasmReadNpy(view);
+  } catch (e) {
+    throw toError(e);
+  }
+  const result = { data: array.data, rows: array.rows, dim: array.dim, dtype: array.dtype };
+  array.free();
+  return result;
+}

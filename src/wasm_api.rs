@@ -1,0 +1,234 @@
+//! The wasm-bindgen API behind the npm package (feature `wasm`).
+//!
+//! JavaScript sees these through `js/index.js`, which adds batching, progress, backend choice
+//! and the freed-encoder check. Every fallible call returns `Result<_, JsError>` (a thrown
+//! `Error` or rejected Promise with the message); inputs are validated here before they reach
+//! burn, so no input a user can give reaches a panic.
+
+use crate::embeddings::Embeddings;
+use crate::inference::{decode_ids, encode_ids};
+use crate::model::RqVae;
+use crate::weights::ModelWeights;
+use crate::CpuBackend;
+use burn::backend::wgpu::{graphics::WebGpu, init_setup_async, RuntimeOptions, Wgpu, WgpuDevice};
+use burn::tensor::{Tensor, TensorData};
+use half::f16;
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(start)]
+fn start() {
+    console_error_panic_hook::set_once();
+}
+
+type Gpu = Wgpu<f32, i32>;
+
+/// A loaded model: always on the CPU, and on WebGPU once `initWebGpu` succeeded.
+#[wasm_bindgen]
+pub struct WasmEncoder {
+    weights: Rc<ModelWeights>,
+    cpu: Rc<RqVae<CpuBackend>>,
+    gpu: Rc<RefCell<Option<Rc<RqVae<Gpu>>>>>,
+}
+
+/// Rows checked for shape and finiteness; errors report rows counted from `row_offset`, so a
+/// batch's message names the row of the caller's whole array.
+fn checked_rows(
+    rows: Vec<f32>,
+    dim: usize,
+    row_offset: usize,
+    expected: usize,
+) -> Result<Embeddings, JsError> {
+    if dim != expected {
+        return Err(JsError::new(&format!(
+            "embedding dimension is {dim} but the model expects {expected}"
+        )));
+    }
+    Embeddings::new(rows, dim).map_err(|e| {
+        let msg = match e {
+            crate::EmbeddingsError::NonFinite { row, col, value } => format!(
+                "row {}, column {col} is {value}: embeddings must be finite numbers",
+                row + row_offset
+            ),
+            other => other.to_string(),
+        };
+        JsError::new(&msg)
+    })
+}
+
+fn to_u16(ids: Vec<u32>) -> Vec<u16> {
+    // Codebook sizes are validated to at most 65536, so every ID fits.
+    ids.into_iter().map(|v| v as u16).collect()
+}
+
+#[wasm_bindgen]
+impl WasmEncoder {
+    /// Parses and checks weights (`.safetensors` bytes of format version 1).
+    #[wasm_bindgen(constructor)]
+    pub fn new(bytes: &[u8]) -> Result<WasmEncoder, JsError> {
+        let weights =
+            ModelWeights::from_bytes(bytes).map_err(|e| JsError::new(&format!("weights: {e}")))?;
+        let cpu = weights.to_model::<CpuBackend>(&Default::default());
+        Ok(Self {
+            weights: Rc::new(weights),
+            cpu: Rc::new(cpu),
+            gpu: Rc::new(RefCell::new(None)),
+        })
+    }
+
+    /// The model's config as JSON.
+    #[wasm_bindgen(js_name = configJson)]
+    pub fn config_json(&self) -> String {
+        self.weights.config.to_json()
+    }
+
+    #[wasm_bindgen(js_name = hasDecoder)]
+    pub fn has_decoder(&self) -> bool {
+        self.weights.decoder.is_some()
+    }
+
+    #[wasm_bindgen(js_name = hasWebGpu)]
+    pub fn has_webgpu(&self) -> bool {
+        self.gpu.borrow().is_some()
+    }
+
+    /// Sets up burn-wgpu on the browser's WebGPU adapter and uploads the model. The caller must
+    /// have checked that `navigator.gpu.requestAdapter()` yields an adapter: wgpu panics without one.
+    #[wasm_bindgen(js_name = initWebGpu)]
+    pub fn init_webgpu(&self) -> js_sys::Promise {
+        let weights = self.weights.clone();
+        let slot = self.gpu.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            if slot.borrow().is_some() {
+                return Ok(JsValue::TRUE);
+            }
+            let device = WgpuDevice::default();
+            init_setup_async::<WebGpu>(&device, RuntimeOptions::default()).await;
+            let model = weights.to_model::<Gpu>(&device);
+            *slot.borrow_mut() = Some(Rc::new(model));
+            Ok(JsValue::TRUE)
+        })
+    }
+
+    /// IDs `[n, levels]` (row-major) of f32 rows on the CPU.
+    #[wasm_bindgen(js_name = encodeCpu)]
+    pub fn encode_cpu(
+        &self,
+        rows: Vec<f32>,
+        dim: usize,
+        row_offset: usize,
+    ) -> Result<Vec<u16>, JsError> {
+        let x = checked_rows(rows, dim, row_offset, self.weights.config.input_dim)?;
+        let n = x.rows();
+        Ok(to_u16(encode_ids(&self.cpu, &x, n, &Default::default())))
+    }
+
+    /// IDs of f32 rows on WebGPU (after `initWebGpu`). Resolves to a `Uint16Array`.
+    #[wasm_bindgen(js_name = encodeWebGpu)]
+    pub fn encode_webgpu(&self, rows: Vec<f32>, dim: usize, row_offset: usize) -> js_sys::Promise {
+        let checked = checked_rows(rows, dim, row_offset, self.weights.config.input_dim);
+        let model = self.gpu.borrow().clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let x = checked.map_err(JsValue::from)?;
+            let model = model.ok_or_else(|| {
+                JsValue::from(JsError::new("WebGPU is not initialised for this encoder"))
+            })?;
+            let device = WgpuDevice::default();
+            let input = Tensor::<Gpu, 2>::from_data(
+                TensorData::new(x.as_slice().to_vec(), [x.rows(), x.dim()]),
+                &device,
+            );
+            let data = model.encode(input).into_data_async().await.map_err(|e| {
+                JsValue::from(JsError::new(&format!("WebGPU read-back failed: {e:?}")))
+            })?;
+            let ids: Vec<u16> = data.iter::<i64>().map(|v| v as u16).collect();
+            Ok(js_sys::Uint16Array::from(&ids[..]).into())
+        })
+    }
+
+    /// Decoder reconstructions `[n, input_dim]` of IDs `[n, levels]` on the CPU.
+    #[wasm_bindgen(js_name = decodeCpu)]
+    pub fn decode_cpu(&self, ids: &[u16]) -> Result<Vec<f32>, JsError> {
+        let c = &self.weights.config;
+        if self.weights.decoder.is_none() {
+            return Err(JsError::new(
+                "this model has no decoder: export it with the decoder to reconstruct vectors",
+            ));
+        }
+        if ids.is_empty() || ids.len() % c.levels != 0 {
+            return Err(JsError::new(&format!(
+                "{} IDs are not a whole number of rows of {} levels",
+                ids.len(),
+                c.levels
+            )));
+        }
+        if let Some(pos) = ids.iter().position(|&v| v as usize >= c.codebook_size) {
+            return Err(JsError::new(&format!(
+                "ID {} at row {}, level {} is outside the codebook (size {})",
+                ids[pos],
+                pos / c.levels,
+                pos % c.levels,
+                c.codebook_size
+            )));
+        }
+        let ids: Vec<u32> = ids.iter().map(|&v| v as u32).collect();
+        let n = ids.len() / c.levels;
+        decode_ids(&self.cpu, &ids, c.levels, n, &Default::default())
+            .ok_or_else(|| JsError::new("this model has no decoder"))
+    }
+}
+
+/// A parsed `.npy` array of embeddings.
+#[wasm_bindgen]
+pub struct NpyArray {
+    data: Vec<f32>,
+    rows: usize,
+    dim: usize,
+    dtype: String,
+}
+
+#[wasm_bindgen]
+impl NpyArray {
+    /// The values as f32 (f16 files are widened).
+    #[wasm_bindgen(getter)]
+    pub fn data(&self) -> js_sys::Float32Array {
+        js_sys::Float32Array::from(&self.data[..])
+    }
+    #[wasm_bindgen(getter)]
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+    #[wasm_bindgen(getter)]
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+    /// `"float32"` or `"float16"`: the precision stored in the file.
+    #[wasm_bindgen(getter)]
+    pub fn dtype(&self) -> String {
+        self.dtype.clone()
+    }
+}
+
+/// Parses `.npy` bytes (2-D, little-endian f32 or f16, C order) with the same reader as the
+/// trainer.
+#[wasm_bindgen(js_name = readNpy)]
+pub fn read_npy(bytes: &[u8]) -> Result<NpyArray, JsError> {
+    let (x, kind) =
+        crate::npy::read_embeddings_bytes(bytes).map_err(|e| JsError::new(&e.to_string()))?;
+    Ok(NpyArray {
+        rows: x.rows(),
+        dim: x.dim(),
+        dtype: match kind {
+            crate::npy::NpyFloat::F32 => "float32".into(),
+            crate::npy::NpyFloat::F16 => "float16".into(),
+        },
+        data: x.into_vec(),
+    })
+}
+
+/// Widens IEEE half-precision bit patterns to f32.
+#[wasm_bindgen(js_name = f16ToF32)]
+pub fn f16_to_f32(bits: &[u16]) -> Vec<f32> {
+    bits.iter().map(|&b| f16::from_bits(b).to_f32()).collect()
+}

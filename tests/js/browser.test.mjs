@@ -1,0 +1,99 @@
+// The package in headless Chromium: CPU (wasm) and WebGPU (burn-wgpu on SwiftShader) IDs equal
+// the native ones, bad input rejects without breaking the page, and nothing leaves the origin.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+import { ROOT, SAMPLE_NPY, chromiumOptions, nativeIds, serveStatic } from './fixtures.mjs';
+
+let server;
+let browser;
+let page;
+let native;
+const foreign = [];
+
+before(async () => {
+  native = nativeIds();
+  server = await serveStatic(ROOT, { '/data/sample.npy': SAMPLE_NPY });
+  browser = await chromium.launch(chromiumOptions());
+  page = await browser.newPage();
+  page.on('request', (r) => {
+    if (!r.url().startsWith(server.url)) foreign.push(r.url());
+  });
+  await page.goto(`${server.url}/tests/js/page.html`);
+  await page.waitForFunction(() => document.title === 'ready');
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+function firstMismatch(a, b) {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return i;
+  return -1;
+}
+
+test('CPU backend in Chromium equals native on all 2,000 rows', async () => {
+  const { ids, backend } = await page.evaluate(async () => {
+    const bytes = new Uint8Array(await (await fetch('/data/sample.npy')).arrayBuffer());
+    const { data } = await window.rqvae.readNpy(bytes);
+    const encoder = await window.rqvae.Encoder.loadDefault({ backend: 'cpu' });
+    const ids = await encoder.encode(data);
+    const backend = encoder.backend;
+    encoder.free();
+    return { ids: Array.from(ids), backend };
+  });
+  assert.equal(backend, 'cpu');
+  assert.equal(ids.length, native.length);
+  assert.equal(firstMismatch(ids, native), -1);
+});
+
+test('WebGPU backend in Chromium equals native on 100 rows', async () => {
+  const result = await page.evaluate(async () => {
+    if (!(await window.rqvae.webgpuAvailable())) return { unavailable: true };
+    const bytes = new Uint8Array(await (await fetch('/data/sample.npy')).arrayBuffer());
+    const { data } = await window.rqvae.readNpy(bytes);
+    const encoder = await window.rqvae.Encoder.loadDefault({ backend: 'webgpu' });
+    const ids = await encoder.encode(data.subarray(0, 100 * 768), { batchSize: 50 });
+    const backend = encoder.backend;
+    encoder.free();
+    return { ids: Array.from(ids), backend };
+  });
+  assert.ok(!result.unavailable, 'Chromium with --enable-unsafe-webgpu must offer an adapter');
+  assert.equal(result.backend, 'webgpu');
+  assert.equal(firstMismatch(result.ids, native.slice(0, 300)), -1);
+});
+
+test('bad input rejects in the page and the page stays usable', async () => {
+  const messages = await page.evaluate(async () => {
+    const out = [];
+    const encoder = await window.rqvae.Encoder.loadDefault({ backend: 'cpu' });
+    const rows = new Float32Array(2 * 768).fill(0.01);
+    rows[768 + 3] = NaN;
+    for (const attempt of [
+      () => encoder.encode(rows),
+      () => encoder.encode(new Float32Array(100)),
+      () => window.rqvae.Encoder.load(new Uint8Array([1, 2, 3])),
+    ]) {
+      try {
+        await attempt();
+        out.push('resolved');
+      } catch (e) {
+        out.push(`${e.constructor.name}: ${e.message}`);
+      }
+    }
+    rows[768 + 3] = 0.01;
+    out.push((await encoder.encode(rows)).length);
+    encoder.free();
+    return out;
+  });
+  assert.match(messages[0], /^Error: row 1, column 3 is NaN/);
+  assert.match(messages[1], /^Error: 100 values are not a whole number of rows/);
+  assert.match(messages[2], /^Error: weights: not a safetensors file/);
+  assert.equal(messages[3], 6);
+});
+
+test('no request left the origin', () => {
+  assert.deepEqual(foreign, []);
+});
