@@ -28,12 +28,23 @@ function readIdsNpy(path) {
 
 /** IDs of `npyPath` under `model`, computed natively by `rqvae-train encode`. */
 export function nativeIds(npyPath = SAMPLE_NPY, model = DEFAULT_MODEL) {
+  return nativeEncode(npyPath, model).ids;
+}
+
+/** IDs and decoder reconstructions (flat Float32Array) from `rqvae-train encode --recon`. */
+export function nativeEncode(npyPath = SAMPLE_NPY, model = DEFAULT_MODEL) {
   const dir = mkdtempSync(join(tmpdir(), 'rqvae-native-'));
   const out = join(dir, 'ids.npy');
-  execFileSync(trainerBin(), ['encode', '--model', model, '--embeddings', npyPath, '--out', out], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  return readIdsNpy(out);
+  const recon = join(dir, 'recon.npy');
+  execFileSync(
+    trainerBin(),
+    ['encode', '--model', model, '--embeddings', npyPath, '--out', out, '--recon', recon],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  const bytes = readFileSync(recon);
+  const headerEnd = bytes.indexOf(0x0a) + 1;
+  const values = new Float32Array(bytes.buffer.slice(bytes.byteOffset + headerEnd, bytes.byteOffset + bytes.length));
+  return { ids: readIdsNpy(out), recon: values };
 }
 
 const MIME = {
