@@ -1,0 +1,82 @@
+// The real npm tarball: `npm pack`, install into a fresh temporary project, then use it from
+// Node.js 20 (CPU) and from a page in headless Chromium. IDs must equal the native ones.
+
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { ROOT, SAMPLE_NPY, chromiumOptions, nativeIds, serveStatic } from './fixtures.mjs';
+
+let project;
+let tarball;
+let native;
+
+before(() => {
+  native = nativeIds();
+  const packDir = mkdtempSync(join(tmpdir(), 'rqvae-pack-'));
+  const out = execFileSync('npm', ['pack', '--json', '--pack-destination', packDir], { cwd: ROOT, encoding: 'utf8' });
+  const [info] = JSON.parse(out);
+  tarball = { path: join(packDir, info.filename), files: info.files.map((f) => f.path), size: info.size };
+  project = mkdtempSync(join(tmpdir(), 'rqvae-consumer-'));
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+  // The package has no runtime dependencies, so this installs from the tarball alone.
+  execFileSync('npm', ['install', '--offline', '--no-audit', '--no-fund', tarball.path], { cwd: project, stdio: 'pipe' });
+});
+
+test('the tarball holds the module, its types, the wasm and the default model, and nothing else', () => {
+  const files = new Set(tarball.files);
+  for (const f of ['package.json', 'js/index.js', 'js/index.d.ts', 'pkg/rqvae.js', 'pkg/rqvae_bg.wasm', 'www/models/default.safetensors']) {
+    assert.ok(files.has(f), `tarball lacks ${f}`);
+  }
+  for (const f of files) {
+    assert.ok(!f.startsWith('src/') && !f.startsWith('trainer/') && !f.startsWith('tests/'), `tarball ships ${f}`);
+  }
+});
+
+test('installed package works from Node.js (CPU)', () => {
+  const script = `
+    import { readFileSync } from 'node:fs';
+    import { Encoder, readNpy } from 'rqvae';
+    const { data } = await readNpy(readFileSync(${JSON.stringify(SAMPLE_NPY)}));
+    const encoder = await Encoder.loadDefault();
+    const ids = await encoder.encode(data.subarray(0, 50 * 768));
+    console.log(JSON.stringify({ backend: encoder.backend, ids: Array.from(ids) }));
+  `;
+  writeFileSync(join(project, 'use.mjs'), script);
+  const out = JSON.parse(execFileSync(process.execPath, ['use.mjs'], { cwd: project, encoding: 'utf8' }));
+  assert.equal(out.backend, 'cpu');
+  assert.deepEqual(out.ids, native.slice(0, 150));
+});
+
+test('installed package works from a browser page', async () => {
+  writeFileSync(
+    join(project, 'index.html'),
+    `<!doctype html><meta charset="utf-8"><title>loading</title>
+     <script type="module">
+       import { Encoder, readNpy } from './node_modules/rqvae/js/index.js';
+       const bytes = new Uint8Array(await (await fetch('/data/sample.npy')).arrayBuffer());
+       const { data } = await readNpy(bytes);
+       const encoder = await Encoder.loadDefault({ backend: 'cpu' });
+       window.ids = Array.from(await encoder.encode(data.subarray(0, 50 * 768)));
+       document.title = 'done';
+     </script>`,
+  );
+  const server = await serveStatic(project, { '/data/sample.npy': SAMPLE_NPY });
+  const browser = await chromium.launch(chromiumOptions());
+  try {
+    const page = await browser.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${server.url}/index.html`);
+    await page.waitForFunction(() => document.title === 'done' || window.ids, null, { timeout: 60_000 });
+    assert.deepEqual(errors, []);
+    assert.deepEqual(await page.evaluate(() => window.ids), native.slice(0, 150));
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+});
+
