@@ -8,6 +8,10 @@
 //!
 //! Dead codes: at the end of every epoch, each code no item chose during that epoch is moved onto
 //! a randomly drawn residual of that level from the epoch's last batch, so all codes stay in use.
+//!
+//! Codebook init: k-means on the first batch, level by level on the residuals. With
+//! `ae_warmup_epochs > 0` the first epochs train encoder and decoder as a plain autoencoder and
+//! k-means runs after them, on a latent that already encodes the data.
 
 use crate::config::RqVaeConfig;
 use crate::embeddings::Embeddings;
