@@ -1,7 +1,6 @@
 // The demo page: file selection, progress, the summary, the zoomable prefix icicle, search and
 // export. Parsing and encoding run in ./worker.js; this thread only renders.
 
-import { hierarchy, partition } from './vendor/d3-hierarchy.mjs';
 import { InputError, checkSize, kindOf } from './parse.js';
 import { LETTERS, prefixToken, toCsv, toJsonl, tokenOf } from './stats.js';
 
@@ -316,34 +315,40 @@ async function onDrop(files) {
 // ---------------------------------------------------------------------------------------------
 // Results
 
+/** Node objects from the worker's flat layout (see tree.js); returns the root. */
 function buildTree(res) {
-  const { ids, levels, rows } = res;
-  const top = { code: null, depth: 0, kids: new Map() };
-  for (let i = 0; i < rows; i++) {
-    let node = top;
-    for (let l = 0; l < levels; l++) {
-      const code = ids[i * levels + l];
-      let next = node.kids.get(code);
-      if (!next) {
-        next = l === levels - 1 ? { code, rows: [] } : { code, kids: new Map() };
-        node.kids.set(code, next);
-      }
-      node = next;
-    }
-    node.rows.push(i);
-  }
-  const toPlain = (n) => (n.kids ? { code: n.code, children: [...n.kids.values()].map(toPlain) } : n);
-  const h = hierarchy(toPlain(top))
-    .sum((d) => (d.rows ? d.rows.length : 0))
-    .sort((a, b) => b.value - a.value || a.data.code - b.data.code);
-  partition().size([1, 1])(h);
+  const t = res.tree;
+  const nodes = new Array(t.count);
   nodesByKey = new Map();
-  h.eachBefore((node) => {
-    node.codes = node.parent ? [...node.parent.codes, node.data.code] : [];
-    node.key = node.parent ? (node.parent.key === '' ? `${node.data.code}` : `${node.parent.key}/${node.data.code}`) : '';
+  for (let i = 0; i < t.count; i++) {
+    const p = t.parent[i];
+    const parent = p >= 0 ? nodes[p] : null;
+    const code = t.code[i];
+    const node = {
+      parent,
+      children: undefined,
+      depth: t.depth[i],
+      data: { code },
+      value: t.value[i],
+      x0: t.x0[i],
+      x1: t.x1[i],
+      rowStart: t.rowStart[i],
+      rowEnd: t.rowEnd[i],
+      codes: parent ? [...parent.codes, code] : [],
+      key: parent ? (parent.key === '' ? `${code}` : `${parent.key}/${code}`) : '',
+    };
+    if (parent) (parent.children ??= []).push(node);
+    nodes[i] = node;
     nodesByKey.set(node.key, node);
-  });
-  return h;
+  }
+  return nodes[0];
+}
+
+/** The node and its ancestors, from the node up to the root. */
+function ancestors(node) {
+  const out = [];
+  for (let n = node; n; n = n.parent) out.push(n);
+  return out;
 }
 
 function showResult(res) {
@@ -356,6 +361,7 @@ function showResult(res) {
   ui.search.disabled = false;
   ui.search.value = '';
   ui.searchResults.hidden = true;
+  $('search-status').textContent = '';
   ui.exportCsv.disabled = false;
   ui.exportJsonl.disabled = false;
   renderSummary();
@@ -472,7 +478,7 @@ function renderChart() {
   const colWidth = (depth) => (depth === zoom.depth ? first * unit : unit);
   const span = zoom.x1 - zoom.x0;
   const y = (x) => ((x - zoom.x0) / span) * height;
-  const pathKeys = new Set(picked ? picked.leaf.ancestors().map((a) => a.key) : []);
+  const pathKeys = new Set(picked ? ancestors(picked.leaf).map((a) => a.key) : []);
 
   const svg = svgEl('svg', {
     width, height, viewBox: `0 0 ${width} ${height}`, role: 'tree',
@@ -566,7 +572,7 @@ function renderChart() {
 }
 
 function renderCrumbs() {
-  const chain = zoom.ancestors().reverse();
+  const chain = ancestors(zoom).reverse();
   ui.crumbs.replaceChildren(...chain.flatMap((node, i) => {
     const text = node.depth === 0
       ? `All (${fmt(node.value)})`
@@ -590,7 +596,7 @@ function focusActive() {
 
 /** Makes `node` visible in the chart, zooming out or in as needed. */
 function reveal(node) {
-  const within = node.ancestors().includes(zoom);
+  const within = ancestors(node).includes(zoom);
   if (!within) zoom = node.parent ?? root;
   renderChart();
   if (!chartElement(node)) {
@@ -688,31 +694,21 @@ ui.chart.addEventListener('focusin', (event) => {
 
 function itemRow(row, hit) {
   return el('li', { class: hit ? 'hit' : null, 'aria-current': hit ? 'true' : null, dataset: { row } },
-    el('span', { class: 'tok' }, tokenOf(result.ids, row, result.levels)),
     el('span', { class: 'id' }, String(result.itemIds[row])),
-    el('span', { class: 'title' }, result.titles[row] || el('i', {}, 'untitled')));
+    el('span', { class: 'title' }, result.titles[row] || el('i', {}, 'untitled')),
+    el('span', { class: 'tok' }, tokenOf(result.ids, row, result.levels)));
 }
 
-/** Up to `limit` item rows under `node` (in chart order), plus `extra` first if it is under it. */
+/** Up to `limit` item rows under `node` (in chart order), with `extra` first if it is under it. */
 function rowsOf(node, limit = Infinity, extra = null) {
+  const range = result.tree.order.subarray(node.rowStart, node.rowEnd);
   const out = [];
-  if (extra != null && picked && picked.leaf.ancestors().includes(node)) out.push(extra);
-  const visit = (n) => {
-    if (out.length >= limit) return;
-    if (n.children) {
-      for (const c of n.children) {
-        visit(c);
-        if (out.length >= limit) return;
-      }
-    } else {
-      for (const r of n.data.rows) {
-        if (r === extra) continue;
-        out.push(r);
-        if (out.length >= limit) return;
-      }
-    }
-  };
-  visit(node);
+  const has = extra != null && range.includes(extra);
+  if (has) out.push(extra);
+  for (const r of range) {
+    if (out.length >= limit) break;
+    if (r !== extra) out.push(r);
+  }
   return out;
 }
 
@@ -753,7 +749,7 @@ function renderDetails() {
   parts.push(el('h4', {}, node.children ? 'Items' : (node.value > 1 ? 'Items sharing all codes (collision group)' : 'Item')));
   parts.push(...itemList(rows, node.value, `Items of ${heading}`, hitRow));
   if (picked && !node.children && node.parent?.depth > 0) {
-    const own = new Set(node.data.rows);
+    const own = new Set(rowsOf(node));
     const mates = rowsOf(node.parent).filter((r) => !own.has(r));
     parts.push(el('h4', {}, `Also under ${prefixToken(node.parent.codes)} (${fmt(mates.length)} more)`));
     if (mates.length > 0) parts.push(...itemList(mates.slice(0, ITEM_LIST_LIMIT), mates.length, `Other items under ${prefixToken(node.parent.codes)}`, null));
@@ -798,10 +794,10 @@ function pickItem(row) {
   ui.searchResults.hidden = true;
   selected = leaf;
   active = leaf;
-  zoom = leaf.ancestors().find((a) => a.depth === 1) ?? root;
+  zoom = ancestors(leaf).find((a) => a.depth === 1) ?? root;
   reveal(leaf);
   renderDetails();
-  ui.status.textContent = `${itemLabel(row)}: ${tokenOf(result.ids, row, levels)}, with ${fmt(leaf.value - 1)} prefix-mates sharing all codes.`;
+  $('search-status').textContent = `${itemLabel(row)}: ${tokenOf(result.ids, row, levels)}; ${fmt(leaf.value - 1)} other item${leaf.value === 2 ? '' : 's'} share all codes.`;
 }
 
 ui.search.addEventListener('input', runSearch);

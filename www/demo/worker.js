@@ -8,6 +8,7 @@ import {
   InputError, checkSize, kindOf, parseCsv, parseJsonl, parseNpy, parseTitles,
 } from './parse.js';
 import { levelStats, tupleStats } from './stats.js';
+import { layoutTree, transferables } from './tree.js';
 
 const SAMPLE = {
   embeddings: new URL('./sample/games-3000.f16.npy', import.meta.url),
@@ -200,6 +201,7 @@ async function run({ job, source, model, backend }) {
     const encodeMs = performance.now() - t2;
     const levels = config.levels;
     const n = parsed.rows;
+    const tree = layoutTree(ids, n, levels);
     post({
       type: 'result',
       job,
@@ -221,8 +223,9 @@ async function run({ job, source, model, backend }) {
         encodeMs,
         levelStats: levelStats(ids, n, levels, config.codebook_size),
         tuples: tupleStats(ids, n, levels),
+        tree,
       },
-    }, [ids.buffer]);
+    }, [ids.buffer, ...transferables(tree)]);
   } catch (e) {
     if (signal.aborted) {
       post({ type: 'cancelled', job });

@@ -1,0 +1,458 @@
+// The web demo (www/demo, built into dist/) in headless Chromium: the sample loads with one click,
+// the hierarchy's counts add up, prefixes drill down (mouse and keyboard), search highlights an
+// item's path, exports have N rows and the right columns, bad files give clear messages while
+// earlier results stay, WebGPU runs and is reported, the full 16,859-row set keeps the page
+// responsive, cancel works, and no request leaves the origin. Screenshots go to test-artifacts/.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, openSync, ftruncateSync, closeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { DATA, ROOT, chromiumOptions, serveStatic } from './fixtures.mjs';
+
+const DIST = join(ROOT, 'dist');
+const SHOTS = join(ROOT, 'test-artifacts');
+const FULL_NPY = join(DATA, 'embeddings_all-mpnet-base-v2_768d.f16.npy');
+const FULL_TITLES = join(DATA, 'catalog.jsonl');
+const SAMPLE_ROWS = 3000;
+
+let server;
+let browser;
+let context;
+let page;
+let files;
+const foreign = [];
+const pageErrors = [];
+const consoleErrors = [];
+
+// ---------------------------------------------------------------------------------------------
+// Input files
+
+function npyHeader(descr, rows, dim) {
+  const dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${rows}, ${dim}), }`;
+  const total = Math.ceil((10 + dict.length + 1) / 64) * 64;
+  const text = dict + ' '.repeat(total - 10 - dict.length - 1) + '\n';
+  const out = Buffer.alloc(10);
+  out.write('\x93NUMPY', 0, 'latin1');
+  out[6] = 1;
+  out.writeUInt16LE(text.length, 8);
+  return Buffer.concat([out, Buffer.from(text, 'latin1')]);
+}
+
+function f32Npy(rows, dim, fill = (r, c) => Math.sin(r * 31 + c) / 20) {
+  const data = new Float32Array(rows * dim);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < dim; c++) data[r * dim + c] = fill(r, c);
+  return Buffer.concat([npyHeader('<f4', rows, dim), Buffer.from(data.buffer)]);
+}
+
+function vector(r, dim = 768) {
+  return Array.from({ length: dim }, (_, c) => Number((Math.sin(r * 31 + c) / 20).toFixed(5)));
+}
+
+function makeFiles() {
+  const dir = mkdtempSync(join(tmpdir(), 'rqvae-demo-'));
+  const put = (name, content) => {
+    writeFileSync(join(dir, name), content);
+    return join(dir, name);
+  };
+  const sample = readFileSync(join(ROOT, 'www/sample/games-3000.f16.npy'));
+  const dataStart = sample.indexOf(0x0a) + 1;
+  const f = {};
+  f.small = put('small-50.npy', Buffer.concat([npyHeader('<f2', 50, 768), sample.subarray(dataStart, dataStart + 50 * 768 * 2)]));
+  f.good = put('good.jsonl', [0, 1, 2, 3].map((r) => JSON.stringify({ id: `g${r}`, title: `Good ${r}`, embedding: vector(r) })).join('\n'));
+  f.wrongDim = put('wrong-dim.npy', f32Npy(4, 384));
+  f.raggedJsonl = put('ragged.jsonl', [
+    JSON.stringify({ id: 'a', title: 'A', embedding: vector(0) }),
+    JSON.stringify({ id: 'b', title: 'B', embedding: vector(1).slice(0, 767) }),
+  ].join('\n'));
+  f.raggedCsv = put('ragged.csv', [
+    ['id', 'title', ...Array.from({ length: 768 }, (_, i) => `e${i}`)].join(','),
+    ['1', '"Game, with comma"', ...vector(1)].join(','),
+    ['2', 'Short row', ...vector(2).slice(0, 700)].join(','),
+  ].join('\n'));
+  f.textCsv = put('text.csv', [
+    ['1', 'One', ...vector(1)].join(','),
+    ['2', 'Two', ...vector(2).map((v, i) => (i === 3 ? 'abc' : v))].join(','),
+  ].join('\n'));
+  f.nanCsv = put('nan.csv', [['7', 'Seven', ...vector(7).map((v, i) => (i === 10 ? 'NaN' : v))].join(',')].join('\n'));
+  f.nanNpy = put('nan.npy', f32Npy(3, 768, (r, c) => (r === 1 && c === 5 ? NaN : 0.01)));
+  f.empty = put('empty.jsonl', '');
+  const full = f32Npy(10, 768);
+  f.truncated = put('truncated.npy', full.subarray(0, full.length - 1000));
+  f.truncatedJsonl = put('truncated.jsonl', `${JSON.stringify({ id: 1, embedding: vector(1) })}\n${JSON.stringify({ id: 2, embedding: vector(2) }).slice(0, 500)}`);
+  // A sparse file of exactly 1 GB: refused by size, never read.
+  f.huge = join(dir, 'huge.npy');
+  const fd = openSync(f.huge, 'w');
+  ftruncateSync(fd, 1_000_000_000);
+  closeSync(fd);
+  // A valid safetensors file that is not an rqvae model.
+  const header = Buffer.from(JSON.stringify({ x: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }));
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(header.length));
+  f.notModel = put('not-a-model.safetensors', Buffer.concat([len, header, Buffer.alloc(8)]));
+  return f;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Page helpers
+
+async function shot(name) {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+async function waitRows(n, timeout = 60_000) {
+  await page.waitForFunction(
+    (rows) => document.querySelector('#sum-items')?.dataset.rows === String(rows) && !document.body.dataset.busy,
+    n,
+    { timeout },
+  );
+}
+
+async function errorText() {
+  await page.waitForSelector('#error:not([hidden])', { timeout: 30_000 });
+  return page.textContent('#error-text');
+}
+
+async function dismissError() {
+  await page.click('#error-close');
+  await page.waitForSelector('#error', { state: 'hidden' });
+}
+
+function parseCsv(text) {
+  const rows = [];
+  let row = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i += 1;
+      } else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') {
+      row.push(field);
+      field = '';
+    } else if (c === '\n') {
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+    } else field += c;
+  }
+  if (field !== '' || row.length) rows.push([...row, field]);
+  return rows;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+before(async () => {
+  if (!existsSync(join(ROOT, 'pkg/rqvae_bg.wasm'))) throw new Error('pkg/ is missing: run npm run build first');
+  execFileSync(process.execPath, [join(ROOT, 'scripts/build-demo.mjs')], { stdio: 'ignore' });
+  mkdirSync(SHOTS, { recursive: true });
+  files = makeFiles();
+  server = await serveStatic(DIST);
+  browser = await chromium.launch(chromiumOptions());
+  context = await browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
+  context.on('request', (r) => {
+    const url = r.url();
+    if (!url.startsWith(`${server.url}/`) && !url.startsWith(`blob:${server.url}/`) && !url.startsWith('data:')) foreign.push(url);
+  });
+  page = await context.newPage();
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error') consoleErrors.push(m.text());
+  });
+  await page.goto(`${server.url}/`);
+  await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 30_000 });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+test('empty state: privacy note, attribution, disabled exports', async () => {
+  assert.match(await page.textContent('#privacy'), /never leave this browser/);
+  assert.match((await page.textContent('#attribution')).replace(/\s+/g, ' '),
+    /Titles from Amazon Review Data \(2018; Ni, Li and McAuley\) as processed in RUCAIBox\/LLMRank \(MIT\), for research use; embeddings by all-mpnet-base-v2\./);
+  assert.match(await page.textContent('#summary-body'), /No semantic IDs yet/);
+  assert.match(await page.textContent('#chart'), /appears here/);
+  assert.equal(await page.isDisabled('#export-csv'), true);
+  assert.equal(await page.isDisabled('#run'), true);
+  assert.match(await page.textContent('#model-info'), /default \(768-d input, 3 levels × 256 codes\)/);
+  await shot('01-empty');
+});
+
+test('the sample loads with one click; hierarchy counts sum to N', async () => {
+  await page.click('#sample');
+  await waitRows(SAMPLE_ROWS);
+  assert.equal(await page.textContent('#backend-used'), 'cpu');
+  assert.match(await page.textContent('#sum-time'), /\d+\.\d\d s/);
+  const counts = await page.evaluate(() => {
+    const sum = (sel) => [...document.querySelectorAll(sel)].reduce((s, g) => s + Number(g.dataset.count), 0);
+    return {
+      root: Number(document.querySelector('g.node[data-depth="0"]').dataset.count),
+      level1: sum('#icicle [data-depth="1"]'),
+      kids: [...document.querySelectorAll('#details ul.kids li')]
+        .reduce((s, li) => s + Number(li.textContent.trim().split(/\s+/).pop().replace(/,/g, '')), 0),
+      perplexityRows: document.querySelectorAll('table.levels tbody tr').length,
+    };
+  });
+  assert.equal(counts.root, SAMPLE_ROWS);
+  assert.equal(counts.level1, SAMPLE_ROWS, 'A boxes plus the "smaller prefixes" band cover every item');
+  assert.equal(counts.kids, SAMPLE_ROWS, 'child prefixes listed for the root add up to N');
+  assert.equal(counts.perplexityRows, 3);
+  assert.match(await page.textContent('#summary-body'), /Largest collision groups/);
+  await shot('02-sample');
+});
+
+test('drilling into a prefix lists its items (mouse and keyboard)', async () => {
+  const a = page.locator('#icicle g.node[data-depth="1"]').first();
+  const key = await a.getAttribute('data-key');
+  const count = Number(await a.getAttribute('data-count'));
+  await a.click();
+  await page.waitForFunction((k) => document.querySelector('#details-h')?.textContent === `Prefix <a_${k}>`, key);
+  assert.equal(Number(await page.getAttribute('#details-count', 'data-count')), count);
+  const tokens = await page.$$eval('#details ul.items li .tok', (els) => els.map((e) => e.textContent));
+  assert.equal(tokens.length, Math.min(count, 200));
+  assert.ok(tokens.every((t) => t.startsWith(`<a_${key}>`)), 'every listed item carries the prefix');
+  assert.match(await page.textContent('#crumbs'), new RegExp(`<a_${key}>`));
+  // Second level by mouse.
+  const b = page.locator('#icicle g.node[data-depth="2"]').first();
+  const bKey = await b.getAttribute('data-key');
+  await b.click();
+  const [ka, kb] = bKey.split('/');
+  await page.waitForFunction((t) => document.querySelector('#details-h')?.textContent === `Prefix ${t}`, `<a_${ka}><b_${kb}>`);
+  await shot('03-drill');
+  // Keyboard: Escape zooms out, arrows move, Enter opens.
+  await page.focus('#icicle g.node.zoom');
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Escape');
+  await page.waitForFunction(() => document.querySelector('#icicle g.node.zoom')?.dataset.depth === '0');
+  await page.keyboard.press('ArrowRight');
+  await page.keyboard.press('ArrowDown');
+  const focused = await page.evaluate(() => document.activeElement?.dataset?.key);
+  assert.equal(focused.split('/').length, 1, 'the second A prefix has the focus');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction((k) => document.querySelector('#details-h')?.textContent === `Prefix <a_${k}>`, focused);
+  const focusStyle = await page.evaluate(() => getComputedStyle(document.activeElement.querySelector('rect')).strokeWidth);
+  assert.equal(focusStyle, '4px', 'the focused prefix shows a visible focus ring');
+  await page.keyboard.press(' ');
+  await shot('04-keyboard');
+});
+
+test('search highlights an item, its path and its prefix-mates', async () => {
+  await page.fill('#search', 'zelda');
+  await page.waitForSelector('#search-results:not([hidden]) button');
+  await shot('05-search-list');
+  const first = await page.textContent('#search-results button');
+  await page.press('#search', 'Enter');
+  await page.waitForSelector('#details li.hit');
+  assert.match(first, /zelda/i);
+  const onPath = await page.$$eval('#icicle g.node.on-path', (els) => els.map((e) => e.dataset.depth).sort());
+  assert.deepEqual(onPath, ['1', '2', '3'], 'A, AB and ABC of the item are outlined');
+  assert.match(await page.textContent('#details li.hit'), /zelda/i);
+  assert.match(await page.textContent('#details'), /Also under <a_\d+><b_\d+>/);
+  // Search by id.
+  await page.fill('#search', '42');
+  await page.press('#search', 'Enter');
+  await page.waitForFunction(() => document.querySelector('#details li.hit .id')?.textContent === '42');
+  await shot('06-search-pick');
+});
+
+test('exports: CSV and JSONL with N rows and columns id, title, A, B, C, token', async () => {
+  const [csvDownload] = await Promise.all([page.waitForEvent('download'), page.click('#export-csv')]);
+  const csv = readFileSync(await csvDownload.path(), 'utf8');
+  assert.match(csvDownload.suggestedFilename(), /\.csv$/);
+  const rows = parseCsv(csv);
+  assert.deepEqual(rows[0], ['id', 'title', 'A', 'B', 'C', 'token']);
+  assert.equal(rows.length - 1, SAMPLE_ROWS);
+  for (const r of rows.slice(1)) {
+    assert.equal(r.length, 6);
+    assert.equal(r[5], `<a_${r[2]}><b_${r[3]}><c_${r[4]}>`);
+  }
+  assert.equal(rows[1][0], '0');
+  assert.equal(rows[1][1], 'Fire Emblem: The Sacred Stones');
+
+  const [jsonlDownload] = await Promise.all([page.waitForEvent('download'), page.click('#export-jsonl')]);
+  const lines = readFileSync(await jsonlDownload.path(), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(lines.length, SAMPLE_ROWS);
+  for (const o of lines) {
+    assert.deepEqual(Object.keys(o), ['id', 'title', 'A', 'B', 'C', 'token']);
+    assert.equal(o.token, `<a_${o.A}><b_${o.B}><c_${o.C}>`);
+  }
+  // Both exports agree.
+  assert.deepEqual(lines.map((o) => [String(o.id), o.title, String(o.A), String(o.B), String(o.C), o.token]), rows.slice(1));
+});
+
+test('bad files: a clear message naming the file, earlier results stay', async () => {
+  const cases = [
+    ['wrongDim', /wrong-dim\.npy: the embeddings are 384-dimensional but the model expects 768/],
+    ['raggedJsonl', /ragged\.jsonl: ragged rows: line 2 has 767 values but line 1 has 768/],
+    ['raggedCsv', /ragged\.csv: ragged rows: line 3 has 702 fields but line 2 has 770/],
+    ['textCsv', /text\.csv: line 2, column 6 is "abc", not a number/],
+    ['nanCsv', /nan\.csv: line 1, column 13 is NaN/],
+    ['nanNpy', /nan\.npy: row 1, column 5 is NaN/],
+    ['empty', /empty\.jsonl: the file is empty \(0 bytes\)/],
+    ['truncated', /truncated\.npy: truncated: the header says 10 × 768 float32 \(30,720 bytes of data\) but only 29,720 bytes follow it/],
+    ['truncatedJsonl', /truncated\.jsonl: line 2 is not valid JSON .*the file may be truncated/],
+    ['huge', /huge\.npy: the file is 1\.00 GB; files of 1 GB or more are refused/],
+  ];
+  for (const [name, pattern] of cases) {
+    await page.setInputFiles('#file-embeddings', files[name]);
+    if (await page.isEnabled('#run')) await page.click('#run');
+    const message = await errorText();
+    assert.match(message, pattern, `${name}: ${message}`);
+    assert.equal(await page.getAttribute('#sum-items', 'data-rows'), String(SAMPLE_ROWS), `${name}: results stay`);
+    assert.ok(await page.locator('#icicle g.node').count() > 0, `${name}: chart stays`);
+    if (name === 'raggedCsv') await shot('07-error');
+    await dismissError();
+  }
+  // A safetensors file that is not an rqvae model: refused, the default model stays.
+  await page.setInputFiles('#file-model', files.notModel);
+  assert.match(await errorText(), /not-a-model\.safetensors: not an rqvae weights file.*the default model stays in use/);
+  assert.match(await page.textContent('#model-info'), /^default/);
+  await dismissError();
+  // A good file still works afterwards (CSV-less JSONL with string ids).
+  await page.setInputFiles('#file-embeddings', files.good);
+  await page.click('#run');
+  await waitRows(4);
+  assert.match(await page.textContent('#details'), /Good 0/);
+});
+
+test('drag and drop: a CSV with a header and quoted titles', async () => {
+  await page.evaluate(() => {
+    const values = (r) => Array.from({ length: 768 }, (_, c) => (Math.cos(r + c) / 25).toFixed(4));
+    const csv = [
+      ['id', 'title', ...Array.from({ length: 768 }, (_, i) => `x${i}`)].join(','),
+      ['sku-1', '"Mario Kart, ""Deluxe"" Edition"', ...values(1)].join(','),
+      ['sku-2', 'Plain title', ...values(2)].join(','),
+      ['sku-3', '"1942"', ...values(3)].join(','),
+    ].join('\r\n');
+    const dt = new DataTransfer();
+    dt.items.add(new File([csv], 'dropped.csv', { type: 'text/csv' }));
+    document.querySelector('#drop').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  });
+  await page.waitForFunction(() => document.querySelector('#file-embeddings').files[0]?.name === 'dropped.csv');
+  await page.click('#run');
+  await waitRows(3);
+  await page.fill('#search', 'deluxe');
+  await page.press('#search', 'Enter');
+  await page.waitForSelector('#details li.hit');
+  assert.match(await page.textContent('#details li.hit'), /sku-1.*Mario Kart, "Deluxe" Edition/);
+  await page.fill('#search', '1942');
+  await page.press('#search', 'Enter');
+  await page.waitForFunction(() => document.querySelector('#details li.hit .id')?.textContent === 'sku-3');
+});
+
+test('WebGPU: a small file runs on WebGPU and the page says so', async () => {
+  await page.selectOption('#backend', 'webgpu');
+  await page.setInputFiles('#file-embeddings', files.small);
+  await page.click('#run');
+  await waitRows(50, 90_000);
+  assert.equal(await page.textContent('#backend-used'), 'webgpu');
+  assert.match(await page.textContent('#status'), /on WebGPU/);
+  await shot('08-webgpu');
+  await page.selectOption('#backend', 'auto');
+});
+
+test('the full 16,859-item set: the page stays responsive, counts add up; cancel keeps results', async (t) => {
+  await page.setInputFiles('#file-embeddings', FULL_NPY);
+  await page.setInputFiles('#file-titles', FULL_TITLES);
+  // Measure the longest gap between main-thread timer ticks while the worker parses and encodes.
+  await page.evaluate(() => {
+    window.__gaps = { max: 0, last: performance.now(), ticks: 0 };
+    window.__tick = setInterval(() => {
+      const now = performance.now();
+      window.__gaps.max = Math.max(window.__gaps.max, now - window.__gaps.last);
+      window.__gaps.last = now;
+      window.__gaps.ticks += 1;
+    }, 20);
+  });
+  await page.click('#run');
+  await page.waitForSelector('#progress:not([hidden])');
+  await waitRows(16859, 90_000);
+  const gaps = await page.evaluate(() => {
+    clearInterval(window.__tick);
+    return window.__gaps;
+  });
+  t.diagnostic(`longest main-thread gap ${gaps.max.toFixed(0)} ms over ${gaps.ticks} ticks`);
+  assert.ok(gaps.max < 600, `the main thread stalled for ${gaps.max.toFixed(0)} ms`);
+  const level1 = await page.$$eval('#icicle [data-depth="1"]', (els) => els.reduce((s, g) => s + Number(g.dataset.count), 0));
+  assert.equal(level1, 16859);
+  assert.match(await page.textContent('#summary-body'), /embeddings_all-mpnet-base-v2_768d\.f16\.npy \+ catalog\.jsonl/);
+  await shot('09-full');
+
+  // Cancel a second run midway: the 16,859-item results stay.
+  await page.setInputFiles('#file-titles', []);
+  await page.click('#run');
+  await page.waitForSelector('#progress:not([hidden])');
+  await page.click('#cancel');
+  await page.waitForFunction(() => /Cancelled/.test(document.querySelector('#status').textContent), null, { timeout: 30_000 });
+  assert.equal(await page.getAttribute('#sum-items', 'data-rows'), '16859');
+  assert.equal(await page.isVisible('#progress'), false);
+});
+
+test('nothing left the origin; only the site\'s own files were requested', async () => {
+  assert.deepEqual(foreign, []);
+  assert.deepEqual(pageErrors, []);
+  assert.deepEqual(consoleErrors, [], 'no console errors (CSP violations included)');
+  const unknown = server.requests.filter((p) => !existsSync(join(DIST, p === '/' ? 'index.html' : p)));
+  assert.deepEqual(unknown, []);
+  assert.ok(server.requests.includes('/pkg/rqvae_bg.wasm'));
+});
+
+test('scripts/serve.mjs serves dist/ with the right MIME types', async () => {
+  const child = spawn(process.execPath, [join(ROOT, 'scripts/serve.mjs'), '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    const url = await new Promise((ok, fail) => {
+      let out = '';
+      child.stdout.on('data', (d) => {
+        out += d;
+        const m = /http:\/\/[\d.]+:\d+/.exec(out);
+        if (m) ok(m[0]);
+      });
+      child.on('exit', (code) => fail(new Error(`serve.mjs exited with ${code}`)));
+    });
+    const type = async (path) => (await fetch(url + path)).headers.get('content-type');
+    assert.equal(await type('/pkg/rqvae_bg.wasm'), 'application/wasm');
+    assert.match(await type('/'), /^text\/html/);
+    assert.match(await type('/app.js'), /^text\/javascript/);
+    assert.match(await type('/style.css'), /^text\/css/);
+    assert.equal((await fetch(`${url}/missing.js`)).status, 404);
+    assert.equal((await fetch(`${url}/..%2fpackage.json`)).status, 403);
+  } finally {
+    child.kill();
+  }
+});
+
+test('without WebGPU the CPU path runs and the page says which backend ran', async () => {
+  const options = chromiumOptions();
+  options.args = options.args.filter((a) => a !== '--enable-unsafe-webgpu').concat('--disable-features=WebGPU');
+  const plain = await chromium.launch(options);
+  try {
+    const p = await plain.newPage({ viewport: { width: 1366, height: 768 } });
+    const outside = [];
+    p.on('request', (r) => {
+      if (!r.url().startsWith(`${server.url}/`)) outside.push(r.url());
+    });
+    await p.goto(`${server.url}/`);
+    await p.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 30_000 });
+    assert.equal(await p.getAttribute('#webgpu-note', 'data-webgpu'), 'false');
+    assert.match(await p.textContent('#webgpu-note'), /no WebGPU/);
+    assert.equal(await p.isDisabled('#backend option[value="webgpu"]'), true);
+    await p.click('#sample');
+    await p.waitForFunction(() => document.querySelector('#sum-items')?.dataset.rows === '3000', null, { timeout: 60_000 });
+    assert.equal(await p.textContent('#backend-used'), 'cpu');
+    await p.screenshot({ path: join(SHOTS, '10-no-webgpu.png') });
+    assert.deepEqual(outside, []);
+  } finally {
+    await plain.close();
+  }
+});
