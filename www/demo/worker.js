@@ -85,7 +85,7 @@ async function getEncoder(model, backend, job) {
   let bytes;
   if (model) {
     checkSize(model.name, model.size);
-    bytes = new Uint8Array(await model.arrayBuffer());
+    bytes = new Uint8Array(await reading(model.name, () => model.arrayBuffer()));
   } else {
     defaultBytes ??= fetchBytes(DEFAULT_MODEL, 'default.safetensors')
       .then((r) => r.arrayBuffer())
@@ -114,6 +114,16 @@ function modelInfo(entry) {
   return { name: entry.name, isDefault: entry.isDefault, config: entry.encoder.config };
 }
 
+/** Runs `read`, naming `name` in any error that is not already an InputError (e.g. unreadable file). */
+async function reading(name, read) {
+  try {
+    return await read();
+  } catch (e) {
+    if (e instanceof InputError || e.message === 'cancelled') throw e;
+    throw new InputError(name, `could not be read (${e.message})`);
+  }
+}
+
 async function parseEmbeddings(job, source, expectedDim, signal) {
   if (source.kind === 'sample') {
     const res = await fetchBytes(SAMPLE.embeddings, SAMPLE.name);
@@ -133,20 +143,20 @@ async function parseEmbeddings(job, source, expectedDim, signal) {
   if (source.titles) checkSize(source.titles.name, source.titles.size);
   let parsed;
   if (kind === 'npy') {
-    const buffer = await readAll(file, progressReporter(job, 'read', `Reading ${file.name}`), signal);
+    const buffer = await reading(file.name, () => readAll(file, progressReporter(job, 'read', `Reading ${file.name}`), signal));
     parsed = await parseNpy(file.name, buffer, {
       expectedDim, signal, onProgress: progressReporter(job, 'check', `Checking ${file.name}`),
     });
     parsed.ids = Array.from({ length: parsed.rows }, (_, i) => i);
     parsed.titles = new Array(parsed.rows).fill('');
   } else if (kind === 'jsonl') {
-    parsed = await parseJsonl(file.name, file, {
+    parsed = await reading(file.name, () => parseJsonl(file.name, file, {
       expectedDim, signal, onProgress: progressReporter(job, 'read', `Parsing ${file.name}`),
-    });
+    }));
   } else if (kind === 'csv') {
-    parsed = await parseCsv(file.name, file, {
+    parsed = await reading(file.name, () => parseCsv(file.name, file, {
       expectedDim, signal, onProgress: progressReporter(job, 'read', `Parsing ${file.name}`),
-    });
+    }));
   } else {
     throw new InputError(file.name, 'unknown file type; embeddings must be .npy, .jsonl or .csv');
   }
@@ -155,9 +165,9 @@ async function parseEmbeddings(job, source, expectedDim, signal) {
     if (kind !== 'npy') {
       throw new InputError(source.titles.name, `a titles file names the rows of an .npy; ${file.name} carries its own ids and titles`);
     }
-    const meta = await parseTitles(source.titles.name, source.titles, {
+    const meta = await reading(source.titles.name, () => parseTitles(source.titles.name, source.titles, {
       expectedRows: parsed.rows, signal, onProgress: progressReporter(job, 'read', `Reading ${source.titles.name}`),
-    });
+    }));
     parsed.ids = meta.ids;
     parsed.titles = meta.titles;
     titlesName = source.titles.name;
