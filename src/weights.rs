@@ -173,6 +173,16 @@ impl ModelWeights {
         self
     }
 
+    /// The encoder, and the decoder if present, with their tensor-name prefix and layer widths.
+    fn mlps(&self) -> impl Iterator<Item = (&'static str, &Vec<LayerWeights>, Vec<usize>)> {
+        let c = &self.config;
+        std::iter::once(("encoder", &self.encoder, c.encoder_widths())).chain(
+            self.decoder
+                .as_ref()
+                .map(|d| ("decoder", d, c.decoder_widths())),
+        )
+    }
+
     /// Fails unless every layer and codebook has the size the config gives it.
     fn check_shapes(&self) -> Result<(), WeightsError> {
         let c = &self.config;
@@ -181,13 +191,7 @@ impl ModelWeights {
             expected,
             found: vec![found],
         };
-        let mlps = [
-            Some(("encoder", &self.encoder, c.encoder_widths())),
-            self.decoder
-                .as_ref()
-                .map(|d| ("decoder", d, c.decoder_widths())),
-        ];
-        for (prefix, layers, widths) in mlps.iter().flatten() {
+        for (prefix, layers, widths) in self.mlps() {
             if layers.len() != widths.len() - 1 {
                 return Err(WeightsError::Config(ConfigError::Json(format!(
                     "{prefix} has {} layers but the config describes {}",
@@ -229,13 +233,7 @@ impl ModelWeights {
         self.check_shapes()?;
         let c = &self.config;
         let mut tensors: Vec<(String, Vec<usize>, &[f32])> = Vec::new();
-        let mlps = [
-            Some(("encoder", &self.encoder, c.encoder_widths())),
-            self.decoder
-                .as_ref()
-                .map(|d| ("decoder", d, c.decoder_widths())),
-        ];
-        for (prefix, layers, widths) in mlps.iter().flatten() {
+        for (prefix, layers, widths) in self.mlps() {
             for (i, (layer, w)) in layers.iter().zip(widths.windows(2)).enumerate() {
                 let (wn, bn) = layer_names(prefix, i);
                 tensors.push((wn, vec![w[0], w[1]], &layer.weight[..]));
