@@ -19,7 +19,7 @@ fi
 rm -rf pkg
 wasm-bindgen --target web --out-dir pkg --out-name rqvae "$wasm"
 
-"# Debian's binaryen 108 corrupts wasm-bindgen output; the npm package's is current.
+# Debian's binaryen 108 corrupts wasm-bindgen output; the npm package's is current.
 # -O1, measured here: 80 s and 1.56 MB gzipped, where -O3 took 9 minutes for 1.81 MB.
 WASM_OPT=node_modules/.bin/wasm-opt
 "$WASM_OPT" -O1 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
