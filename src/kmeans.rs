@@ -62,8 +62,7 @@ pub fn kmeans(points: &[f32], dim: usize, k: usize, iterations: usize, seed: u64
         }
         let mut sums = vec![0f64; k * dim];
         let mut counts = vec![0usize; k];
-        for i in 0..n {
-            let c = assignment[i];
+        for (i, &c) in assignment.iter().enumerate() {
             counts[c] += 1;
             for (s, &v) in sums[c * dim..(c + 1) * dim].iter_mut().zip(row(i)) {
                 *s += v as f64;

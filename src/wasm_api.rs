@@ -156,7 +156,7 @@ impl WasmEncoder {
                 "this model has no decoder: export it with the decoder to reconstruct vectors",
             ));
         }
-        if ids.is_empty() || ids.len() % c.levels != 0 {
+        if ids.is_empty() || !ids.len().is_multiple_of(c.levels) {
             return Err(JsError::new(&format!(
                 "{} IDs are not a whole number of rows of {} levels",
                 ids.len(),
