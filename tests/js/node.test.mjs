@@ -106,8 +106,8 @@ test('bad weights reject with a message naming the problem', async () => {
   await assert.rejects(Encoder.load(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9])), /weights: not a safetensors file/);
   await assert.rejects(Encoder.load(modelBytes.subarray(0, modelBytes.length - 1000)), /weights: /);
   const corrupted = Uint8Array.from(modelBytes);
-  const text = new TextDecoder().decode(corrupted.subarray(0, 4096));
-  const at = text.indexOf('\\"input_dim\\":768');
+  // A byte offset: the header's length prefix is not text.
+  const at = modelBytes.indexOf('\\"input_dim\\":768');
   assert.ok(at > 0, 'config in metadata');
   // Another input size in the config: every encoder.layers.0 shape now disagrees.
   corrupted.set(new TextEncoder().encode('\\"input_dim\\":512'), at);

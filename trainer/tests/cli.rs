@@ -314,11 +314,14 @@ fn train_eval_encode_export_round_trip() {
 
     // A model file whose tensors disagree with its config.
     let mut bytes = std::fs::read(&model).unwrap();
-    let text = String::from_utf8_lossy(&bytes[..4096.min(bytes.len())]).into_owned();
-    let at = text
-        .find("\\\"latent_dim\\\":8")
+    // Search the raw bytes: the header's length prefix is not UTF-8, so offsets into a lossy
+    // string would be shifted.
+    let needle = br#"\"latent_dim\":8"#;
+    let at = bytes
+        .windows(needle.len())
+        .position(|w| w == needle)
         .expect("config in metadata");
-    bytes[at + "\\\"latent_dim\\\":".len()] = b'9';
+    bytes[at + needle.len() - 1] = b'9';
     let broken = dir.join("broken.safetensors");
     std::fs::write(&broken, &bytes).unwrap();
     let out = run(&["eval", "--model", s(&broken), "--embeddings", s(&sample())]);
