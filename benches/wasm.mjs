@@ -26,7 +26,7 @@ function nativeRate(threads) {
   for (let r = 0; r < runs; r++) {
     const out = execFileSync(
       'bash',
-      ['-c', `RAYON_NUM_THREADS=${threads} "${trainerBin()}" encode --model "${DEFAULT_MODEL}" --embeddings "${FULL}" --out /tmp/rqvae-bench-ids.npy 2>&1 >/dev/null`],
+      ['-c', `RAYON_NUM_THREADS=${threads} MATMUL_NUM_THREADS=${threads} "${trainerBin()}" encode --model "${DEFAULT_MODEL}" --embeddings "${FULL}" --out /tmp/rqvae-bench-ids.npy 2>&1 >/dev/null`],
       { encoding: 'utf8' },
     );
     const m = out.match(/\(([\d.]+) items\/s\)/);
