@@ -64,7 +64,6 @@ impl Default for EvalOptions {
 
 /// Per-level usage of IDs stored row-major as `[n, levels]`.
 pub fn level_usage(ids: &[u32], levels: usize, codebook_size: usize) -> Vec<LevelUsage> {
-    let n = ids.len() / levels;
     (0..levels)
         .map(|level| {
             let mut counts = vec![0usize; codebook_size];
@@ -72,22 +71,28 @@ pub fn level_usage(ids: &[u32], levels: usize, codebook_size: usize) -> Vec<Leve
                 counts[row[level] as usize] += 1;
             }
             let used = counts.iter().filter(|&&c| c > 0).count();
-            let entropy: f64 = counts
-                .iter()
-                .filter(|&&c| c > 0)
-                .map(|&c| {
-                    let p = c as f64 / n as f64;
-                    -p * p.ln()
-                })
-                .sum();
             LevelUsage {
                 used,
                 dead: codebook_size - used,
                 utilisation: used as f64 / codebook_size as f64,
-                perplexity: entropy.exp(),
+                perplexity: perplexity(&counts),
             }
         })
         .collect()
+}
+
+/// exp(entropy) of the distribution given by per-code `counts`.
+pub fn perplexity(counts: &[usize]) -> f64 {
+    let total = counts.iter().sum::<usize>() as f64;
+    let entropy: f64 = counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = c as f64 / total;
+            -p * p.ln()
+        })
+        .sum();
+    entropy.exp()
 }
 
 /// Mean and median cosine between matching rows of `a` and `b`.

@@ -272,15 +272,9 @@ impl<B: AutodiffBackend> Trainer<B> {
 
         let mut dead_codes = Vec::with_capacity(levels);
         let mut perplexity = Vec::with_capacity(levels);
-        let total = self.rows as f64;
         for level in 0..levels {
             let level_counts = &counts[level * k..(level + 1) * k];
-            let entropy: f64 = level_counts
-                .iter()
-                .filter(|&&c| c > 0)
-                .map(|&c| -(c as f64 / total) * (c as f64 / total).ln())
-                .sum();
-            perplexity.push(entropy.exp());
+            perplexity.push(crate::metrics::perplexity(level_counts));
             let dead: Vec<usize> = (0..k).filter(|&c| level_counts[c] == 0).collect();
             dead_codes.push(dead.len());
             if self.train.reset_dead_codes && !dead.is_empty() {

@@ -40,20 +40,24 @@ fn checked_rows(
     row_offset: usize,
     expected: usize,
 ) -> Result<Embeddings, JsError> {
+    use crate::EmbeddingsError;
     if dim != expected {
-        return Err(JsError::new(&format!(
-            "embedding dimension is {dim} but the model expects {expected}"
-        )));
+        let e = EmbeddingsError::DimMismatch {
+            expected,
+            found: dim,
+        };
+        return Err(JsError::new(&e.to_string()));
     }
     Embeddings::new(rows, dim).map_err(|e| {
-        let msg = match e {
-            crate::EmbeddingsError::NonFinite { row, col, value } => format!(
-                "row {}, column {col} is {value}: embeddings must be finite numbers",
-                row + row_offset
-            ),
-            other => other.to_string(),
+        let e = match e {
+            EmbeddingsError::NonFinite { row, col, value } => EmbeddingsError::NonFinite {
+                row: row + row_offset,
+                col,
+                value,
+            },
+            other => other,
         };
-        JsError::new(&msg)
+        JsError::new(&e.to_string())
     })
 }
 
