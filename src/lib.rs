@@ -7,9 +7,12 @@
 //! assigns IDs in the browser (WebGPU or CPU).
 
 pub mod config;
+mod dense;
 pub mod embeddings;
+pub mod host_model;
 pub mod inference;
 pub mod kmeans;
+mod lanes;
 pub mod metrics;
 pub mod model;
 pub mod npy;
@@ -22,9 +25,11 @@ pub mod weights;
 
 pub use config::{ConfigError, RqVaeConfig};
 pub use embeddings::{Embeddings, EmbeddingsError};
+pub use host_model::HostModel;
 pub use metrics::{EvalOptions, Metrics};
 pub use model::RqVae;
 pub use weights::{ModelWeights, Precision, WeightsError};
 
-/// The CPU backend used natively and as the browser's fallback.
+/// burn's CPU backend, used natively. (The browser's CPU path is [`host_model::HostModel`].)
+#[cfg(feature = "ndarray")]
 pub type CpuBackend = burn::backend::NdArray<f32>;

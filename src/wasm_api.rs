@@ -6,10 +6,9 @@
 //! burn, so no input a user can give reaches a panic.
 
 use crate::embeddings::Embeddings;
-use crate::inference::{decode_ids, encode_ids};
+use crate::host_model::HostModel;
 use crate::model::RqVae;
 use crate::weights::ModelWeights;
-use crate::CpuBackend;
 use burn::backend::wgpu::{graphics::WebGpu, init_setup_async, RuntimeOptions, Wgpu, WgpuDevice};
 use burn::tensor::{Tensor, TensorData};
 use half::f16;
@@ -24,11 +23,12 @@ fn start() {
 
 type Gpu = Wgpu<f32, i32>;
 
-/// A loaded model: always on the CPU, and on WebGPU once `initWebGpu` succeeded.
+/// A loaded model: always on the CPU ([`HostModel`]), and on WebGPU (the burn model on
+/// burn-wgpu) once `initWebGpu` succeeded.
 #[wasm_bindgen]
 pub struct WasmEncoder {
     weights: Rc<ModelWeights>,
-    cpu: Rc<RqVae<CpuBackend>>,
+    cpu: HostModel,
     gpu: Rc<RefCell<Option<Rc<RqVae<Gpu>>>>>,
 }
 
@@ -73,10 +73,9 @@ impl WasmEncoder {
     pub fn new(bytes: &[u8]) -> Result<WasmEncoder, JsError> {
         let weights =
             ModelWeights::from_bytes(bytes).map_err(|e| JsError::new(&format!("weights: {e}")))?;
-        let cpu = weights.to_model::<CpuBackend>(&Default::default());
         Ok(Self {
+            cpu: HostModel::new(&weights),
             weights: Rc::new(weights),
-            cpu: Rc::new(cpu),
             gpu: Rc::new(RefCell::new(None)),
         })
     }
@@ -124,8 +123,7 @@ impl WasmEncoder {
         row_offset: usize,
     ) -> Result<Vec<u16>, JsError> {
         let x = checked_rows(rows, dim, row_offset, self.weights.config.input_dim)?;
-        let n = x.rows();
-        Ok(to_u16(encode_ids(&self.cpu, &x, n, &Default::default())))
+        Ok(to_u16(self.cpu.encode(x.as_slice(), x.rows())))
     }
 
     /// IDs of f32 rows on WebGPU (after `initWebGpu`). Resolves to a `Uint16Array`.
@@ -177,8 +175,8 @@ impl WasmEncoder {
             )));
         }
         let ids: Vec<u32> = ids.iter().map(|&v| v as u32).collect();
-        let n = ids.len() / c.levels;
-        decode_ids(&self.cpu, &ids, c.levels, n, &Default::default())
+        self.cpu
+            .decode(&ids)
             .ok_or_else(|| JsError::new("this model has no decoder"))
     }
 }

@@ -1,0 +1,184 @@
+//! The trained model's inference (encode and decode) on host memory, without a tensor library:
+//! the browser's CPU backend.
+//!
+//! It computes what [`crate::RqVae::encode`] and [`crate::RqVae::decode`] compute — the same
+//! layers, the same `‖c‖² − 2 x·c` code scores, the same first-minimum tie rule — with the
+//! kernel of [`crate::dense`]. burn ndarray in wasm reached about half of native single-thread
+//! speed and made up a fifth of the module; this path is faster and small. The WebGPU backend
+//! and every native path run the burn model itself, and the tests hold the two to identical IDs.
+
+use crate::dense::PackedDense;
+use crate::weights::{LayerWeights, ModelWeights};
+
+/// Rows pushed through the whole network at a time: the activations of 64 rows (at most
+/// 64 × 512 floats per layer) stay in cache while every layer's weights stream past them once.
+const ROW_BLOCK: usize = 64;
+
+/// One level of the quantizer as a dense layer: `W = −2 Cᵀ` and `b = ‖c‖²`, so that row `r` of
+/// its output is `‖c‖² − 2 x·c`, the squared distance to each code less the row's own `‖x‖²`.
+/// (Scaling by −2 is exact, so these are the scores burn computes, summed in kernel order.)
+#[derive(Debug, Clone)]
+struct Level {
+    scores: PackedDense,
+    codes: Vec<f32>,
+}
+
+#[derive(Debug, Clone)]
+pub struct HostModel {
+    encoder: Vec<PackedDense>,
+    levels: Vec<Level>,
+    decoder: Option<Vec<PackedDense>>,
+    latent_dim: usize,
+    codebook_size: usize,
+}
+
+fn pack_mlp(layers: &[LayerWeights], widths: &[usize]) -> Vec<PackedDense> {
+    layers
+        .iter()
+        .zip(widths.windows(2))
+        .map(|(l, w)| PackedDense::new(&l.weight, &l.bias, w[0], w[1]))
+        .collect()
+}
+
+/// Runs `x` (`rows × layers[0].inputs()`) through an MLP with ReLU between layers, using `a`
+/// and `b` as scratch; returns the last layer's output.
+fn mlp_forward<'s>(
+    layers: &[PackedDense],
+    x: &[f32],
+    rows: usize,
+    a: &'s mut Vec<f32>,
+    b: &'s mut Vec<f32>,
+) -> &'s [f32] {
+    let (mut src, mut dst) = (a, b);
+    let last = layers.len() - 1;
+    for (i, layer) in layers.iter().enumerate() {
+        dst.resize(rows * layer.outputs(), 0.0);
+        let input: &[f32] = if i == 0 { x } else { src };
+        layer.forward(input, rows, dst, i < last);
+        std::mem::swap(&mut src, &mut dst);
+    }
+    &src[..rows * layers[last].outputs()]
+}
+
+impl HostModel {
+    /// Packs checked weights (every [`ModelWeights`] from the reader has passed the shape checks).
+    pub fn new(weights: &ModelWeights) -> Self {
+        let c = &weights.config;
+        let levels = weights
+            .codebooks
+            .iter()
+            .map(|codes| {
+                let (size, dim) = (c.codebook_size, c.latent_dim);
+                let mut w = vec![0.0; dim * size];
+                let mut norms = vec![0.0; size];
+                for (j, code) in codes.chunks_exact(dim).enumerate() {
+                    for (d, &v) in code.iter().enumerate() {
+                        w[d * size + j] = -2.0 * v;
+                    }
+                    norms[j] = code.iter().map(|v| v * v).sum();
+                }
+                Level {
+                    scores: PackedDense::new(&w, &norms, dim, size),
+                    codes: codes.clone(),
+                }
+            })
+            .collect();
+        Self {
+            encoder: pack_mlp(&weights.encoder, &c.encoder_widths()),
+            levels,
+            decoder: weights
+                .decoder
+                .as_ref()
+                .map(|d| pack_mlp(d, &c.decoder_widths())),
+            latent_dim: c.latent_dim,
+            codebook_size: c.codebook_size,
+        }
+    }
+
+    pub fn input_dim(&self) -> usize {
+        self.encoder[0].inputs()
+    }
+
+    pub fn levels(&self) -> usize {
+        self.levels.len()
+    }
+
+    pub fn has_decoder(&self) -> bool {
+        self.decoder.is_some()
+    }
+
+    /// Semantic IDs, row-major `rows × levels`, of `x` (`rows × input_dim`, finite).
+    pub fn encode(&self, x: &[f32], rows: usize) -> Vec<u32> {
+        let dim = self.input_dim();
+        assert_eq!(x.len(), rows * dim, "x is not rows × input_dim");
+        let mut ids = Vec::with_capacity(rows * self.levels());
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        let mut scores = vec![0.0; ROW_BLOCK * self.codebook_size];
+        let mut residual = Vec::with_capacity(ROW_BLOCK * self.latent_dim);
+        let mut block_ids = vec![0u32; ROW_BLOCK * self.levels()];
+        for start in (0..rows).step_by(ROW_BLOCK) {
+            let n = ROW_BLOCK.min(rows - start);
+            let latent = mlp_forward(
+                &self.encoder,
+                &x[start * dim..(start + n) * dim],
+                n,
+                &mut a,
+                &mut b,
+            );
+            residual.clear();
+            residual.extend_from_slice(latent);
+            for (l, level) in self.levels.iter().enumerate() {
+                level.scores.forward(&residual, n, &mut scores, false);
+                for r in 0..n {
+                    let row = &scores[r * self.codebook_size..(r + 1) * self.codebook_size];
+                    let best = first_min(row);
+                    block_ids[r * self.levels() + l] = best as u32;
+                    let code = &level.codes[best * self.latent_dim..(best + 1) * self.latent_dim];
+                    let res = &mut residual[r * self.latent_dim..(r + 1) * self.latent_dim];
+                    res.iter_mut().zip(code).for_each(|(v, c)| *v -= c);
+                }
+            }
+            ids.extend_from_slice(&block_ids[..n * self.levels()]);
+        }
+        ids
+    }
+
+    /// Reconstructions, row-major `rows × input_dim`, of IDs `rows × levels` (each below the
+    /// codebook size); `None` without a decoder.
+    pub fn decode(&self, ids: &[u32]) -> Option<Vec<f32>> {
+        let decoder = self.decoder.as_ref()?;
+        let levels = self.levels();
+        let rows = ids.len() / levels;
+        let out_dim = decoder[decoder.len() - 1].outputs();
+        let mut out = Vec::with_capacity(rows * out_dim);
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        let mut latent = Vec::with_capacity(ROW_BLOCK * self.latent_dim);
+        for start in (0..rows).step_by(ROW_BLOCK) {
+            let n = ROW_BLOCK.min(rows - start);
+            latent.clear();
+            for row in ids[start * levels..(start + n) * levels].chunks_exact(levels) {
+                // The sum of the row's codes, level by level, as the quantizer adds them.
+                let at = latent.len();
+                latent.resize(at + self.latent_dim, 0.0);
+                for (level, &id) in self.levels.iter().zip(row) {
+                    let id = id as usize;
+                    let code = &level.codes[id * self.latent_dim..(id + 1) * self.latent_dim];
+                    latent[at..].iter_mut().zip(code).for_each(|(v, c)| *v += c);
+                }
+            }
+            out.extend_from_slice(mlp_forward(decoder, &latent, n, &mut a, &mut b));
+        }
+        Some(out)
+    }
+}
+
+/// Index of the first minimum, the tie rule of burn's `argmin`.
+fn first_min(row: &[f32]) -> usize {
+    let mut best = 0;
+    for (j, &v) in row.iter().enumerate().skip(1) {
+        if v < row[best] {
+            best = j;
+        }
+    }
+    best
+}

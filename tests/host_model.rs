@@ -1,0 +1,130 @@
+//! The browser's CPU path (`HostModel`) against the burn model it reimplements.
+//!
+//! `HostModel` does the same float operations in the same order on every target (see
+//! `src/lanes.rs`), so what these native tests establish holds for the wasm module; the Node and
+//! Chromium tests check that separately against `rqvae-train encode`.
+
+use burn::backend::NdArray;
+use burn::tensor::backend::Backend;
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use rqvae::inference::{decode_ids, encode_ids};
+use rqvae::npy::read_embeddings;
+use rqvae::{Embeddings, HostModel, ModelWeights, RqVaeConfig};
+use std::path::Path;
+
+type B = NdArray<f32>;
+
+fn default_model() -> ModelWeights {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("www/models/default.safetensors");
+    ModelWeights::from_bytes(&std::fs::read(&path).expect("default model")).expect("valid weights")
+}
+
+fn shared(name: &str) -> Embeddings {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data")
+        .join(name);
+    read_embeddings(&path).expect("shared data")
+}
+
+fn burn_ids(w: &ModelWeights, x: &Embeddings) -> Vec<u32> {
+    let device = Default::default();
+    encode_ids(&w.to_model::<B>(&device), x, 512, &device)
+}
+
+#[test]
+fn default_model_ids_match_burn_on_the_whole_sample() {
+    let w = default_model();
+    let x = shared("sample_2000.f32.npy");
+    let host = HostModel::new(&w).encode(x.as_slice(), x.rows());
+    let burn = burn_ids(&w, &x);
+    let differing: Vec<usize> = (0..x.rows())
+        .filter(|&r| host[r * 3..r * 3 + 3] != burn[r * 3..r * 3 + 3])
+        .collect();
+    assert!(
+        differing.is_empty(),
+        "rows with different IDs: {differing:?}"
+    );
+    // Not a degenerate model: the sample uses many first-level codes.
+    let mut firsts: Vec<u32> = host.iter().step_by(3).copied().collect();
+    firsts.sort_unstable();
+    firsts.dedup();
+    assert!(
+        firsts.len() > 100,
+        "only {} first-level codes",
+        firsts.len()
+    );
+}
+
+#[test]
+fn default_model_reconstructions_match_burn() {
+    let w = default_model();
+    let x = shared("sample_2000.f32.npy");
+    let host = HostModel::new(&w);
+    let ids = host.encode(x.as_slice(), x.rows());
+    let ours = host.decode(&ids).expect("the default model has a decoder");
+    let device = Default::default();
+    let theirs = decode_ids(&w.to_model::<B>(&device), &ids, 3, 512, &device).unwrap();
+    assert_eq!(ours.len(), theirs.len());
+    let worst = ours
+        .iter()
+        .zip(&theirs)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(worst < 1e-5, "largest difference {worst}");
+}
+
+/// Widths that are not multiples of the kernel's 8 columns, row counts that are not multiples
+/// of its 4 rows or of the 64-row blocks, and codebooks close enough that IDs vary.
+#[test]
+fn odd_shapes_match_burn() {
+    let config = RqVaeConfig {
+        input_dim: 13,
+        hidden_dims: vec![10, 7],
+        latent_dim: 5,
+        levels: 2,
+        codebook_size: 9,
+    };
+    let device = Default::default();
+    <B as Backend>::seed(&device, 3);
+    let mut w = ModelWeights::from_model(&config.init::<B>(&device), &config);
+    let mut rng = StdRng::seed_from_u64(11);
+    for book in &mut w.codebooks {
+        book.iter_mut()
+            .for_each(|v| *v = rng.random::<f32>() * 2.0 - 1.0);
+    }
+    let host = HostModel::new(&w);
+    for rows in [1, 3, 4, 5, 63, 64, 65, 131] {
+        let values: Vec<f32> = (0..rows * 13)
+            .map(|_| rng.random::<f32>() * 4.0 - 2.0)
+            .collect();
+        let x = Embeddings::new(values, 13).unwrap();
+        let ids = host.encode(x.as_slice(), rows);
+        assert_eq!(ids, burn_ids(&w, &x), "{rows} rows");
+        let recon = host.decode(&ids).unwrap();
+        let theirs = decode_ids(&w.to_model::<B>(&device), &ids, 2, 64, &device).unwrap();
+        for (a, b) in recon.iter().zip(&theirs) {
+            assert!((a - b).abs() < 1e-5, "{rows} rows: {a} vs {b}");
+        }
+    }
+}
+
+#[test]
+fn ids_do_not_depend_on_how_rows_are_batched() {
+    let w = default_model();
+    let x = shared("sample_2000.f32.npy");
+    let host = HostModel::new(&w);
+    let whole = host.encode(x.as_slice(), x.rows());
+    let mut pieces = Vec::new();
+    for (start, end) in [(0, 1), (1, 7), (7, 70), (70, 2000)] {
+        pieces.extend(host.encode(x.slice_rows(start, end), end - start));
+    }
+    assert_eq!(whole, pieces);
+}
+
+#[test]
+fn without_a_decoder_decode_is_none() {
+    let host = HostModel::new(&default_model().without_decoder());
+    assert!(!host.has_decoder());
+    assert_eq!(host.decode(&[0, 0, 0]), None);
+}
