@@ -12,7 +12,7 @@ import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { Encoder, readNpy } from '../js/index.js';
-import { DATA, DEFAULT_MODEL, ROOT, chromiumOptions, serveStatic, trainerBin } from '../tests/js/fixtures.mjs';
+import { DATA, DEFAULT_MODEL, ROOT, chromiumOptions, nativeIds, serveStatic, trainerBin } from '../tests/js/fixtures.mjs';
 
 const args = Object.fromEntries(
   process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
@@ -40,13 +40,24 @@ async function nodeRate(data, rows) {
   const x = data.subarray(0, rows * 768);
   await encoder.encode(x.subarray(0, 1024 * 768)); // warm-up
   const rates = [];
+  let ids;
   for (let r = 0; r < runs; r++) {
     const t = performance.now();
-    await encoder.encode(x, { batchSize: 4096 });
+    ids = await encoder.encode(x, { batchSize: 4096 });
     rates.push(rows / ((performance.now() - t) / 1000));
   }
   encoder.free();
-  return median(rates);
+  return { rate: median(rates), ids };
+}
+
+/** Rows whose IDs differ between the wasm CPU backend and native `rqvae-train encode`. */
+function differingRows(wasmIds, rows) {
+  const native = nativeIds(FULL);
+  let differing = 0;
+  for (let r = 0; r < rows; r++) {
+    if ([0, 1, 2].some((l) => native[r * 3 + l] !== wasmIds[r * 3 + l])) differing++;
+  }
+  return differing;
 }
 
 async function browserRates(rows) {
@@ -116,9 +127,11 @@ const result = {
   sizes,
   native_items_per_s_1_thread: nativeRate(1),
   native_items_per_s_2_threads: nativeRate(2),
-  node_wasm_cpu_items_per_s: await nodeRate(data, rows),
-  chromium: await browserRates(rows),
 };
+const node = await nodeRate(data, rows);
+result.node_wasm_cpu_items_per_s = node.rate;
+result.rows_with_ids_differing_from_native = differingRows(node.ids, rows);
+result.chromium = await browserRates(rows);
 result.node_vs_native_1t = result.node_wasm_cpu_items_per_s / result.native_items_per_s_1_thread;
 result.chromium_vs_native_1t = result.chromium.cpu / result.native_items_per_s_1_thread;
 console.log(JSON.stringify(result, null, 2));
