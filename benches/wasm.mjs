@@ -2,13 +2,14 @@
 // throughput at a few batch sizes (the CPU/WebGPU crossover), and the native figures from
 // `rqvae-train encode` on the same data in the same run. Prints a table and writes JSON.
 //
-//   node benches/wasm.mjs [--rows N] [--runs R] [--json out.json]
+//   node benches/wasm.mjs [--rows N] [--runs R] [--workers W] [--json out.json]
 //
 // Needs `npm run build` (pkg/) and a release `rqvae-train` (CARGO_TARGET_DIR or ./target).
 
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, statSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { Encoder, readNpy } from '../js/index.js';
@@ -19,6 +20,8 @@ const args = Object.fromEntries(
 );
 const FULL = join(DATA, 'embeddings_all-mpnet-base-v2_768d.f16.npy');
 const runs = Number(args.runs ?? 5);
+// Workers for the pooled CPU figures: this machine's cores.
+const WORKERS = Number(args.workers ?? availableParallelism());
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function nativeRate(threads) {
@@ -35,15 +38,15 @@ function nativeRate(threads) {
   return median(rates);
 }
 
-async function nodeRate(data, rows) {
-  const encoder = await Encoder.loadDefault({ backend: 'cpu' });
+async function nodeRate(data, rows, threads = 1) {
+  const encoder = await Encoder.loadDefault({ backend: 'cpu', threads });
   const x = data.subarray(0, rows * 768);
-  await encoder.encode(x.subarray(0, 1024 * 768)); // warm-up
+  await encoder.encode(x.subarray(0, 1024 * 768), { batchSize: 256 }); // warm-up (every worker)
   const rates = [];
   let ids;
   for (let r = 0; r < runs; r++) {
     const t = performance.now();
-    ids = await encoder.encode(x, { batchSize: 4096 });
+    ids = await encoder.encode(x, { batchSize: threads > 1 ? 1024 : 4096 });
     rates.push(rows / ((performance.now() - t) / 1000));
   }
   encoder.free();
@@ -68,12 +71,21 @@ async function browserRates(rows) {
     await page.goto(`${server.url}/tests/js/page.html`);
     await page.waitForFunction(() => document.title === 'ready');
     return await page.evaluate(
-      async ({ rows, runs }) => {
+      async ({ rows, runs, threads }) => {
         const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
         const { Encoder, readNpy, webgpuAvailable } = window.rqvae;
         const { data } = await readNpy(new Uint8Array(await (await fetch('/data/full.npy')).arrayBuffer()));
-        const cpu = await Encoder.loadDefault({ backend: 'cpu' });
         const x = data.subarray(0, rows * 768);
+        const pooled = await Encoder.loadDefault({ backend: 'cpu', threads });
+        await pooled.encode(x.subarray(0, 1024 * 768), { batchSize: 256 });
+        const pooledRates = [];
+        for (let r = 0; r < runs; r++) {
+          const t = performance.now();
+          await pooled.encode(x, { batchSize: 1024 });
+          pooledRates.push(rows / ((performance.now() - t) / 1000));
+        }
+        pooled.free();
+        const cpu = await Encoder.loadDefault({ backend: 'cpu' });
         await cpu.encode(x.subarray(0, 1024 * 768));
         const cpuRates = [];
         for (let r = 0; r < runs; r++) {
@@ -98,9 +110,9 @@ async function browserRates(rows) {
           gpu.free();
         }
         cpu.free();
-        return { cpu: median(cpuRates), crossover };
+        return { cpu: median(cpuRates), [`cpu_${threads}_workers`]: median(pooledRates), crossover };
       },
-      { rows, runs },
+      { rows, runs, threads: WORKERS },
     );
   } finally {
     await browser.close();
@@ -131,6 +143,9 @@ const result = {
 const node = await nodeRate(data, rows);
 result.node_wasm_cpu_items_per_s = node.rate;
 result.rows_with_ids_differing_from_native = differingRows(node.ids, rows);
+const pooled = await nodeRate(data, rows, WORKERS);
+result[`node_wasm_cpu_${WORKERS}_workers_items_per_s`] = pooled.rate;
+result.rows_with_ids_differing_from_native_pooled = differingRows(pooled.ids, rows);
 result.chromium = await browserRates(rows);
 result.node_vs_native_1t = result.node_wasm_cpu_items_per_s / result.native_items_per_s_1_thread;
 result.chromium_vs_native_1t = result.chromium.cpu / result.native_items_per_s_1_thread;

@@ -23,12 +23,25 @@ export interface EncodeOptions {
 /** Rows from which 'auto' prefers WebGPU when an adapter exists. */
 export const AUTO_WEBGPU_MIN_ROWS: number;
 
+export interface LoadOptions {
+  /** 'auto' (default), 'webgpu' or 'cpu'. */
+  backend?: BackendChoice;
+  /**
+   * Workers for the CPU backend (default 1: the calling thread). Each holds its own wasm
+   * instance and copy of the weights; batches are shared out among them. Needs no
+   * cross-origin isolation. Ignored for backend 'webgpu'.
+   */
+  threads?: number;
+}
+
 export class Encoder {
   /** Loads `.safetensors` weights from `rqvae-train export`. Rejects with a message on bad weights. */
-  static load(weights: Uint8Array | ArrayBuffer, options?: { backend?: BackendChoice }): Promise<Encoder>;
+  static load(weights: Uint8Array | ArrayBuffer, options?: LoadOptions): Promise<Encoder>;
   /** Loads the default model shipped with the package. */
-  static loadDefault(options?: { backend?: BackendChoice }): Promise<Encoder>;
+  static loadDefault(options?: LoadOptions): Promise<Encoder>;
   readonly config: RqVaeConfig;
+  /** Workers the CPU backend encodes on (1: the calling thread). */
+  readonly threads: number;
   /** The backend of the last encode (before any, the one requested; 'cpu' for 'auto'). */
   readonly backend: 'cpu' | 'webgpu';
   readonly hasDecoder: boolean;
@@ -36,7 +49,7 @@ export class Encoder {
   encode(rows: Float32Array | Uint16Array, options?: EncodeOptions): Promise<Uint16Array>;
   /** Reconstructed vectors, row-major N × input_dim (models exported with their decoder). */
   decode(ids: Uint16Array | number[]): Promise<Float32Array>;
-  /** Releases the model; later calls reject. */
+  /** Releases the model and stops its CPU workers; later calls reject. */
   free(): void;
 }
 

@@ -5,6 +5,7 @@
 // message.
 
 import init, { WasmEncoder, readNpy as wasmReadNpy, f16ToF32 } from '../pkg/rqvae.js';
+import { CpuPool } from './cpu-pool.js';
 
 /**
  * Rows from which 'auto' prefers WebGPU over the CPU when an adapter exists. For a model this
@@ -16,6 +17,7 @@ export const AUTO_WEBGPU_MIN_ROWS = 50_000;
 const DEFAULT_BATCH = 2048;
 
 let wasmReady;
+let wasmModule;
 
 async function loadAsset(relative) {
   const url = new URL(relative, import.meta.url);
@@ -30,7 +32,13 @@ async function loadAsset(relative) {
 
 /** Loads and instantiates the wasm module once; every API call awaits it. */
 export function initWasm() {
-  wasmReady ??= loadAsset('../pkg/rqvae_bg.wasm').then((bytes) => init({ module_or_path: bytes }));
+  wasmReady ??= loadAsset('../pkg/rqvae_bg.wasm')
+    .then((bytes) => WebAssembly.compile(bytes))
+    .then((module) => {
+      // Kept for CPU workers: they instantiate the compiled module instead of fetching it again.
+      wasmModule = module;
+      return init({ module_or_path: module });
+    });
   return wasmReady;
 }
 
@@ -62,12 +70,14 @@ const yieldToEventLoop = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 export class Encoder {
   #inner;
+  #pool;
   #preference;
   #backend;
   #config;
 
-  constructor(inner, preference) {
+  constructor(inner, preference, pool) {
     this.#inner = inner;
+    this.#pool = pool;
     this.#preference = preference;
     this.#backend = preference === 'webgpu' ? 'webgpu' : 'cpu';
     this.#config = JSON.parse(inner.configJson());
@@ -76,11 +86,15 @@ export class Encoder {
   /**
    * Loads weights (`.safetensors` from `rqvae-train export`).
    * @param {Uint8Array | ArrayBuffer} weights
-   * @param {{ backend?: 'auto' | 'webgpu' | 'cpu' }} [options]
+   * @param {{ backend?: 'auto' | 'webgpu' | 'cpu', threads?: number }} [options] `threads` > 1
+   *   runs CPU encodes on that many workers (each with its own wasm instance)
    */
-  static async load(weights, { backend = 'auto' } = {}) {
+  static async load(weights, { backend = 'auto', threads = 1 } = {}) {
     if (!['auto', 'webgpu', 'cpu'].includes(backend)) {
       throw new Error(`backend must be 'auto', 'webgpu' or 'cpu', got ${JSON.stringify(backend)}`);
+    }
+    if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
+      throw new Error(`threads must be an integer from 1 to 256, got ${JSON.stringify(threads)}`);
     }
     const bytes = toBytes(weights, 'weights');
     await initWasm();
@@ -90,7 +104,16 @@ export class Encoder {
     } catch (e) {
       throw toError(e);
     }
-    const encoder = new Encoder(inner, backend);
+    let pool;
+    if (threads > 1 && backend !== 'webgpu') {
+      try {
+        pool = await CpuPool.start(threads, wasmModule, bytes);
+      } catch (e) {
+        inner.free();
+        throw new Error(`could not start ${threads} CPU workers: ${toError(e).message}`);
+      }
+    }
+    const encoder = new Encoder(inner, backend, pool);
     if (backend === 'webgpu') {
       try {
         await encoder.#ensureWebGpu();
@@ -110,6 +133,11 @@ export class Encoder {
   /** The model's sizes: input_dim, hidden_dims, latent_dim, levels, codebook_size. */
   get config() {
     return { ...this.#config, hidden_dims: [...this.#config.hidden_dims] };
+  }
+
+  /** Workers the CPU backend encodes on (1: the calling thread). */
+  get threads() {
+    return this.#pool?.size ?? 1;
   }
 
   /** 'cpu' or 'webgpu': the backend of the last encode (before any, the one requested). */
@@ -181,6 +209,11 @@ export class Encoder {
     const levels = this.#config.levels;
     const backend = await this.#chooseBackend(n);
     const out = new Uint16Array(n * levels);
+    if (backend === 'cpu' && this.#pool) {
+      await this.#pool.encode(rows, { width, isF16, batchSize, levels, out, onProgress, signal });
+      this.#backend = backend;
+      return out;
+    }
     for (let start = 0; start < n; start += batchSize) {
       if (signal?.aborted) throw new Error('encoding was cancelled');
       const end = Math.min(n, start + batchSize);
@@ -216,12 +249,14 @@ export class Encoder {
     }
   }
 
-  /** Releases the wasm memory; later calls reject. */
+  /** Releases the wasm memory and stops the CPU workers; later calls reject. */
   free() {
     if (this.#inner) {
       this.#inner.free();
       this.#inner = undefined;
     }
+    this.#pool?.terminate();
+    this.#pool = undefined;
   }
 }
 

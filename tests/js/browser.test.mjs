@@ -49,6 +49,20 @@ test('CPU backend in Chromium equals native on all 2,000 rows', async () => {
   assert.equal(firstMismatch(ids, native), -1);
 });
 
+test('CPU backend on 2 Web Workers in Chromium equals native on all 2,000 rows', async () => {
+  const { ids, threads } = await page.evaluate(async () => {
+    const bytes = new Uint8Array(await (await fetch('/data/sample.npy')).arrayBuffer());
+    const { data } = await window.rqvae.readNpy(bytes);
+    const encoder = await window.rqvae.Encoder.loadDefault({ backend: 'cpu', threads: 2 });
+    const ids = await encoder.encode(data, { batchSize: 256 });
+    const threads = encoder.threads;
+    encoder.free();
+    return { ids: Array.from(ids), threads };
+  });
+  assert.equal(threads, 2);
+  assert.equal(firstMismatch(ids, native), -1);
+});
+
 test('WebGPU backend in Chromium equals native on 100 rows', async () => {
   const result = await page.evaluate(async () => {
     if (!(await window.rqvae.webgpuAvailable())) return { unavailable: true };

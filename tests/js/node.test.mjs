@@ -135,3 +135,34 @@ test('readNpy rejects bad files with the reason', async () => {
   await assert.rejects(readNpy(new TextEncoder().encode('id,title\n1,x\n')), /not a \.npy file/);
   await assert.rejects(readNpy(sampleBytes.subarray(0, sampleBytes.length - 10)), /truncated data/);
 });
+
+test('threads: 2 spreads CPU batches over workers and gives the native IDs, f32 and f16', async () => {
+  const { data } = await readNpy(sampleBytes);
+  const encoder = await Encoder.loadDefault({ backend: 'cpu', threads: 2 });
+  assert.equal(encoder.threads, 2);
+  const progress = [];
+  const ids = await encoder.encode(data, { batchSize: 300, onProgress: (p) => progress.push(p.done) });
+  // 2,000 rows in batches of 300: 7 batches, counted as they finish, in whatever order.
+  assert.equal(progress.length, 7);
+  assert.equal(progress.at(-1), 2000);
+  assert.deepEqual(Array.from(ids), nativeIds());
+  // f16 bits are widened in the workers: compare with one thread on the same bits.
+  const bits = new Uint16Array(200 * 768).map((_, i) => 0x3c00 ^ (i % 977)); // values near 1
+  const single = await Encoder.loadDefault({ backend: 'cpu' });
+  assert.deepEqual(await encoder.encode(bits, { batchSize: 64 }), await single.encode(bits));
+  single.free();
+  encoder.free();
+});
+
+test('errors from CPU workers name the row of the whole array; the encoder stays usable', async () => {
+  const { data } = await readNpy(sampleBytes);
+  const encoder = await Encoder.loadDefault({ backend: 'cpu', threads: 2 });
+  const bad = data.slice(0, 1000 * 768);
+  bad[777 * 768 + 5] = Number.NaN;
+  await assert.rejects(encoder.encode(bad, { batchSize: 100 }), /row 777/);
+  const ids = await encoder.encode(data.subarray(0, 10 * 768));
+  assert.deepEqual(Array.from(ids), nativeIds().slice(0, 30));
+  await assert.rejects(Encoder.loadDefault({ threads: 0 }), /threads must be an integer from 1 to 256/);
+  encoder.free();
+  await assert.rejects(encoder.encode(data.subarray(0, 768)), /freed/);
+});

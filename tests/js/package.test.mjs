@@ -28,7 +28,7 @@ before(() => {
 
 test('the tarball holds the module, its types, the wasm and the default model, and nothing else', () => {
   const files = new Set(tarball.files);
-  for (const f of ['package.json', 'js/index.js', 'js/index.d.ts', 'pkg/rqvae.js', 'pkg/rqvae_bg.wasm', 'www/models/default.safetensors']) {
+  for (const f of ['package.json', 'js/index.js', 'js/index.d.ts', 'js/cpu-pool.js', 'js/cpu-worker.js', 'pkg/rqvae.js', 'pkg/rqvae_bg.wasm', 'www/models/default.safetensors']) {
     assert.ok(files.has(f), `tarball lacks ${f}`);
   }
   for (const f of files) {
@@ -43,12 +43,17 @@ test('installed package works from Node.js (CPU)', () => {
     const { data } = await readNpy(readFileSync(${JSON.stringify(SAMPLE_NPY)}));
     const encoder = await Encoder.loadDefault();
     const ids = await encoder.encode(data.subarray(0, 50 * 768));
-    console.log(JSON.stringify({ backend: encoder.backend, ids: Array.from(ids) }));
+    // Workers load js/cpu-worker.js from the installed package; no free(): idle workers must
+    // not keep the process alive.
+    const pooled = await Encoder.loadDefault({ threads: 2 });
+    const pooledIds = await pooled.encode(data.subarray(0, 50 * 768), { batchSize: 10 });
+    console.log(JSON.stringify({ backend: encoder.backend, ids: Array.from(ids), pooledIds: Array.from(pooledIds) }));
   `;
   writeFileSync(join(project, 'use.mjs'), script);
-  const out = JSON.parse(execFileSync(process.execPath, ['use.mjs'], { cwd: project, encoding: 'utf8' }));
+  const out = JSON.parse(execFileSync(process.execPath, ['use.mjs'], { cwd: project, encoding: 'utf8', timeout: 120_000 }));
   assert.equal(out.backend, 'cpu');
   assert.deepEqual(out.ids, native.slice(0, 150));
+  assert.deepEqual(out.pooledIds, native.slice(0, 150));
 });
 
 test('installed package works from a browser page', async () => {
