@@ -123,7 +123,10 @@ async function browserRates(rows) {
 const wasmPath = join(ROOT, 'pkg/rqvae_bg.wasm');
 const jsPath = join(ROOT, 'pkg/rqvae.js');
 const wasmBytes = readFileSync(wasmPath);
-const jsBytes = Buffer.concat([readFileSync(jsPath), readFileSync(join(ROOT, 'js/index.js'))]);
+// Every JS file the package ships: the wasm-bindgen glue, the API and the CPU worker pool.
+const jsBytes = Buffer.concat(
+  [jsPath, ...['index.js', 'cpu-pool.js', 'cpu-worker.js'].map((f) => join(ROOT, 'js', f))].map((p) => readFileSync(p)),
+);
 const sizes = {
   wasm_raw: statSync(wasmPath).size,
   wasm_gzip: gzipSync(wasmBytes, { level: 9 }).length,
