@@ -8,7 +8,7 @@
 //! and every native path run the burn model itself, and the tests hold the two to identical IDs.
 
 use crate::dense::PackedDense;
-use crate::weights::{LayerWeights, ModelWeights};
+use crate::weights::{LayerWeights, ModelWeights, WeightsError};
 
 /// Rows pushed through the whole network at a time: the activations of 64 rows (at most
 /// 64 × 512 floats per layer) stay in cache while every layer's weights stream past them once.
@@ -61,8 +61,10 @@ fn mlp_forward<'s>(
 }
 
 impl HostModel {
-    /// Packs checked weights (every [`ModelWeights`] from the reader has passed the shape checks).
-    pub fn new(weights: &ModelWeights) -> Self {
+    /// Packs `weights`, after the same shape checks as the weights reader (weights built by
+    /// hand may disagree with their config).
+    pub fn new(weights: &ModelWeights) -> Result<Self, WeightsError> {
+        weights.check_shapes()?;
         let c = &weights.config;
         let levels = weights
             .codebooks
@@ -83,7 +85,7 @@ impl HostModel {
                 }
             })
             .collect();
-        Self {
+        Ok(Self {
             encoder: pack_mlp(&weights.encoder, &c.encoder_widths()),
             levels,
             decoder: weights
@@ -92,7 +94,7 @@ impl HostModel {
                 .map(|d| pack_mlp(d, &c.decoder_widths())),
             latent_dim: c.latent_dim,
             codebook_size: c.codebook_size,
-        }
+        })
     }
 
     pub fn input_dim(&self) -> usize {

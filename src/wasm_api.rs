@@ -73,8 +73,9 @@ impl WasmEncoder {
     pub fn new(bytes: &[u8]) -> Result<WasmEncoder, JsError> {
         let weights =
             ModelWeights::from_bytes(bytes).map_err(|e| JsError::new(&format!("weights: {e}")))?;
+        let cpu = HostModel::new(&weights).map_err(|e| JsError::new(&format!("weights: {e}")))?;
         Ok(Self {
-            cpu: HostModel::new(&weights),
+            cpu,
             weights: Rc::new(weights),
             gpu: Rc::new(RefCell::new(None)),
         })

@@ -184,7 +184,7 @@ impl ModelWeights {
     }
 
     /// Fails unless every layer and codebook has the size the config gives it.
-    fn check_shapes(&self) -> Result<(), WeightsError> {
+    pub(crate) fn check_shapes(&self) -> Result<(), WeightsError> {
         let c = &self.config;
         let shape_err = |name: String, expected: Vec<usize>, found: usize| WeightsError::Shape {
             name,

@@ -36,7 +36,7 @@ fn burn_ids(w: &ModelWeights, x: &Embeddings) -> Vec<u32> {
 fn default_model_ids_match_burn_on_the_whole_sample() {
     let w = default_model();
     let x = shared("sample_2000.f32.npy");
-    let host = HostModel::new(&w).encode(x.as_slice(), x.rows());
+    let host = HostModel::new(&w).unwrap().encode(x.as_slice(), x.rows());
     let burn = burn_ids(&w, &x);
     let differing: Vec<usize> = (0..x.rows())
         .filter(|&r| host[r * 3..r * 3 + 3] != burn[r * 3..r * 3 + 3])
@@ -60,7 +60,7 @@ fn default_model_ids_match_burn_on_the_whole_sample() {
 fn default_model_reconstructions_match_burn() {
     let w = default_model();
     let x = shared("sample_2000.f32.npy");
-    let host = HostModel::new(&w);
+    let host = HostModel::new(&w).unwrap();
     let ids = host.encode(x.as_slice(), x.rows());
     let ours = host.decode(&ids).expect("the default model has a decoder");
     let device = Default::default();
@@ -93,7 +93,7 @@ fn odd_shapes_match_burn() {
         book.iter_mut()
             .for_each(|v| *v = rng.random::<f32>() * 2.0 - 1.0);
     }
-    let host = HostModel::new(&w);
+    let host = HostModel::new(&w).unwrap();
     for rows in [1, 3, 4, 5, 63, 64, 65, 131] {
         let values: Vec<f32> = (0..rows * 13)
             .map(|_| rng.random::<f32>() * 4.0 - 2.0)
@@ -113,7 +113,7 @@ fn odd_shapes_match_burn() {
 fn ids_do_not_depend_on_how_rows_are_batched() {
     let w = default_model();
     let x = shared("sample_2000.f32.npy");
-    let host = HostModel::new(&w);
+    let host = HostModel::new(&w).unwrap();
     let whole = host.encode(x.as_slice(), x.rows());
     let mut pieces = Vec::new();
     for (start, end) in [(0, 1), (1, 7), (7, 70), (70, 2000)] {
@@ -124,7 +124,15 @@ fn ids_do_not_depend_on_how_rows_are_batched() {
 
 #[test]
 fn without_a_decoder_decode_is_none() {
-    let host = HostModel::new(&default_model().without_decoder());
+    let host = HostModel::new(&default_model().without_decoder()).unwrap();
     assert!(!host.has_decoder());
     assert_eq!(host.decode(&[0, 0, 0]), None);
+}
+
+#[test]
+fn weights_that_disagree_with_their_config_are_an_error_not_a_panic() {
+    let mut w = default_model();
+    w.encoder[1].bias.pop();
+    let err = HostModel::new(&w).unwrap_err().to_string();
+    assert!(err.contains("encoder.layers.1.bias"), "{err}");
 }
