@@ -8,7 +8,7 @@
 use crate::embeddings::Embeddings;
 use crate::host_model::HostModel;
 use crate::model::RqVae;
-use crate::weights::ModelWeights;
+use crate::weights::{ModelWeights, WeightsError};
 use burn::backend::wgpu::{graphics::WebGpu, init_setup_async, RuntimeOptions, Wgpu, WgpuDevice};
 use burn::tensor::{Tensor, TensorData};
 use half::f16;
@@ -154,10 +154,9 @@ impl WasmEncoder {
     #[wasm_bindgen(js_name = decodeCpu)]
     pub fn decode_cpu(&self, ids: &[u16]) -> Result<Vec<f32>, JsError> {
         let c = &self.weights.config;
-        if self.weights.decoder.is_none() {
-            return Err(JsError::new(
-                "this model has no decoder: export it with the decoder to reconstruct vectors",
-            ));
+        let no_decoder = || JsError::new(&WeightsError::NoDecoder.to_string());
+        if !self.cpu.has_decoder() {
+            return Err(no_decoder());
         }
         if ids.is_empty() || !ids.len().is_multiple_of(c.levels) {
             return Err(JsError::new(&format!(
@@ -176,9 +175,7 @@ impl WasmEncoder {
             )));
         }
         let ids: Vec<u32> = ids.iter().map(|&v| v as u32).collect();
-        self.cpu
-            .decode(&ids)
-            .ok_or_else(|| JsError::new("this model has no decoder"))
+        self.cpu.decode(&ids).ok_or_else(no_decoder)
     }
 }
 
