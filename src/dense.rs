@@ -57,7 +57,16 @@ impl PackedDense {
     }
 
     /// `out[r] = act(x[r]·W + b)` for `rows` rows; `x` is `rows × k`, `out` is `rows × n`.
-    pub fn forward(&self, x: &[f32], rows: usize, out: &mut [f32], relu: bool) {
+    /// `scratch` holds the interleaved rows; callers reuse it across calls so that the hot loop
+    /// does not allocate.
+    pub fn forward(
+        &self,
+        x: &[f32],
+        rows: usize,
+        out: &mut [f32],
+        relu: bool,
+        scratch: &mut Vec<f32>,
+    ) {
         assert!(
             x.len() >= rows * self.k,
             "x holds fewer than rows × k values"
@@ -68,8 +77,8 @@ impl PackedDense {
         );
         let full_blocks = rows / MR;
         // Each block of 4 rows, interleaved once and reused for every panel.
-        let mut packed = vec![0.0f32; full_blocks * MR * self.k];
-        for (b, dst) in packed.chunks_exact_mut(MR * self.k).enumerate() {
+        scratch.resize(full_blocks * MR * self.k, 0.0);
+        for (b, dst) in scratch.chunks_exact_mut(MR * self.k).enumerate() {
             for r in 0..MR {
                 let row = &x[(b * MR + r) * self.k..(b * MR + r + 1) * self.k];
                 for (i, &v) in row.iter().enumerate() {
@@ -77,6 +86,7 @@ impl PackedDense {
                 }
             }
         }
+        let packed = &scratch[..];
         for p in 0..self.n.div_ceil(NR) {
             let panel = &self.panels[p * self.k * NR..(p + 1) * self.k * NR];
             let bias = &self.bias[p * NR..(p + 1) * NR];

@@ -40,21 +40,30 @@ fn pack_mlp(layers: &[LayerWeights], widths: &[usize]) -> Vec<PackedDense> {
         .collect()
 }
 
-/// Runs `x` (`rows × layers[0].inputs()`) through an MLP with ReLU between layers, using `a`
-/// and `b` as scratch; returns the last layer's output.
+/// Buffers reused across row blocks, so that encode and decode allocate once per call.
+#[derive(Default)]
+struct Scratch {
+    /// Layer outputs, alternating between the two.
+    a: Vec<f32>,
+    b: Vec<f32>,
+    /// The interleaved input rows of [`PackedDense::forward`].
+    rows: Vec<f32>,
+}
+
+/// Runs `x` (`rows × layers[0].inputs()`) through an MLP with ReLU between layers; returns the
+/// last layer's output, which lives in `scratch`.
 fn mlp_forward<'s>(
     layers: &[PackedDense],
     x: &[f32],
     rows: usize,
-    a: &'s mut Vec<f32>,
-    b: &'s mut Vec<f32>,
+    scratch: &'s mut Scratch,
 ) -> &'s [f32] {
-    let (mut src, mut dst) = (a, b);
+    let (mut src, mut dst) = (&mut scratch.a, &mut scratch.b);
     let last = layers.len() - 1;
     for (i, layer) in layers.iter().enumerate() {
         dst.resize(rows * layer.outputs(), 0.0);
         let input: &[f32] = if i == 0 { x } else { src };
-        layer.forward(input, rows, dst, i < last);
+        layer.forward(input, rows, dst, i < last, &mut scratch.rows);
         std::mem::swap(&mut src, &mut dst);
     }
     &src[..rows * layers[last].outputs()]
@@ -114,7 +123,7 @@ impl HostModel {
         let dim = self.input_dim();
         assert_eq!(x.len(), rows * dim, "x is not rows × input_dim");
         let mut ids = Vec::with_capacity(rows * self.levels());
-        let (mut a, mut b) = (Vec::new(), Vec::new());
+        let mut scratch = Scratch::default();
         let mut scores = vec![0.0; ROW_BLOCK * self.codebook_size];
         let mut residual = Vec::with_capacity(ROW_BLOCK * self.latent_dim);
         let mut block_ids = vec![0u32; ROW_BLOCK * self.levels()];
@@ -124,13 +133,14 @@ impl HostModel {
                 &self.encoder,
                 &x[start * dim..(start + n) * dim],
                 n,
-                &mut a,
-                &mut b,
+                &mut scratch,
             );
             residual.clear();
             residual.extend_from_slice(latent);
             for (l, level) in self.levels.iter().enumerate() {
-                level.scores.forward(&residual, n, &mut scores, false);
+                level
+                    .scores
+                    .forward(&residual, n, &mut scores, false, &mut scratch.rows);
                 for r in 0..n {
                     let row = &scores[r * self.codebook_size..(r + 1) * self.codebook_size];
                     let best = first_min(row);
@@ -153,7 +163,7 @@ impl HostModel {
         let rows = ids.len() / levels;
         let out_dim = decoder[decoder.len() - 1].outputs();
         let mut out = Vec::with_capacity(rows * out_dim);
-        let (mut a, mut b) = (Vec::new(), Vec::new());
+        let mut scratch = Scratch::default();
         let mut latent = Vec::with_capacity(ROW_BLOCK * self.latent_dim);
         for start in (0..rows).step_by(ROW_BLOCK) {
             let n = ROW_BLOCK.min(rows - start);
@@ -168,7 +178,7 @@ impl HostModel {
                     latent[at..].iter_mut().zip(code).for_each(|(v, c)| *v += c);
                 }
             }
-            out.extend_from_slice(mlp_forward(decoder, &latent, n, &mut a, &mut b));
+            out.extend_from_slice(mlp_forward(decoder, &latent, n, &mut scratch));
         }
         Some(out)
     }
