@@ -54,11 +54,16 @@ async function nodeRate(data, rows, threads = 1) {
 }
 
 /** Rows whose IDs differ between the wasm CPU backend and native `rqvae-train encode`. */
-function differingRows(wasmIds, rows) {
-  const native = nativeIds(FULL);
+function differingRows(wasmIds, native, rows) {
+  const levels = wasmIds.length / rows;
   let differing = 0;
   for (let r = 0; r < rows; r++) {
-    if ([0, 1, 2].some((l) => native[r * 3 + l] !== wasmIds[r * 3 + l])) differing++;
+    for (let l = 0; l < levels; l++) {
+      if (native[r * levels + l] !== wasmIds[r * levels + l]) {
+        differing++;
+        break;
+      }
+    }
   }
   return differing;
 }
@@ -143,12 +148,13 @@ const result = {
   native_items_per_s_1_thread: nativeRate(1),
   native_items_per_s_2_threads: nativeRate(2),
 };
+const native = nativeIds(FULL);
 const node = await nodeRate(data, rows);
 result.node_wasm_cpu_items_per_s = node.rate;
-result.rows_with_ids_differing_from_native = differingRows(node.ids, rows);
+result.rows_with_ids_differing_from_native = differingRows(node.ids, native, rows);
 const pooled = await nodeRate(data, rows, WORKERS);
 result[`node_wasm_cpu_${WORKERS}_workers_items_per_s`] = pooled.rate;
-result.rows_with_ids_differing_from_native_pooled = differingRows(pooled.ids, rows);
+result.rows_with_ids_differing_from_native_pooled = differingRows(pooled.ids, native, rows);
 result.chromium = await browserRates(rows);
 result.node_vs_native_1t = result.node_wasm_cpu_items_per_s / result.native_items_per_s_1_thread;
 result.chromium_vs_native_1t = result.chromium.cpu / result.native_items_per_s_1_thread;
