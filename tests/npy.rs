@@ -1,12 +1,13 @@
 //! The `.npy` reader: round trips through the writer, the real sample file, and one specific
 //! error for every kind of bad input.
 
+mod common;
+use common::unique_temp_path;
 use half::f16;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use rqvae::npy::{read_embeddings, read_embeddings_bytes, to_npy_bytes, NpyError, NpyFloat};
 use rqvae::EmbeddingsError;
-use std::path::PathBuf;
 
 const SAMPLE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -46,17 +47,6 @@ fn assert_mentions(e: &NpyError, words: &[&str]) {
     for w in words {
         assert!(msg.contains(w), "message {msg:?} does not mention {w:?}");
     }
-}
-
-fn temp_path(name: &str) -> PathBuf {
-    std::env::temp_dir().join(format!(
-        "rqvae-npy-test-{}-{}-{name}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ))
 }
 
 #[test]
@@ -283,7 +273,7 @@ fn zero_rows() {
 
 #[test]
 fn read_embeddings_missing_file_names_the_path() {
-    let path = temp_path("missing.npy");
+    let path = unique_temp_path("missing.npy");
     let e = read_embeddings(&path).unwrap_err();
     let shown = path.display().to_string();
     assert_eq!(e.path, shown);
@@ -293,7 +283,7 @@ fn read_embeddings_missing_file_names_the_path() {
 
 #[test]
 fn read_embeddings_bad_file_names_the_path() {
-    let path = temp_path("bad.npy");
+    let path = unique_temp_path("bad.npy");
     std::fs::write(&path, b"id,title\n1,hello\n").unwrap();
     let result = read_embeddings(&path);
     std::fs::remove_file(&path).unwrap();

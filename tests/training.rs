@@ -1,12 +1,14 @@
 //! Short CPU training runs on the real 2,000-item sample: the model learns, codes stay in use,
 //! checkpoints resume, and bad recipes are refused.
 
+mod common;
 use burn::backend::{Autodiff, NdArray};
+use common::unique_temp_path;
 use rqvae::inference::{encode_ids, evaluate_model};
 use rqvae::npy::read_embeddings;
 use rqvae::train::{TrainConfig, TrainError, Trainer};
 use rqvae::{Embeddings, EvalOptions, RqVaeConfig};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 type AD = Autodiff<NdArray<f32>>;
 
@@ -19,22 +21,28 @@ fn sample() -> Embeddings {
     read_embeddings(Path::new(SAMPLE)).expect("the sample embeddings file")
 }
 
+/// A model and recipe small enough that the checkpoint tests run several epochs in seconds.
+fn resume_recipe() -> (RqVaeConfig, TrainConfig) {
+    let config = RqVaeConfig {
+        input_dim: 768,
+        hidden_dims: vec![64],
+        latent_dim: 8,
+        levels: 2,
+        codebook_size: 16,
+    };
+    let train = TrainConfig {
+        epochs: 4,
+        batch_size: 500,
+        ..Default::default()
+    };
+    (config, train)
+}
+
 fn eval_options() -> EvalOptions {
     EvalOptions {
         queries: Some(500),
         ..Default::default()
     }
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    std::env::temp_dir().join(format!(
-        "rqvae-train-test-{}-{}-{name}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ))
 }
 
 #[test]
@@ -110,24 +118,13 @@ fn training_improves_reconstruction_and_keeps_codes_alive() {
 fn checkpoint_resume_restores_the_model() {
     let device = Default::default();
     let data = sample();
-    let config = RqVaeConfig {
-        input_dim: 768,
-        hidden_dims: vec![64],
-        latent_dim: 8,
-        levels: 2,
-        codebook_size: 16,
-    };
-    let train = TrainConfig {
-        epochs: 4,
-        batch_size: 500,
-        ..Default::default()
-    };
+    let (config, train) = resume_recipe();
     let mut trainer = Trainer::<AD>::new(config.clone(), train.clone(), &data, &device).unwrap();
     trainer.run_epoch();
     trainer.run_epoch();
     assert_eq!(trainer.epochs_done, 2);
 
-    let dir = temp_dir("ckpt");
+    let dir = unique_temp_path("ckpt");
     trainer.save_checkpoint(&dir).unwrap();
     // Saving again replaces the checkpoint in place.
     trainer.save_checkpoint(&dir).unwrap();
@@ -156,7 +153,7 @@ fn checkpoint_resume_restores_the_model() {
 fn resume_errors() {
     let device = Default::default();
     let data = sample();
-    let missing = temp_dir("no-such-checkpoint");
+    let missing = unique_temp_path("no-such-checkpoint");
     match Trainer::<AD>::resume(&missing, TrainConfig::default(), &data, &device) {
         Err(TrainError::Checkpoint { path, .. }) => {
             assert_eq!(path, missing.display().to_string())
@@ -208,19 +205,8 @@ fn bad_recipes_are_refused() {
 fn resume_matches_an_uninterrupted_run() {
     let device = Default::default();
     let data = sample();
-    let config = RqVaeConfig {
-        input_dim: 768,
-        hidden_dims: vec![64],
-        latent_dim: 8,
-        levels: 2,
-        codebook_size: 16,
-    };
-    let train = TrainConfig {
-        epochs: 4,
-        batch_size: 500,
-        ..Default::default()
-    };
-    let dir = temp_dir("exact-resume");
+    let (config, train) = resume_recipe();
+    let dir = unique_temp_path("exact-resume");
     let mut trainer = Trainer::<AD>::new(config, train.clone(), &data, &device).unwrap();
     trainer.run_epoch();
     trainer.run_epoch();

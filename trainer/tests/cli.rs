@@ -25,6 +25,15 @@ fn run(args: &[&str]) -> Output {
         .expect("run rqvae-train")
 }
 
+/// Fails unless the command succeeded; the message shows its stderr.
+fn assert_success(out: &Output) {
+    assert!(
+        out.status.success(),
+        "expected success; stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Fails unless the command failed cleanly: non-zero exit, no panic, and every `needle` in stderr.
 fn assert_clean_failure(out: &Output, needles: &[&str]) {
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -54,7 +63,7 @@ fn s(p: &Path) -> &str {
 #[test]
 fn help_explains_every_command() {
     let out = run(&["--help"]);
-    assert!(out.status.success());
+    assert_success(&out);
     let text = String::from_utf8_lossy(&out.stdout);
     for cmd in ["train", "eval", "encode", "export"] {
         assert!(text.contains(cmd), "--help lacks {cmd}: {text}");
@@ -178,11 +187,7 @@ fn train_eval_encode_export_round_trip() {
         "--eval-queries",
         "200",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     for file in [
         "config.json",
         "train.json",
@@ -212,11 +217,7 @@ fn train_eval_encode_export_round_trip() {
         "--queries",
         "200",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     assert!(String::from_utf8_lossy(&out.stdout).contains("NN overlap@5"));
     let metrics: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
@@ -238,11 +239,7 @@ fn train_eval_encode_export_round_trip() {
         "--recon",
         s(&recon),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let out = run(&[
         "encode",
         "--model",
@@ -252,7 +249,7 @@ fn train_eval_encode_export_round_trip() {
         "--out",
         s(&csv),
     ]);
-    assert!(out.status.success());
+    assert_success(&out);
     let npy_bytes = std::fs::read(&npy).unwrap();
     let header_end = npy_bytes.iter().position(|&b| b == b'\n').unwrap() + 1;
     assert!(String::from_utf8_lossy(&npy_bytes[..header_end]).contains("(2000, 2)"));
@@ -281,11 +278,7 @@ fn train_eval_encode_export_round_trip() {
         "--f16",
         "--no-decoder",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     assert!(
         std::fs::metadata(&exported).unwrap().len() < std::fs::metadata(&model).unwrap().len() / 2
     );
@@ -361,11 +354,7 @@ fn resume_continues_a_stopped_run() {
     let mut first: Vec<&str> = base.to_vec();
     first.extend(["--config", s(&config), "--epochs", "4"]);
     let out = run(&first);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     // Drop the final model as if the run had been killed after its last checkpoint, then resume
     // asking for 6 epochs in all.
     std::fs::remove_file(run_dir.join("model.safetensors")).unwrap();
