@@ -210,6 +210,23 @@ function jsonLineError(name, line, lineNo, isLast, e) {
   return new InputError(name, `line ${lineNo} is not valid JSON (${e.message})${hint}`);
 }
 
+/** One JSON Lines line as an object with an "id" (string or number), or an InputError naming the line. */
+function objectWithId(name, line, lineNo, isLast) {
+  let obj;
+  try {
+    obj = JSON.parse(line);
+  } catch (e) {
+    throw jsonLineError(name, line, lineNo, isLast, e);
+  }
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
+    throw new InputError(name, `line ${lineNo} is ${describe(obj)}, not a JSON object`);
+  }
+  if (!('id' in obj) || obj.id === null || (typeof obj.id !== 'string' && typeof obj.id !== 'number')) {
+    throw new InputError(name, `line ${lineNo} has no "id" (a string or number)`);
+  }
+  return obj;
+}
+
 /**
  * Parses embeddings in JSON Lines.
  * @returns {Promise<{rows, dim, dtype: 'float32', data: Float32Array, ids: any[], titles: string[]}>}
@@ -223,18 +240,7 @@ export async function parseJsonl(name, file, { expectedDim, onProgress, signal }
   let scratch;
   await forEachLine(file, (line, lineNo, isLast) => {
     if (line.trim() === '') return;
-    let obj;
-    try {
-      obj = JSON.parse(line);
-    } catch (e) {
-      throw jsonLineError(name, line, lineNo, isLast, e);
-    }
-    if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
-      throw new InputError(name, `line ${lineNo} is ${describe(obj)}, not a JSON object`);
-    }
-    if (!('id' in obj) || obj.id === null || (typeof obj.id !== 'string' && typeof obj.id !== 'number')) {
-      throw new InputError(name, `line ${lineNo} has no "id" (a string or number)`);
-    }
+    const obj = objectWithId(name, line, lineNo, isLast);
     const emb = obj.embedding;
     if (!Array.isArray(emb)) {
       const hint = 'title' in obj && emb === undefined ? ' (a titles file goes in the "Titles" field, next to an .npy)' : '';
@@ -273,18 +279,7 @@ export async function parseTitles(name, file, { expectedRows, onProgress, signal
   const titles = [];
   await forEachLine(file, (line, lineNo, isLast) => {
     if (line.trim() === '') return;
-    let obj;
-    try {
-      obj = JSON.parse(line);
-    } catch (e) {
-      throw jsonLineError(name, line, lineNo, isLast, e);
-    }
-    if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
-      throw new InputError(name, `line ${lineNo} is ${describe(obj)}, not a JSON object`);
-    }
-    if (!('id' in obj) || obj.id === null || (typeof obj.id !== 'string' && typeof obj.id !== 'number')) {
-      throw new InputError(name, `line ${lineNo} has no "id" (a string or number)`);
-    }
+    const obj = objectWithId(name, line, lineNo, isLast);
     ids.push(obj.id);
     titles.push(obj.title == null ? '' : String(obj.title));
   }, { onProgress, signal });
