@@ -30,6 +30,7 @@ pub struct HostModel {
     decoder: Option<Vec<PackedDense>>,
     latent_dim: usize,
     codebook_size: usize,
+    fingerprint: String,
 }
 
 fn pack_mlp(layers: &[LayerWeights], widths: &[usize]) -> Vec<PackedDense> {
@@ -103,6 +104,7 @@ impl HostModel {
                 .map(|d| pack_mlp(d, &c.decoder_widths())),
             latent_dim: c.latent_dim,
             codebook_size: c.codebook_size,
+            fingerprint: crate::fingerprint::model_fingerprint(weights),
         })
     }
 
@@ -114,19 +116,64 @@ impl HostModel {
         self.levels.len()
     }
 
+    /// [`crate::fingerprint::model_fingerprint`] of the weights this model was built from.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
     pub fn has_decoder(&self) -> bool {
         self.decoder.is_some()
     }
 
     /// Semantic IDs, row-major `rows × levels`, of `x` (`rows × input_dim`, finite).
+    ///
+    /// This is the canonical computation of an ID (see [`crate::canonical`]): it gives the same
+    /// bits on every target and for any batching of the rows.
     pub fn encode(&self, x: &[f32], rows: usize) -> Vec<u32> {
+        self.encode_impl(x, rows, None)
+    }
+
+    /// [`Self::encode`], plus every row's scores at the last level (`rows × codebook_size`):
+    /// `‖c‖² − 2 r·c` for the residual `r` the last level quantizes. The lowest score is the
+    /// row's last code; the order of the others is the model's own ranking of alternatives.
+    pub fn encode_with_last_scores(&self, x: &[f32], rows: usize) -> (Vec<u32>, Vec<f32>) {
+        let mut last = Vec::with_capacity(rows * self.codebook_size);
+        let ids = self.encode_impl(x, rows, Some(&mut last));
+        (ids, last)
+    }
+
+    /// The encoder's outputs (the latents the quantizer sees), row-major `rows × latent_dim`.
+    pub fn latents(&self, x: &[f32], rows: usize) -> Vec<f32> {
         let dim = self.input_dim();
         assert_eq!(x.len(), rows * dim, "x is not rows × input_dim");
-        let mut ids = Vec::with_capacity(rows * self.levels());
+        let mut out = Vec::with_capacity(rows * self.latent_dim);
+        let mut scratch = Scratch::default();
+        for start in (0..rows).step_by(ROW_BLOCK) {
+            let n = ROW_BLOCK.min(rows - start);
+            let block = &x[start * dim..(start + n) * dim];
+            out.extend_from_slice(mlp_forward(&self.encoder, block, n, &mut scratch));
+        }
+        out
+    }
+
+    /// Each level's codebook, `codebook_size × latent_dim` row-major.
+    pub fn codebook(&self, level: usize) -> &[f32] {
+        &self.levels[level].codes
+    }
+
+    pub fn codebook_size(&self) -> usize {
+        self.codebook_size
+    }
+
+    fn encode_impl(&self, x: &[f32], rows: usize, mut last: Option<&mut Vec<f32>>) -> Vec<u32> {
+        let dim = self.input_dim();
+        assert_eq!(x.len(), rows * dim, "x is not rows × input_dim");
+        let levels = self.levels();
+        let mut ids = Vec::with_capacity(rows * levels);
         let mut scratch = Scratch::default();
         let mut scores = vec![0.0; ROW_BLOCK * self.codebook_size];
         let mut residual = Vec::with_capacity(ROW_BLOCK * self.latent_dim);
-        let mut block_ids = vec![0u32; ROW_BLOCK * self.levels()];
+        let mut block_ids = vec![0u32; ROW_BLOCK * levels];
         for start in (0..rows).step_by(ROW_BLOCK) {
             let n = ROW_BLOCK.min(rows - start);
             let latent = mlp_forward(
@@ -141,16 +188,21 @@ impl HostModel {
                 level
                     .scores
                     .forward(&residual, n, &mut scores, false, &mut scratch.rows);
+                if l == levels - 1 {
+                    if let Some(last) = last.as_mut() {
+                        last.extend_from_slice(&scores[..n * self.codebook_size]);
+                    }
+                }
                 for r in 0..n {
                     let row = &scores[r * self.codebook_size..(r + 1) * self.codebook_size];
                     let best = first_min(row);
-                    block_ids[r * self.levels() + l] = best as u32;
+                    block_ids[r * levels + l] = best as u32;
                     let code = &level.codes[best * self.latent_dim..(best + 1) * self.latent_dim];
                     let res = &mut residual[r * self.latent_dim..(r + 1) * self.latent_dim];
                     res.iter_mut().zip(code).for_each(|(v, c)| *v -= c);
                 }
             }
-            ids.extend_from_slice(&block_ids[..n * self.levels()]);
+            ids.extend_from_slice(&block_ids[..n * levels]);
         }
         ids
     }

@@ -73,16 +73,28 @@ pub fn evaluate_model<B: Backend>(
     device: &B::Device,
 ) -> Result<(crate::Metrics, Vec<u32>), crate::WeightsError> {
     let ids = encode_ids(model, x, DEFAULT_BATCH, device);
-    let recon = decode_ids(model, &ids, config.levels, DEFAULT_BATCH, device)
+    let metrics = evaluate_ids(model, config, x, &ids, options, device)?;
+    Ok((metrics, ids))
+}
+
+/// Every metric of `model` on `x` for given IDs (`[n, levels]`). Needs a decoder.
+pub fn evaluate_ids<B: Backend>(
+    model: &RqVae<B>,
+    config: &crate::RqVaeConfig,
+    x: &Embeddings,
+    ids: &[u32],
+    options: crate::EvalOptions,
+    device: &B::Device,
+) -> Result<crate::Metrics, crate::WeightsError> {
+    let recon = decode_ids(model, ids, config.levels, DEFAULT_BATCH, device)
         .ok_or(crate::WeightsError::NoDecoder)?;
-    let metrics = crate::metrics::evaluate(
+    Ok(crate::metrics::evaluate(
         x.as_slice(),
         &recon,
         x.dim(),
-        &ids,
+        ids,
         config.levels,
         config.codebook_size,
         options,
-    );
-    Ok((metrics, ids))
+    ))
 }

@@ -6,10 +6,15 @@
 //! [`Backend`](burn::tensor::backend::Backend), so the same code trains natively (CPU or CUDA) and
 //! assigns IDs in the browser (WebGPU or CPU).
 
+pub mod assign;
+pub mod canonical;
 pub mod config;
 mod dense;
 pub mod embeddings;
+pub mod fingerprint;
 pub mod host_model;
+pub mod id_quality;
+pub mod id_table;
 pub mod inference;
 pub mod kmeans;
 mod lanes;

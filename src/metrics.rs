@@ -8,6 +8,13 @@
 //! - unique tuples: distinct ID tuples / N, plus the largest number of items sharing one tuple;
 //! - prefix-1 coincidence: share of (sampled) items whose nearest input-space neighbour has the
 //!   same first code, and the same share for uniformly random pairs.
+//!
+//! And the balance and collision measures that semantic-ID audits ask for:
+//!
+//! - Gini of a level: the Gini coefficient of its per-code usage counts, all codes included
+//!   (0: every code used equally; near 1: one code takes everything);
+//! - entropy ratio of a level: entropy of its code usage / ln(codebook size), 1 when uniform;
+//! - collision-free rate: share of items whose ID tuple no other item has.
 
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -22,6 +29,10 @@ pub struct LevelUsage {
     pub dead: usize,
     pub utilisation: f64,
     pub perplexity: f64,
+    #[serde(default)]
+    pub gini: f64,
+    #[serde(default)]
+    pub entropy_ratio: f64,
 }
 
 /// Every metric of one evaluation.
@@ -35,6 +46,9 @@ pub struct Metrics {
     pub unique_tuples: usize,
     pub unique_fraction: f64,
     pub max_items_per_tuple: usize,
+    /// Share of items whose tuple no other item has.
+    #[serde(default)]
+    pub collision_free_rate: f64,
     pub prefix1_nn: f64,
     pub prefix1_random: f64,
     /// Query items used by the neighbour metrics (NN overlap, prefix-1 NN).
@@ -71,11 +85,18 @@ pub fn level_usage(ids: &[u32], levels: usize, codebook_size: usize) -> Vec<Leve
                 counts[row[level] as usize] += 1;
             }
             let used = counts.iter().filter(|&&c| c > 0).count();
+            let perplexity = perplexity(&counts);
             LevelUsage {
                 used,
                 dead: codebook_size - used,
                 utilisation: used as f64 / codebook_size as f64,
-                perplexity: perplexity(&counts),
+                perplexity,
+                gini: gini(&counts),
+                entropy_ratio: if codebook_size > 1 {
+                    perplexity.ln() / (codebook_size as f64).ln()
+                } else {
+                    1.0
+                },
             }
         })
         .collect()
@@ -93,6 +114,24 @@ pub fn perplexity(counts: &[usize]) -> f64 {
         })
         .sum();
     entropy.exp()
+}
+
+/// Gini coefficient of `counts` (0 when all are equal or all are zero).
+pub fn gini(counts: &[usize]) -> f64 {
+    let total: usize = counts.iter().sum();
+    if total == 0 || counts.len() < 2 {
+        return 0.0;
+    }
+    let mut sorted = counts.to_vec();
+    sorted.sort_unstable();
+    let n = sorted.len() as f64;
+    // With counts ascending and ranks i = 1..n: G = 2 Σ i·xᵢ / (n Σ x) − (n + 1) / n.
+    let weighted: f64 = sorted
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| (i + 1) as f64 * c as f64)
+        .sum();
+    2.0 * weighted / (n * total as f64) - (n + 1.0) / n
 }
 
 /// Mean and median cosine between matching rows of `a` and `b`.
@@ -113,7 +152,7 @@ pub fn cosine_stats(a: &[f32], b: &[f32], dim: usize) -> (f64, f64) {
     (mean, median)
 }
 
-fn cosine(x: &[f32], y: &[f32]) -> f64 {
+pub(crate) fn cosine(x: &[f32], y: &[f32]) -> f64 {
     let (mut xy, mut xx, mut yy) = (0f64, 0f64, 0f64);
     for (&a, &b) in x.iter().zip(y) {
         xy += a as f64 * b as f64;
@@ -130,11 +169,29 @@ fn cosine(x: &[f32], y: &[f32]) -> f64 {
 
 /// Number of distinct ID tuples and the size of the largest group sharing one.
 pub fn tuple_stats(ids: &[u32], levels: usize) -> (usize, usize) {
+    let groups = tuple_groups(ids, levels);
+    (groups.len(), groups.values().copied().max().unwrap_or(0))
+}
+
+/// Share of rows whose ID tuple no other row has (1 for no rows).
+pub fn collision_free_rate(ids: &[u32], levels: usize) -> f64 {
+    let n = ids.len() / levels;
+    if n == 0 {
+        return 1.0;
+    }
+    let alone = tuple_groups(ids, levels)
+        .values()
+        .filter(|&&c| c == 1)
+        .count();
+    alone as f64 / n as f64
+}
+
+fn tuple_groups(ids: &[u32], levels: usize) -> HashMap<&[u32], usize> {
     let mut groups: HashMap<&[u32], usize> = HashMap::new();
     for row in ids.chunks_exact(levels) {
         *groups.entry(row).or_default() += 1;
     }
-    (groups.len(), groups.values().copied().max().unwrap_or(0))
+    groups
 }
 
 /// Rows scaled to unit L2 norm (zero rows stay zero), so dot products are cosines.
@@ -277,6 +334,7 @@ pub fn evaluate(
         unique_tuples,
         unique_fraction: unique_tuples as f64 / n as f64,
         max_items_per_tuple,
+        collision_free_rate: collision_free_rate(ids, levels),
         prefix1_nn,
         prefix1_random: prefix1_random(ids, levels, options.random_pairs, options.seed),
         queries: queries.len(),
@@ -301,6 +359,10 @@ impl Metrics {
                     u.perplexity
                 ),
             );
+            line(
+                &format!("level {l}: Gini / entropy ratio"),
+                format!("{:.4} / {:.4}", u.gini, u.entropy_ratio),
+            );
         }
         line(
             "cosine(input, reconstruction)",
@@ -319,6 +381,10 @@ impl Metrics {
                 100.0 * self.unique_fraction,
                 self.max_items_per_tuple
             ),
+        );
+        line(
+            "collision-free rate",
+            format!("{:.2} %", 100.0 * self.collision_free_rate),
         );
         line(
             "prefix-1 coincidence NN / random",

@@ -113,6 +113,12 @@ impl<B: Backend> RqVae<B> {
         self.quantizer.encode(self.encoder.forward(x))
     }
 
+    /// [`Self::encode`] plus each row's decision margin (see
+    /// [`ResidualQuantizer::encode_with_margin`]).
+    pub fn encode_with_margin(&self, x: Tensor<B, 2>) -> (Tensor<B, 2, Int>, Tensor<B, 1>) {
+        self.quantizer.encode_with_margin(self.encoder.forward(x))
+    }
+
     /// Reconstructed inputs `[n, input_dim]` for IDs `[n, levels]`; `None` without a decoder.
     pub fn decode(&self, ids: Tensor<B, 2, Int>) -> Option<Tensor<B, 2>> {
         let decoder = self.decoder.as_ref()?;

@@ -34,9 +34,13 @@ pub struct QuantizerOutput<B: Backend> {
 /// ‖x − c‖² = ‖x‖² − 2 x·c + ‖c‖²; the ‖x‖² term is the same for every code of a row, so the
 /// argmin only needs ‖c‖² − 2 x·c, one matrix product.
 pub fn nearest_code<B: Backend>(x: Tensor<B, 2>, codebook: Tensor<B, 2>) -> Tensor<B, 1, Int> {
+    code_scores(x, codebook).argmin(1).flatten(0, 1)
+}
+
+/// `‖c‖² − 2 x·c` for every row of `x` and code `c`: `[n, codebook_size]`.
+fn code_scores<B: Backend>(x: Tensor<B, 2>, codebook: Tensor<B, 2>) -> Tensor<B, 2> {
     let code_norms = codebook.clone().powi_scalar(2).sum_dim(1).reshape([1, -1]);
-    let scores = code_norms - x.matmul(codebook.transpose()).mul_scalar(2.0);
-    scores.argmin(1).flatten(0, 1)
+    code_norms - x.matmul(codebook.transpose()).mul_scalar(2.0)
 }
 
 /// The rotation trick (Fifty et al., ICLR 2025): returns a tensor whose value is `q` and whose
@@ -93,6 +97,54 @@ impl<B: Backend> ResidualQuantizer<B> {
             ids.push(idx.unsqueeze_dim(1));
         }
         Tensor::cat(ids, 1)
+    }
+
+    /// [`Self::encode`] plus every row's decision margin `[n]`: the smallest, over the levels, of
+    /// `(second-best score − best score) / (‖z‖ + R)²`, where `z` is the row's latent and `R`
+    /// the largest code norm of the level. The denominator bounds the size of the scores, so the
+    /// margin says how far (relative to the numbers being rounded) the row is from a tie.
+    /// [`crate::canonical`] re-decides rows whose margin is small with the canonical computation.
+    pub fn encode_with_margin(&self, latent: Tensor<B, 2>) -> (Tensor<B, 2, Int>, Tensor<B, 1>) {
+        let [n, _] = latent.dims();
+        let device = latent.device();
+        let z_norm = latent.clone().powi_scalar(2).sum_dim(1).sqrt();
+        let mut residual = latent;
+        let mut ids = Vec::with_capacity(self.codebooks.len());
+        let mut margin: Option<Tensor<B, 2>> = None;
+        for codebook in &self.codebooks {
+            let codebook = codebook.val();
+            let [k, _] = codebook.dims();
+            let max_code_norm = codebook
+                .clone()
+                .powi_scalar(2)
+                .sum_dim(1)
+                .max()
+                .sqrt()
+                .reshape([1, 1]);
+            let scores = code_scores(residual.clone(), codebook.clone());
+            let idx = scores.clone().argmin(1);
+            let best = scores.clone().min_dim(1);
+            // Mask the chosen column only (not every column equal to the best): an exact tie must
+            // show up as a zero margin. f32::MAX, not infinity: WGSL has no infinity literal.
+            let columns = Tensor::<B, 1, Int>::arange(0..k as i64, &device)
+                .reshape([1, k])
+                .expand([n, k]);
+            let chosen = columns.equal(idx.clone().expand([n, k]));
+            let second = scores.mask_fill(chosen, f32::MAX).min_dim(1);
+            let scale = (z_norm.clone() + max_code_norm)
+                .powi_scalar(2)
+                .clamp_min(f32::MIN_POSITIVE);
+            let level_margin = (second - best) / scale;
+            margin = Some(match margin {
+                Some(m) => m.min_pair(level_margin),
+                None => level_margin,
+            });
+            let idx = idx.flatten(0, 1);
+            residual = residual - codebook.select(0, idx.clone());
+            ids.push(idx.unsqueeze_dim(1));
+        }
+        let margin = margin.expect("a quantizer has at least one level");
+        (Tensor::cat(ids, 1), margin.flatten(0, 1))
     }
 
     /// The quantized latent `[n, latent_dim]` for IDs `[n, levels]`: the sum of their codes.
