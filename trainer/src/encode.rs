@@ -4,7 +4,9 @@ use crate::backend::BackendKind;
 use crate::output::{ids_bytes, write_atomic};
 use anyhow::{bail, Result};
 use clap::Args;
-use rqvae::inference::{decode_ids, encode_ids, DEFAULT_BATCH};
+use rqvae::canonical::encode_on_backend;
+use rqvae::inference::{decode_ids, DEFAULT_BATCH};
+use rqvae::HostModel;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -41,27 +43,30 @@ pub fn run(args: EncodeArgs) -> Result<ExitCode> {
     let levels = weights.config.levels;
     // Validate the output format before spending time on encoding.
     ids_bytes(&args.out, &[], levels)?;
+    let host = HostModel::new(&weights)?;
     let started = std::time::Instant::now();
-    let (ids, recon) = crate::with_backend!(args.backend, |B, device| {
+    let (checked, recon) = crate::with_backend!(args.backend, |B, device| {
         let model = weights.to_model::<B>(&device);
-        let ids = encode_ids(&model, &x, args.batch_size, &device);
+        let checked = encode_on_backend(&model, &host, &x, args.batch_size, &device);
         let recon = args
             .recon
             .as_ref()
-            .and_then(|_| decode_ids(&model, &ids, levels, args.batch_size, &device));
-        (ids, recon)
+            .and_then(|_| decode_ids(&model, &checked.ids, levels, args.batch_size, &device));
+        (checked, recon)
     });
+    let ids = checked.ids;
     let seconds = started.elapsed().as_secs_f64();
     write_atomic(&args.out, &ids_bytes(&args.out, &ids, levels)?)?;
     if let (Some(path), Some(recon)) = (&args.recon, recon) {
         write_atomic(path, &rqvae::npy::to_npy_bytes(&recon, x.rows(), x.dim()))?;
     }
     eprintln!(
-        "encoded {} items in {:.3} s ({:.0} items/s) → {}",
+        "encoded {} items in {:.3} s ({:.0} items/s) → {}; {} near-tie rows re-decided canonically",
         x.rows(),
         seconds,
         x.rows() as f64 / seconds,
-        args.out.display()
+        args.out.display(),
+        checked.redecided.len()
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -4,6 +4,9 @@ use crate::backend::BackendKind;
 use crate::output::write_atomic;
 use anyhow::Result;
 use clap::Args;
+use rqvae::canonical::encode_on_backend;
+use rqvae::id_quality::{churn, table_quality};
+use rqvae::inference::DEFAULT_BATCH;
 use rqvae::EvalOptions;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,6 +30,12 @@ pub struct EvalArgs {
     seed: u64,
     #[arg(long, value_enum, default_value = "cpu")]
     backend: BackendKind,
+    /// Also report on this ID table (from `assign`): uniqueness, collisions, per-level balance.
+    #[arg(long)]
+    table: Option<PathBuf>,
+    /// With --table: the churn from this earlier table (share of common ids whose ID changed).
+    #[arg(long, requires = "table")]
+    previous: Option<PathBuf>,
 }
 
 pub fn options(queries: usize, seed: u64) -> EvalOptions {
@@ -41,13 +50,36 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
     let weights = crate::inputs::model(&args.model)?;
     let x = crate::inputs::embeddings_for(&args.embeddings, &weights)?;
     let options = options(args.queries, args.seed);
+    let host = rqvae::HostModel::new(&weights)?;
     let metrics = crate::with_backend!(args.backend, |B, device| {
         let model = weights.to_model::<B>(&device);
-        rqvae::inference::evaluate_model(&model, &weights.config, &x, options, &device)?.0
+        let ids = encode_on_backend(&model, &host, &x, DEFAULT_BATCH, &device).ids;
+        rqvae::inference::evaluate_ids(&model, &weights.config, &x, &ids, options, &device)?
     });
     print!("{}", metrics.table());
+    let mut json = serde_json::to_value(&metrics)?;
+    if let Some(path) = &args.table {
+        let table = crate::assign::read_table(path)?;
+        let quality = table_quality(&table);
+        println!("\nID table {}", path.display());
+        print!("{}", quality.table());
+        json["table"] = serde_json::to_value(&quality)?;
+        if let Some(previous) = &args.previous {
+            let churn = churn(&crate::assign::read_table(previous)?, &table);
+            println!(
+                "churn from {}: {} of {} common ids changed ID ({:.2} %); {} removed, {} added",
+                previous.display(),
+                churn.changed,
+                churn.common,
+                100.0 * churn.churn,
+                churn.only_previous,
+                churn.only_current
+            );
+            json["churn"] = serde_json::to_value(&churn)?;
+        }
+    }
     if let Some(path) = &args.json {
-        write_atomic(path, serde_json::to_string_pretty(&metrics)?.as_bytes())?;
+        write_atomic(path, serde_json::to_string_pretty(&json)?.as_bytes())?;
     }
     Ok(ExitCode::SUCCESS)
 }

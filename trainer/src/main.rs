@@ -1,6 +1,7 @@
 //! `rqvae-train`: train an RQ-VAE on item embeddings, evaluate it, assign semantic IDs and export
 //! weights for the browser.
 
+mod assign;
 mod backend;
 mod encode;
 mod eval;
@@ -22,6 +23,7 @@ use std::process::ExitCode;
         rqvae-train train --embeddings items.npy --out runs/catalog\n  \
         rqvae-train eval --model runs/catalog/model.safetensors --embeddings items.npy\n  \
         rqvae-train encode --model runs/catalog/model.safetensors --embeddings items.npy --out ids.csv\n  \
+        rqvae-train assign --model model.safetensors --embeddings items.npy --items items.jsonl --out ids.jsonl\n  \
         rqvae-train export --run runs/catalog --out model.safetensors --f16\n\n\
         Embeddings are .npy files: 2-D [items, dim], little-endian float32 or float16, C order."
 )]
@@ -36,8 +38,10 @@ enum Command {
     Train(train::TrainArgs),
     /// Compute the quality metrics of a model on embeddings (table, and JSON with --json).
     Eval(eval::EvalArgs),
-    /// Assign semantic IDs to embeddings (.npy, .csv or .jsonl by the output's extension).
+    /// The model's codes for embeddings (.npy, .csv or .jsonl by the output's extension).
     Encode(encode::EncodeArgs),
+    /// Give items unique, stable IDs in an ID table (new, or grown with --existing).
+    Assign(assign::AssignArgs),
     /// Write a run's weights as one .safetensors file for the browser (optionally f16).
     Export(export::ExportArgs),
 }
@@ -48,6 +52,7 @@ fn main() -> ExitCode {
         Command::Train(args) => train::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Encode(args) => encode::run(args),
+        Command::Assign(args) => assign::run(args),
         Command::Export(args) => export::run(args),
     };
     match result {

@@ -1,0 +1,200 @@
+//! `rqvae-train assign`: the ID table, new or grown.
+
+use crate::output::write_atomic;
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use rqvae::assign::{assign, AssignOptions, AssignReport};
+use rqvae::id_quality::table_quality;
+use rqvae::id_table::{read_item_ids, IdTable, ItemId, Resolution};
+use rqvae::HostModel;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Args)]
+pub struct AssignArgs {
+    /// Model weights (.safetensors); with a decoder, the cost of re-assignment is reported.
+    #[arg(long)]
+    model: PathBuf,
+    /// Embeddings of the items to assign (.npy, float32 or float16, [items, dim]).
+    #[arg(long)]
+    embeddings: PathBuf,
+    /// Item ids: JSON Lines, line i `{"id": …}` for row i. Without it an item's id is its row
+    /// number, counted on from the end of --existing.
+    #[arg(long)]
+    items: Option<PathBuf>,
+    /// An ID table to grow: its lines are kept as they are and new items are added after them.
+    #[arg(long)]
+    existing: Option<PathBuf>,
+    /// The table to write (JSON Lines); may be the same file as --existing.
+    #[arg(long)]
+    out: PathBuf,
+    /// Resolve collisions with the disambiguation code only (TIGER-style), never moving an item
+    /// to another last-level code. Only for a new table: a table keeps its policy.
+    #[arg(long)]
+    no_reassign: bool,
+    /// Re-assign existing items whose embedding now gives other nearest codes (their old ID is
+    /// released). By default they keep their ID and are only reported.
+    #[arg(long)]
+    reassign_changed: bool,
+    /// Also export the table as CSV: item_id,sid_0,…
+    #[arg(long)]
+    csv: Option<PathBuf>,
+    /// Also export the table in LC-Rec's index format: {"<item id>": ["<a_5>", …]}.
+    #[arg(long)]
+    lcrec: Option<PathBuf>,
+    /// Also write the assignment report and the table's quality report as JSON.
+    #[arg(long)]
+    report: Option<PathBuf>,
+}
+
+fn read_text(path: &Path, what: &str) -> Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {what} {}", path.display()))
+}
+
+pub fn read_table(path: &Path) -> Result<IdTable> {
+    IdTable::from_jsonl(&read_text(path, "ID table")?)
+        .with_context(|| format!("{}: not a usable ID table", path.display()))
+}
+
+pub fn run(args: AssignArgs) -> Result<ExitCode> {
+    let weights = crate::inputs::model(&args.model)?;
+    let host = HostModel::new(&weights)
+        .with_context(|| format!("{}: not usable rqvae weights", args.model.display()))?;
+    let x = crate::inputs::embeddings_for(&args.embeddings, &weights)?;
+    let c = &weights.config;
+    let requested = if args.no_reassign {
+        Resolution::Suffix
+    } else {
+        Resolution::Reassign
+    };
+    let mut table = match &args.existing {
+        Some(path) => {
+            let table = read_table(path)?;
+            table
+                .check_model(host.fingerprint(), c.levels, c.codebook_size)
+                .with_context(|| format!("{}: cannot grow this table", path.display()))?;
+            if args.no_reassign && table.header().resolution != requested {
+                bail!(
+                    "{}: the table was made with collision re-assignment; --no-reassign only \
+                     applies to a new table",
+                    path.display()
+                );
+            }
+            table
+        }
+        None => IdTable::new(host.fingerprint(), c.levels, c.codebook_size, requested)?,
+    };
+    let ids = match &args.items {
+        Some(path) => {
+            let ids = read_item_ids(&read_text(path, "items file")?)
+                .with_context(|| format!("{}: not a usable items file", path.display()))?;
+            if ids.len() != x.rows() {
+                bail!(
+                    "{} names {} items but {} has {} rows: line i must name row i",
+                    path.display(),
+                    ids.len(),
+                    args.embeddings.display(),
+                    x.rows()
+                );
+            }
+            ids
+        }
+        None => row_number_ids(&table, x.rows())?,
+    };
+    let started = std::time::Instant::now();
+    let report = assign(
+        &mut table,
+        &host,
+        &x,
+        &ids,
+        AssignOptions {
+            reassign_changed: args.reassign_changed,
+        },
+    )?;
+    let seconds = started.elapsed().as_secs_f64();
+    write_atomic(&args.out, table.to_jsonl().as_bytes())?;
+    if let Some(path) = &args.csv {
+        write_atomic(path, table.to_csv().as_bytes())?;
+    }
+    if let Some(path) = &args.lcrec {
+        write_atomic(path, table.to_lcrec_json().as_bytes())?;
+    }
+    let quality = table_quality(&table);
+    if let Some(path) = &args.report {
+        let json = serde_json::json!({ "assign": report, "table": quality });
+        write_atomic(path, serde_json::to_string_pretty(&json)?.as_bytes())?;
+    }
+    eprint!("{}", summary(&report));
+    print!("{}", quality.table());
+    eprintln!(
+        "assigned {} items in {seconds:.2} s → {} ({} items)",
+        report.rows,
+        args.out.display(),
+        table.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Ids for rows without an items file: their row numbers, continuing after the table's items
+/// (a catalog's new rows follow its old ones). Refused if one is already an id in the table,
+/// since the new row would silently take over that item.
+fn row_number_ids(table: &IdTable, rows: usize) -> Result<Vec<ItemId>> {
+    let first = table.len();
+    let ids: Vec<ItemId> = (first..first + rows)
+        .map(|i| ItemId::Int(i as i64))
+        .collect();
+    if let Some(id) = ids.iter().find(|id| table.get(id).is_some()) {
+        bail!(
+            "without --items, new rows are numbered from {first} (the table's size), but id {id} \
+             is already in the table; give the new items' ids with --items"
+        );
+    }
+    Ok(ids)
+}
+
+fn summary(r: &AssignReport) -> String {
+    let pct = |v: f64| format!("{:.2} %", 100.0 * v);
+    let mut s = format!(
+        "rows {}: {} added, {} kept their ID, {} changed embedding{}\n",
+        r.rows,
+        r.added,
+        r.kept,
+        r.changed.len(),
+        if r.reassigned_changed > 0 {
+            format!(" ({} re-assigned)", r.reassigned_changed)
+        } else if r.changed.is_empty() {
+            String::new()
+        } else {
+            " (kept their ID; --reassign-changed re-assigns them)".into()
+        }
+    );
+    if !r.changed.is_empty() {
+        let shown: Vec<String> = r.changed.iter().take(10).map(ToString::to_string).collect();
+        let more = r.changed.len().saturating_sub(10);
+        s.push_str(&format!(
+            "  changed: {}{}\n",
+            shown.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        ));
+    }
+    s.push_str(&format!(
+        "collisions: {} moved to another last-level code, {} numbered by the disambiguation code\n\
+         3-code uniqueness: {} before resolution, {} after; full IDs unique: {}\n",
+        r.moved,
+        r.suffixed,
+        pct(r.unique_nearest),
+        pct(r.unique_assigned),
+        pct(r.unique_full)
+    ));
+    if let Some(c) = &r.cost {
+        s.push_str(&format!(
+            "re-assignment cost, cosine(input, decode): all rows {:.4} → {:.4}; moved rows {:.4} → {:.4}\n",
+            c.cosine_nearest, c.cosine_assigned, c.moved_cosine_nearest, c.moved_cosine_assigned
+        ));
+    }
+    s
+}
