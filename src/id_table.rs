@@ -224,6 +224,8 @@ pub enum TableError {
         first: usize,
         second: usize,
     },
+    #[error("without ids, new rows are numbered from {first} (the table's size), but id {id} is already in the table; give the new items' ids")]
+    RowNumberTaken { first: usize, id: String },
     #[error("rows have dimension {found} but the model expects {expected}")]
     Dim { expected: usize, found: usize },
     #[error("the table was made with {table:?} resolution, not {requested:?}; it keeps its policy as it grows")]
@@ -340,6 +342,23 @@ impl IdTable {
             .entry(entry.tuple().to_vec())
             .or_default()
             .insert(entry.suffix());
+    }
+
+    /// Ids for `rows` new rows given without ids: their row numbers, counted on from the
+    /// table's size (a catalog's new rows follow its old ones). Refused if one is already an id
+    /// in the table, since that row would silently be taken for the existing item.
+    pub fn row_number_ids(&self, rows: usize) -> Result<Vec<ItemId>, TableError> {
+        let first = self.len();
+        let ids: Vec<ItemId> = (first..first + rows)
+            .map(|i| ItemId::Int(i as i64))
+            .collect();
+        match ids.iter().find(|id| self.by_id.contains_key(id)) {
+            Some(id) => Err(TableError::RowNumberTaken {
+                first,
+                id: id.to_string(),
+            }),
+            None => Ok(ids),
+        }
     }
 
     /// Fails unless `fingerprint`, `levels` and `codebook_size` are those of the table's model.

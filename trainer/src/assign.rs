@@ -5,7 +5,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use rqvae::assign::{assign, AssignOptions, AssignReport};
 use rqvae::id_quality::table_quality;
-use rqvae::id_table::{read_item_ids, IdTable, ItemId, Resolution};
+use rqvae::id_table::{read_item_ids, IdTable, Resolution};
 use rqvae::HostModel;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -99,7 +99,9 @@ pub fn run(args: AssignArgs) -> Result<ExitCode> {
             }
             ids
         }
-        None => row_number_ids(&table, x.rows())?,
+        None => table
+            .row_number_ids(x.rows())
+            .context("pass the new items' ids with --items")?,
     };
     let started = std::time::Instant::now();
     let report = assign(
@@ -133,23 +135,6 @@ pub fn run(args: AssignArgs) -> Result<ExitCode> {
         table.len()
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// Ids for rows without an items file: their row numbers, continuing after the table's items
-/// (a catalog's new rows follow its old ones). Refused if one is already an id in the table,
-/// since the new row would silently take over that item.
-fn row_number_ids(table: &IdTable, rows: usize) -> Result<Vec<ItemId>> {
-    let first = table.len();
-    let ids: Vec<ItemId> = (first..first + rows)
-        .map(|i| ItemId::Int(i as i64))
-        .collect();
-    if let Some(id) = ids.iter().find(|id| table.get(id).is_some()) {
-        bail!(
-            "without --items, new rows are numbered from {first} (the table's size), but id {id} \
-             is already in the table; give the new items' ids with --items"
-        );
-    }
-    Ok(ids)
 }
 
 fn summary(r: &AssignReport) -> String {

@@ -375,3 +375,347 @@ fn resume_continues_a_stopped_run() {
     let out = run(&bad);
     assert_clean_failure(&out, &["no checkpoint to resume"]);
 }
+
+fn shared(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data")
+        .join(name)
+}
+
+fn default_model() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../www/models/default.safetensors")
+}
+
+/// Rows `start..end` of the full shared embeddings as a float32 .npy (f16 widens exactly), and
+/// the matching lines of the catalog as an items file.
+fn catalog_slice(dir: &Path, start: usize, end: usize) -> (PathBuf, PathBuf) {
+    let x =
+        rqvae::npy::read_embeddings(&shared("embeddings_all-mpnet-base-v2_768d.f16.npy")).unwrap();
+    let npy = dir.join(format!("rows-{start}-{end}.npy"));
+    let bytes = rqvae::npy::to_npy_bytes(x.slice_rows(start, end), end - start, x.dim());
+    std::fs::write(&npy, bytes).unwrap();
+    let catalog = std::fs::read_to_string(shared("catalog.jsonl")).unwrap();
+    let items = dir.join(format!("items-{start}-{end}.jsonl"));
+    let lines: Vec<&str> = catalog.lines().skip(start).take(end - start).collect();
+    std::fs::write(&items, lines.join("\n") + "\n").unwrap();
+    (npy, items)
+}
+
+fn table_lines(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn full_ids(lines: &[serde_json::Value]) -> Vec<(serde_json::Value, Vec<u64>)> {
+    lines
+        .iter()
+        .map(|v| {
+            let codes = v["codes"].as_array().unwrap();
+            (
+                v["id"].clone(),
+                codes.iter().map(|c| c.as_u64().unwrap()).collect(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn assign_gives_the_whole_catalog_unique_ids_and_grows_without_moving_any() {
+    let dir = scratch("assign");
+    let model = default_model();
+    let m = s(&model);
+    let all = dir.join("all.jsonl");
+    let catalog = shared("catalog.jsonl");
+    let (all_npy, _) = catalog_slice(&dir, 0, 16_859);
+    let report = dir.join("report.json");
+    let out = run(&[
+        "assign",
+        "--model",
+        m,
+        "--embeddings",
+        s(&all_npy),
+        "--items",
+        s(&catalog),
+        "--out",
+        s(&all),
+        "--report",
+        s(&report),
+    ]);
+    assert_success(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("re-assignment cost, cosine(input, decode)"),
+        "{stderr}"
+    );
+    let lines = table_lines(&all);
+    assert_eq!(lines.len(), 16_859);
+    let ids = full_ids(&lines);
+    let unique: std::collections::HashSet<&Vec<u64>> = ids.iter().map(|(_, c)| c).collect();
+    assert_eq!(unique.len(), 16_859, "every full ID unique");
+    let triples: std::collections::HashSet<&[u64]> = ids.iter().map(|(_, c)| &c[..3]).collect();
+    assert!(
+        triples.len() as f64 / 16_859.0 >= 0.99,
+        "{} distinct (A,B,C)",
+        triples.len()
+    );
+    for (row, (id, _)) in ids.iter().enumerate() {
+        assert_eq!(id.as_u64(), Some(row as u64), "ids from catalog.jsonl");
+    }
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert!(report["assign"]["unique_nearest"].as_f64().unwrap() < 0.95);
+    assert_eq!(report["table"]["unique_full_fraction"], 1.0);
+
+    // Rows 0..15,000 first, then the rest added to that table.
+    let (a_npy, a_items) = catalog_slice(&dir, 0, 15_000);
+    let (b_npy, b_items) = catalog_slice(&dir, 15_000, 16_859);
+    let first = dir.join("first.jsonl");
+    let grown = dir.join("grown.jsonl");
+    assert_success(&run(&[
+        "assign",
+        "--model",
+        m,
+        "--embeddings",
+        s(&a_npy),
+        "--items",
+        s(&a_items),
+        "--out",
+        s(&first),
+    ]));
+    assert_success(&run(&[
+        "assign",
+        "--model",
+        m,
+        "--embeddings",
+        s(&b_npy),
+        "--items",
+        s(&b_items),
+        "--existing",
+        s(&first),
+        "--out",
+        s(&grown),
+    ]));
+    let before = full_ids(&table_lines(&first));
+    let after = full_ids(&table_lines(&grown));
+    assert_eq!(after.len(), 16_859);
+    assert_eq!(
+        after[..15_000],
+        before[..],
+        "the first 15,000 items keep exactly their IDs"
+    );
+    let unique: std::collections::HashSet<&Vec<u64>> = after.iter().map(|(_, c)| c).collect();
+    assert_eq!(unique.len(), 16_859);
+    // Chunking does not matter: the same table as assigning everything at once.
+    assert_eq!(
+        std::fs::read_to_string(&grown).unwrap(),
+        std::fs::read_to_string(&all).unwrap()
+    );
+
+    // The same add with a model whose weights differ in one value is refused.
+    let mut weights = rqvae::ModelWeights::from_bytes(&std::fs::read(&model).unwrap()).unwrap();
+    weights.codebooks[0][0] += 0.5;
+    let other = dir.join("other.safetensors");
+    std::fs::write(&other, weights.to_bytes(rqvae::Precision::F32).unwrap()).unwrap();
+    let refused = dir.join("refused.jsonl");
+    let out = run(&[
+        "assign",
+        "--model",
+        s(&other),
+        "--embeddings",
+        s(&b_npy),
+        "--items",
+        s(&b_items),
+        "--existing",
+        s(&first),
+        "--out",
+        s(&refused),
+    ]);
+    assert_clean_failure(
+        &out,
+        &[
+            "cannot grow this table",
+            "the table was made by model sha256:",
+        ],
+    );
+    assert!(!refused.exists(), "nothing written");
+
+    // eval reports the table and its churn from the first one.
+    let out = run(&[
+        "eval",
+        "--model",
+        m,
+        "--embeddings",
+        s(&all_npy),
+        "--queries",
+        "200",
+        "--table",
+        s(&grown),
+        "--previous",
+        s(&first),
+    ]);
+    assert_success(&out);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "collision-free rate",
+        "level 0: Gini / entropy ratio",
+        "0 of 15000 common ids changed ID (0.00 %); 0 removed, 1859 added",
+    ] {
+        assert!(stdout.contains(needle), "eval lacks {needle:?}: {stdout}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn assign_refuses_bad_tables_and_items_with_clear_errors() {
+    let dir = scratch("assign-errors");
+    let model = default_model();
+    let m = s(&model);
+    let (npy, items) = catalog_slice(&dir, 0, 50);
+    let table = dir.join("t.jsonl");
+    assert_success(&run(&[
+        "assign",
+        "--model",
+        m,
+        "--embeddings",
+        s(&npy),
+        "--items",
+        s(&items),
+        "--out",
+        s(&table),
+    ]));
+    let out_path = dir.join("out.jsonl");
+    let out = s(&out_path);
+
+    let short = dir.join("short.jsonl");
+    std::fs::write(&short, "{\"id\":1}\n{\"id\":2}\n").unwrap();
+    let r = run(&[
+        "assign",
+        "--model",
+        m,
+        "--embeddings",
+        s(&npy),
+        "--items",
+        s(&short),
+        "--out",
+        out,
+    ]);
+    assert_clean_failure(&r, &["short.jsonl names 2 items but", "has 50 rows"]);
+
+    let no_id = dir.join("no-id.jsonl");
+    std::fs::write(&no_id, "{\"id\":1}\n{\"title\":\"x\"}\n").unwrap();
+    let r = run(&[
+        "assign",
+        "--model",
+        m,
+        "--embeddings",
+        s(&npy),
+        "--items",
+        s(&no_id),
+        "--out",
+        out,
+    ]);
+    assert_clean_failure(
+        &r,
+        &["no-id.jsonl: not a usable items file", "line 2: no \"id\""],
+    );
+
+    let text = std::fs::read_to_string(&table).unwrap();
+    let broken = dir.join("broken.jsonl");
+    std::fs::write(&broken, text.replacen("\"codes\":[", "\"codes\":[9999,", 1)).unwrap();
+    let r = run(&[
+        "assign",
+        "--model",
+        m,
+        "--embeddings",
+        s(&npy),
+        "--existing",
+        s(&broken),
+        "--out",
+        out,
+    ]);
+    assert_clean_failure(
+        &r,
+        &[
+            "broken.jsonl: not a usable ID table",
+            "line 1: 5 codes, expected 4",
+        ],
+    );
+
+    // Without --items the new rows would be numbered 50..; this table holds id 50 already.
+    let (next, next_items) = catalog_slice(&dir, 50, 60);
+    let sparse = dir.join("sparse.jsonl");
+    assert_success(&run(&[
+        "assign",
+        "--model",
+        m,
+        "--embeddings",
+        s(&next),
+        "--items",
+        s(&next_items),
+        "--out",
+        s(&sparse),
+    ]));
+    let r = run(&[
+        "assign",
+        "--model",
+        m,
+        "--embeddings",
+        s(&npy),
+        "--existing",
+        s(&sparse),
+        "--out",
+        out,
+    ]);
+    assert_clean_failure(
+        &r,
+        &[
+            "numbered from 10",
+            "id 50 is already in the table",
+            "--items",
+        ],
+    );
+
+    let r = run(&[
+        "assign",
+        "--model",
+        m,
+        "--embeddings",
+        s(&npy),
+        "--existing",
+        s(&table),
+        "--no-reassign",
+        "--out",
+        out,
+    ]);
+    assert_clean_failure(&r, &["--no-reassign only applies to a new table"]);
+    assert!(!out_path.exists());
+
+    // The same items again: every one keeps its ID, nothing is added.
+    let r = run(&[
+        "assign",
+        "--model",
+        m,
+        "--embeddings",
+        s(&npy),
+        "--items",
+        s(&items),
+        "--existing",
+        s(&table),
+        "--out",
+        out,
+        "--csv",
+        s(&dir.join("t.csv")),
+        "--lcrec",
+        s(&dir.join("t.json")),
+    ]);
+    assert_success(&r);
+    assert!(String::from_utf8_lossy(&r.stderr).contains("0 added, 50 kept their ID"));
+    assert_eq!(std::fs::read_to_string(&out_path).unwrap(), text);
+    let csv = std::fs::read_to_string(dir.join("t.csv")).unwrap();
+    assert!(csv.starts_with("item_id,sid_0,sid_1,sid_2,sid_3\n0,"));
+    assert_eq!(csv.lines().count(), 51);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
