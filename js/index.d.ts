@@ -45,6 +45,8 @@ export class Encoder {
   /** The backend of the last encode (before any, the one requested; 'cpu' for 'auto'). */
   readonly backend: 'cpu' | 'webgpu';
   readonly hasDecoder: boolean;
+  /** The model's fingerprint (`sha256:…`), as ID tables record it. */
+  readonly fingerprint: string;
   /** Semantic IDs, row-major N × levels. Float16 input is given as its bit patterns (Uint16Array). */
   encode(rows: Float32Array | Uint16Array, options?: EncodeOptions): Promise<Uint16Array>;
   /** Reconstructed vectors, row-major N × input_dim (models exported with their decoder). */
@@ -66,3 +68,113 @@ export function webgpuAvailable(): Promise<boolean>;
 
 /** Loads the wasm module (called by every function; exposed to warm it up early). */
 export function initWasm(): Promise<void>;
+
+export type ItemId = number | string;
+
+/** The header every ID table records once. */
+export interface IdTableHeader {
+  format: 'rqvae-id-table';
+  version: number;
+  /** Fingerprint of the model that made the table. */
+  model: string;
+  levels: number;
+  codebookSize: number;
+  /** 'reassign': a taken (A, B, C) moves to the next-best free last-level code; 'suffix': TIGER-style numbering only. */
+  resolution: 'reassign' | 'suffix';
+}
+
+export interface IdTableEntry {
+  id: ItemId;
+  /** One code per level, then the disambiguation code. */
+  codes: number[];
+  /** `<a_12><b_7><c_201><d_0>` */
+  tokens: string;
+  /** The nearest last-level code when collision resolution moved the item off it, else null. */
+  reassignedFrom: number | null;
+}
+
+export interface LevelUsage {
+  used: number;
+  dead: number;
+  utilisation: number;
+  perplexity: number;
+  gini: number;
+  entropyRatio: number;
+}
+
+/** What one `add` did. Shares are fractions (0–1) over the whole table afterwards. */
+export interface AssignReport {
+  rows: number;
+  added: number;
+  kept: number;
+  /** Ids already in the table whose embedding now gives other nearest codes. */
+  changed: ItemId[];
+  reassignedChanged: number;
+  moved: number;
+  suffixed: number;
+  tableItems: number;
+  uniqueNearest: number;
+  uniqueAssigned: number;
+  uniqueFull: number;
+  /** Mean cosine(input, decode(codes)) over the rows given, nearest vs assigned; null without a decoder. */
+  cost: {
+    cosineNearest: number;
+    cosineAssigned: number;
+    movedCosineNearest: number;
+    movedCosineAssigned: number;
+  } | null;
+}
+
+export interface TableQuality {
+  items: number;
+  levels: LevelUsage[];
+  uniqueFraction: number;
+  uniqueNearestFraction: number;
+  collisionFreeRate: number;
+  largestGroup: number;
+  uniqueFullFraction: number;
+  moved: number;
+  suffixed: number;
+}
+
+export interface Churn {
+  common: number;
+  changed: number;
+  churn: number;
+  onlyPrevious: number;
+  onlyCurrent: number;
+}
+
+export interface AddOptions {
+  /** One id per row; without them, row numbers counted on from the table's size. */
+  ids?: ItemId[];
+  /** Values per row; defaults to the model's input_dim. */
+  dim?: number;
+  /** Re-assign existing items whose embedding now gives other codes (default: only report them). */
+  reassignChanged?: boolean;
+}
+
+/** Unique, stable semantic IDs: the same table `rqvae-train assign` writes. */
+export class IdTable {
+  /** An empty table for the encoder's model. */
+  static create(encoder: Encoder, options?: { reassign?: boolean }): Promise<IdTable>;
+  /** `create` then `add`. */
+  static assign(
+    encoder: Encoder,
+    rows: Float32Array | Uint16Array,
+    options?: AddOptions & { reassign?: boolean },
+  ): Promise<{ table: IdTable; report: AssignReport }>;
+  /** Parses and checks a table's JSON Lines; rejects with the line of what is wrong. */
+  static load(jsonl: string | Uint8Array | ArrayBuffer): Promise<IdTable>;
+  /** Adds items without changing existing lines; rejects (table unchanged) for another model or bad input. */
+  add(encoder: Encoder, rows: Float32Array | Uint16Array, options?: AddOptions): Promise<AssignReport>;
+  readonly size: number;
+  readonly header: IdTableHeader;
+  entries(): IdTableEntry[];
+  quality(): TableQuality;
+  churn(previous: IdTable): Churn;
+  toJsonl(): string;
+  toCsv(): string;
+  toLcRecJson(): string;
+  free(): void;
+}

@@ -6,6 +6,9 @@
 
 import init, { WasmEncoder, readNpy as wasmReadNpy, f16ToF32 } from '../pkg/rqvae.js';
 import { CpuPool } from './cpu-pool.js';
+import { checkRows, toBytes, toError, wasmEncoders } from './checks.js';
+
+export { IdTable } from './id-table.js';
 
 /**
  * Rows from which 'auto' prefers WebGPU over the CPU when an adapter exists. For a model this
@@ -43,19 +46,6 @@ export function initWasm() {
   return wasmReady;
 }
 
-function toError(e) {
-  return e instanceof Error ? e : new Error(String(e));
-}
-
-function toBytes(weights, what) {
-  if (weights instanceof Uint8Array) return weights;
-  if (weights instanceof ArrayBuffer) return new Uint8Array(weights);
-  if (ArrayBuffer.isView(weights)) {
-    return new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength);
-  }
-  throw new TypeError(`${what} must be a Uint8Array or ArrayBuffer, got ${Object.prototype.toString.call(weights)}`);
-}
-
 /** Whether this context offers a WebGPU adapter (false in Node.js and browsers without WebGPU). */
 export async function webgpuAvailable() {
   const gpu = globalThis.navigator?.gpu;
@@ -82,6 +72,7 @@ export class Encoder {
     this.#preference = preference;
     this.#backend = preference === 'webgpu' ? 'webgpu' : 'cpu';
     this.#config = JSON.parse(inner.configJson());
+    wasmEncoders.set(this, inner);
   }
 
   /**
@@ -134,6 +125,11 @@ export class Encoder {
   /** The model's sizes: input_dim, hidden_dims, latent_dim, levels, codebook_size. */
   get config() {
     return { ...this.#config, hidden_dims: [...this.#config.hidden_dims] };
+  }
+
+  /** The model's fingerprint (`sha256:…`): ID tables record the model that made them by it. */
+  get fingerprint() {
+    return this.#live().fingerprint;
   }
 
   /** Workers the CPU backend encodes on (1: the calling thread). */
@@ -190,23 +186,10 @@ export class Encoder {
    */
   async encode(rows, { dim, batchSize = DEFAULT_BATCH, onProgress, signal } = {}) {
     const inner = this.#live();
-    const isF16 = rows instanceof Uint16Array;
-    if (!(rows instanceof Float32Array) && !isF16) {
-      throw new TypeError('rows must be a Float32Array (float32) or Uint16Array (float16 bits)');
-    }
-    const width = dim ?? this.#config.input_dim;
-    if (!Number.isInteger(width) || width < 1) throw new Error(`dim must be a positive integer, got ${dim}`);
-    if (width !== this.#config.input_dim) {
-      throw new Error(`embedding dimension is ${width} but the model expects ${this.#config.input_dim}`);
-    }
-    if (rows.length === 0) throw new Error('no rows to encode: the array is empty');
-    if (rows.length % width !== 0) {
-      throw new Error(`${rows.length} values are not a whole number of rows of dimension ${width} (${rows.length % width} left over)`);
-    }
+    const { n, width, isF16 } = checkRows(rows, dim, this.#config.input_dim);
     if (!Number.isInteger(batchSize) || batchSize < 1) {
       throw new Error(`batchSize must be a positive integer, got ${batchSize}`);
     }
-    const n = rows.length / width;
     const levels = this.#config.levels;
     const backend = await this.#chooseBackend(n);
     const out = new Uint16Array(n * levels);
@@ -253,6 +236,7 @@ export class Encoder {
   /** Releases the wasm memory and stops the CPU workers; later calls reject. */
   free() {
     if (this.#inner) {
+      wasmEncoders.delete(this);
       this.#inner.free();
       this.#inner = undefined;
     }

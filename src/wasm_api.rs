@@ -5,8 +5,12 @@
 //! `Error` or rejected Promise with the message); inputs are validated here before they reach
 //! burn, so no input a user can give reaches a panic.
 
+use crate::assign::{assign, AssignOptions};
+use crate::canonical::{is_near_tie, redecide};
 use crate::embeddings::Embeddings;
 use crate::host_model::HostModel;
+use crate::id_quality::{churn, table_quality};
+use crate::id_table::{IdTable, ItemId, Resolution};
 use crate::model::RqVae;
 use crate::weights::{ModelWeights, WeightsError};
 use burn::backend::wgpu::{graphics::WebGpu, init_setup_async, RuntimeOptions, Wgpu, WgpuDevice};
@@ -23,12 +27,34 @@ fn start() {
 
 type Gpu = Wgpu<f32, i32>;
 
+thread_local! {
+    /// The one set-up of burn-wgpu's default device, shared by every encoder of this instance.
+    static WEBGPU_SETUP: RefCell<Option<js_sys::Promise>> = const { RefCell::new(None) };
+}
+
+/// Sets up the default WebGPU device once: a second `init_setup_async` on a device that is
+/// already set up never resolves, which hung the page when a second encoder chose WebGPU.
+fn webgpu_setup() -> js_sys::Promise {
+    WEBGPU_SETUP.with(|setup| {
+        setup
+            .borrow_mut()
+            .get_or_insert_with(|| {
+                wasm_bindgen_futures::future_to_promise(async {
+                    let device = WgpuDevice::default();
+                    init_setup_async::<WebGpu>(&device, RuntimeOptions::default()).await;
+                    Ok(JsValue::TRUE)
+                })
+            })
+            .clone()
+    })
+}
+
 /// A loaded model: always on the CPU ([`HostModel`]), and on WebGPU (the burn model on
 /// burn-wgpu) once `initWebGpu` succeeded.
 #[wasm_bindgen]
 pub struct WasmEncoder {
     weights: Rc<ModelWeights>,
-    cpu: HostModel,
+    cpu: Rc<HostModel>,
     gpu: Rc<RefCell<Option<Rc<RqVae<Gpu>>>>>,
 }
 
@@ -75,7 +101,7 @@ impl WasmEncoder {
             ModelWeights::from_bytes(bytes).map_err(|e| JsError::new(&format!("weights: {e}")))?;
         let cpu = HostModel::new(&weights).map_err(|e| JsError::new(&format!("weights: {e}")))?;
         Ok(Self {
-            cpu,
+            cpu: Rc::new(cpu),
             weights: Rc::new(weights),
             gpu: Rc::new(RefCell::new(None)),
         })
@@ -85,6 +111,12 @@ impl WasmEncoder {
     #[wasm_bindgen(js_name = configJson)]
     pub fn config_json(&self) -> String {
         self.weights.config.to_json()
+    }
+
+    /// The model's fingerprint (`sha256:…`), as ID tables record it.
+    #[wasm_bindgen(getter)]
+    pub fn fingerprint(&self) -> String {
+        self.cpu.fingerprint().into()
     }
 
     #[wasm_bindgen(js_name = hasDecoder)]
@@ -107,9 +139,8 @@ impl WasmEncoder {
             if slot.borrow().is_some() {
                 return Ok(JsValue::TRUE);
             }
-            let device = WgpuDevice::default();
-            init_setup_async::<WebGpu>(&device, RuntimeOptions::default()).await;
-            let model = weights.to_model::<Gpu>(&device);
+            wasm_bindgen_futures::JsFuture::from(webgpu_setup()).await?;
+            let model = weights.to_model::<Gpu>(&WgpuDevice::default());
             *slot.borrow_mut() = Some(Rc::new(model));
             Ok(JsValue::TRUE)
         })
@@ -127,11 +158,14 @@ impl WasmEncoder {
         Ok(to_u16(self.cpu.encode(x.as_slice(), x.rows())))
     }
 
-    /// IDs of f32 rows on WebGPU (after `initWebGpu`). Resolves to a `Uint16Array`.
+    /// IDs of f32 rows on WebGPU (after `initWebGpu`). Resolves to a `Uint16Array`. Rows whose
+    /// decision margin is within [`crate::canonical::TIE_MARGIN`] of a tie are re-decided on the
+    /// CPU, so the IDs equal `encodeCpu`'s.
     #[wasm_bindgen(js_name = encodeWebGpu)]
     pub fn encode_webgpu(&self, rows: Vec<f32>, dim: usize, row_offset: usize) -> js_sys::Promise {
         let checked = checked_rows(rows, dim, row_offset, self.weights.config.input_dim);
         let model = self.gpu.borrow().clone();
+        let cpu = self.cpu.clone();
         wasm_bindgen_futures::future_to_promise(async move {
             let x = checked.map_err(JsValue::from)?;
             let model = model.ok_or_else(|| {
@@ -142,11 +176,20 @@ impl WasmEncoder {
                 TensorData::new(x.as_slice().to_vec(), [x.rows(), x.dim()]),
                 &device,
             );
-            let data = model.encode(input).into_data_async().await.map_err(|e| {
-                JsValue::from(JsError::new(&format!("WebGPU read-back failed: {e:?}")))
-            })?;
-            let ids: Vec<u16> = data.iter::<i64>().map(|v| v as u16).collect();
-            Ok(js_sys::Uint16Array::from(&ids[..]).into())
+            let read_back =
+                |e| JsValue::from(JsError::new(&format!("WebGPU read-back failed: {e:?}")));
+            let (ids, margins) = model.encode_with_margin(input);
+            let ids = ids.into_data_async().await.map_err(read_back)?;
+            let margins = margins.into_data_async().await.map_err(read_back)?;
+            let mut ids: Vec<u32> = ids.iter::<i64>().map(|v| v as u32).collect();
+            let near_ties: Vec<usize> = margins
+                .iter::<f32>()
+                .enumerate()
+                .filter(|&(_, m)| is_near_tie(m))
+                .map(|(i, _)| i)
+                .collect();
+            redecide(&cpu, &x, &mut ids, &near_ties);
+            Ok(js_sys::Uint16Array::from(&to_u16(ids)[..]).into())
         })
     }
 
@@ -231,4 +274,152 @@ pub fn read_npy(bytes: &[u8]) -> Result<NpyArray, JsError> {
 #[wasm_bindgen(js_name = f16ToF32)]
 pub fn f16_to_f32(bits: &[u16]) -> Vec<f32> {
     bits.iter().map(|&b| f16::from_bits(b).to_f32()).collect()
+}
+
+/// An ID table (see `id_table.rs`), grown by [`assign`] with an encoder's canonical CPU path.
+#[wasm_bindgen]
+pub struct WasmIdTable {
+    inner: IdTable,
+}
+
+fn js_err(e: impl std::fmt::Display) -> JsError {
+    JsError::new(&e.to_string())
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("reports serialise")
+}
+
+#[wasm_bindgen]
+impl WasmIdTable {
+    /// An empty table for `encoder`'s model; `reassign` picks the collision policy.
+    #[wasm_bindgen(constructor)]
+    pub fn new(encoder: &WasmEncoder, reassign: bool) -> Result<WasmIdTable, JsError> {
+        let c = &encoder.weights.config;
+        let resolution = if reassign {
+            Resolution::Reassign
+        } else {
+            Resolution::Suffix
+        };
+        IdTable::new(
+            encoder.cpu.fingerprint(),
+            c.levels,
+            c.codebook_size,
+            resolution,
+        )
+        .map(|inner| Self { inner })
+        .map_err(js_err)
+    }
+
+    /// Parses and checks a table's JSON Lines.
+    #[wasm_bindgen(js_name = fromJsonl)]
+    pub fn from_jsonl(text: &str) -> Result<WasmIdTable, JsError> {
+        IdTable::from_jsonl(text)
+            .map(|inner| Self { inner })
+            .map_err(js_err)
+    }
+
+    /// Fails unless the table was made by `encoder`'s model.
+    #[wasm_bindgen(js_name = checkModel)]
+    pub fn check_model(&self, encoder: &WasmEncoder) -> Result<(), JsError> {
+        let c = &encoder.weights.config;
+        self.inner
+            .check_model(encoder.cpu.fingerprint(), c.levels, c.codebook_size)
+            .map_err(js_err)
+    }
+
+    /// Assigns f32 rows; `ids_json` is a JSON array of ids (integers or strings), or empty for
+    /// row numbers counted on from the table's size. Returns the report as JSON. On error the
+    /// table is unchanged.
+    pub fn assign(
+        &mut self,
+        encoder: &WasmEncoder,
+        rows: Vec<f32>,
+        dim: usize,
+        ids_json: &str,
+        reassign_changed: bool,
+    ) -> Result<String, JsError> {
+        let x = checked_rows(rows, dim, 0, encoder.weights.config.input_dim)?;
+        let ids = if ids_json.is_empty() {
+            self.inner.row_number_ids(x.rows()).map_err(js_err)?
+        } else {
+            parse_ids(ids_json)?
+        };
+        let report = assign(
+            &mut self.inner,
+            &encoder.cpu,
+            &x,
+            &ids,
+            AssignOptions { reassign_changed },
+        )
+        .map_err(js_err)?;
+        Ok(to_json(&report))
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn size(&self) -> usize {
+        self.inner.len()
+    }
+
+    #[wasm_bindgen(js_name = headerJson)]
+    pub fn header_json(&self) -> String {
+        to_json(self.inner.header())
+    }
+
+    /// Every entry as JSON, in table order:
+    /// `[{"id":…,"codes":[…],"tokens":"<a_…>…","reassigned_from":…|null}, …]`.
+    #[wasm_bindgen(js_name = entriesJson)]
+    pub fn entries_json(&self) -> String {
+        let entries: Vec<serde_json::Value> = self
+            .inner
+            .entries()
+            .iter()
+            .map(|e| {
+                serde_json::json!({
+                    "id": e.id.to_json(),
+                    "codes": e.codes,
+                    "tokens": e.tokens(),
+                    "reassigned_from": e.reassigned_from,
+                })
+            })
+            .collect();
+        to_json(&entries)
+    }
+
+    #[wasm_bindgen(js_name = qualityJson)]
+    pub fn quality_json(&self) -> String {
+        to_json(&table_quality(&self.inner))
+    }
+
+    /// Churn from `previous` to this table, as JSON.
+    #[wasm_bindgen(js_name = churnJson)]
+    pub fn churn_json(&self, previous: &WasmIdTable) -> String {
+        to_json(&churn(&previous.inner, &self.inner))
+    }
+
+    #[wasm_bindgen(js_name = toJsonl)]
+    pub fn to_jsonl(&self) -> String {
+        self.inner.to_jsonl()
+    }
+
+    #[wasm_bindgen(js_name = toCsv)]
+    pub fn to_csv(&self) -> String {
+        self.inner.to_csv()
+    }
+
+    #[wasm_bindgen(js_name = toLcRecJson)]
+    pub fn to_lcrec_json(&self) -> String {
+        self.inner.to_lcrec_json()
+    }
+}
+
+/// A JSON array of ids, each checked like an items file's.
+fn parse_ids(text: &str) -> Result<Vec<ItemId>, JsError> {
+    let values: Vec<serde_json::Value> = serde_json::from_str(text)
+        .map_err(|e| JsError::new(&format!("ids: not a JSON array: {e}")))?;
+    values
+        .iter()
+        .enumerate()
+        .map(|(row, v)| ItemId::from_json(v).map_err(|m| JsError::new(&format!("ids[{row}]: {m}"))))
+        .collect()
 }

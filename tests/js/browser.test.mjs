@@ -4,7 +4,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
-import { ROOT, SAMPLE_NPY, chromiumOptions, nativeIds, serveStatic } from './fixtures.mjs';
+import {
+  ROOT, SAMPLE_NPY, chromiumOptions, itemIds, nativeAssign, nativeIds, nativeNearTieIds, nearTieModel, serveStatic,
+} from './fixtures.mjs';
 
 let server;
 let browser;
@@ -77,6 +79,43 @@ test('WebGPU backend in Chromium equals native on 100 rows', async () => {
   assert.ok(!result.unavailable, 'Chromium with --enable-unsafe-webgpu must offer an adapter');
   assert.equal(result.backend, 'webgpu');
   assert.equal(firstMismatch(result.ids, native.slice(0, 300)), -1);
+});
+
+test('near-ties: CPU and WebGPU in Chromium give the native IDs on a model built to tie', async () => {
+  const model = nearTieModel();
+  const native = nativeNearTieIds(model);
+  const result = await page.evaluate(async ({ weights, rows }) => {
+    const out = {};
+    const w = new Uint8Array(weights);
+    const x = new Float32Array(rows);
+    for (const backend of ['cpu', 'webgpu']) {
+      const encoder = await window.rqvae.Encoder.load(w, { backend });
+      out[backend] = Array.from(await encoder.encode(x));
+      encoder.free();
+    }
+    return out;
+  }, { weights: Array.from(model.weights), rows: Array.from(model.rows) });
+  assert.deepEqual(result.cpu, native);
+  assert.deepEqual(result.webgpu, native);
+});
+
+test('IdTable in Chromium gives the same table as rqvae-train assign', async () => {
+  const native = nativeAssign();
+  const result = await page.evaluate(async (ids) => {
+    const bytes = new Uint8Array(await (await fetch('/data/sample.npy')).arrayBuffer());
+    const { data } = await window.rqvae.readNpy(bytes);
+    const encoder = await window.rqvae.Encoder.loadDefault({ backend: 'auto' });
+    const { table: first } = await window.rqvae.IdTable.assign(encoder, data.subarray(0, 1000 * 768), { ids: ids.slice(0, 1000) });
+    const table = await window.rqvae.IdTable.load(first.toJsonl());
+    await table.add(encoder, data.subarray(1000 * 768), { ids: ids.slice(1000) });
+    const out = { jsonl: table.toJsonl(), churn: table.churn(first) };
+    first.free();
+    table.free();
+    encoder.free();
+    return out;
+  }, itemIds());
+  assert.equal(result.jsonl, native.jsonl);
+  assert.equal(result.churn.changed, 0);
 });
 
 test('bad input rejects in the page and the page stays usable', async () => {

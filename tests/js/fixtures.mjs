@@ -2,7 +2,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,20 +28,19 @@ function readIdsNpy(path) {
 
 /** IDs of `npyPath` under `model`, computed natively by `rqvae-train encode`. */
 export function nativeIds(npyPath = SAMPLE_NPY, model = DEFAULT_MODEL) {
-  return nativeEncode(npyPath, model).ids;
+  return nativeEncode(npyPath, model, { recon: false }).ids;
 }
 
 /** IDs and decoder reconstructions (flat Float32Array) from `rqvae-train encode --recon`. */
-export function nativeEncode(npyPath = SAMPLE_NPY, model = DEFAULT_MODEL) {
+export function nativeEncode(npyPath = SAMPLE_NPY, model = DEFAULT_MODEL, { recon = true } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'rqvae-native-'));
   const out = join(dir, 'ids.npy');
-  const recon = join(dir, 'recon.npy');
-  execFileSync(
-    trainerBin(),
-    ['encode', '--model', model, '--embeddings', npyPath, '--out', out, '--recon', recon],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  const bytes = readFileSync(recon);
+  const reconPath = join(dir, 'recon.npy');
+  const args = ['encode', '--model', model, '--embeddings', npyPath, '--out', out];
+  if (recon) args.push('--recon', reconPath);
+  execFileSync(trainerBin(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  if (!recon) return { ids: readIdsNpy(out) };
+  const bytes = readFileSync(reconPath);
   const headerEnd = bytes.indexOf(0x0a) + 1;
   const values = new Float32Array(bytes.buffer.slice(bytes.byteOffset + headerEnd, bytes.byteOffset + bytes.length));
   return { ids: readIdsNpy(out), recon: values };
@@ -110,4 +109,120 @@ export function chromiumOptions() {
       '--disable-quic',
     ],
   };
+}
+
+export const SAMPLE_ITEMS = join(DATA, 'sample_2000.jsonl');
+
+/** Runs `rqvae-train assign` and returns the table's text (and the exports asked for). */
+export function nativeAssign({ npy = SAMPLE_NPY, items = SAMPLE_ITEMS, model = DEFAULT_MODEL, existing } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'rqvae-assign-'));
+  const out = join(dir, 'table.jsonl');
+  const csv = join(dir, 'table.csv');
+  const lcrec = join(dir, 'table.json');
+  const args = ['assign', '--model', model, '--embeddings', npy, '--out', out, '--csv', csv, '--lcrec', lcrec];
+  if (items) args.push('--items', items);
+  if (existing) args.push('--existing', existing);
+  execFileSync(trainerBin(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  return {
+    jsonl: readFileSync(out, 'utf8'),
+    csv: readFileSync(csv, 'utf8'),
+    lcrec: readFileSync(lcrec, 'utf8'),
+  };
+}
+
+/** Item ids of an items file (JSON Lines with an "id" per line). */
+export function itemIds(path = SAMPLE_ITEMS) {
+  return readFileSync(path, 'utf8').trim().split('\n').map((line) => JSON.parse(line).id);
+}
+
+/** A float32 .npy of `rows × dim` values, for handing constructed inputs to the CLI. */
+export function npyBytes(values, rows, dim) {
+  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, ${dim}), }`;
+  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
+  const out = new Uint8Array(10 + header.length + values.byteLength);
+  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, header.length & 0xff, header.length >> 8]);
+  out.set(new TextEncoder().encode(header), 10);
+  out.set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), 10 + header.length);
+  return out;
+}
+
+/** Weights bytes in the package's format (`.safetensors`, F32) for a config and named tensors. */
+function safetensorsBytes(config, tensors) {
+  const header = {
+    __metadata__: { format: 'rqvae', format_version: '1', config: JSON.stringify(config) },
+  };
+  let offset = 0;
+  for (const [name, shape, values] of tensors) {
+    header[name] = { dtype: 'F32', shape, data_offsets: [offset, offset + values.byteLength] };
+    offset += values.byteLength;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (json.length % 8)) % 8);
+  const out = new Uint8Array(8 + json.length + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+  out.set(new TextEncoder().encode(json), 8);
+  let at = 8 + json.length;
+  for (const [, , values] of tensors) {
+    out.set(new Uint8Array(values.buffer), at);
+    at += values.byteLength;
+  }
+  return out;
+}
+
+/**
+ * A model built so that its decisions tie, and inputs that hit the ties. The encoder is the
+ * identity (so the latent is the input, exactly, on every backend). Level 0 holds pairs of codes
+ * `z ± v`, equidistant from `z` in exact arithmetic, so only rounding decides between them;
+ * level 1 holds the zero vector twice (codes 3 and 15), an exact tie for every small residual.
+ * Rows 0–7 are the pair centres `z`, rows 8–15 the centres nudged by one part in 10⁷.
+ */
+export function nearTieModel() {
+  const dim = 32;
+  const codes = 16;
+  let seed = 12345;
+  const random = () => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed / 2 ** 32;
+  };
+  const identity = new Float32Array(dim * dim);
+  for (let i = 0; i < dim; i++) identity[i * dim + i] = 1;
+  const level0 = new Float32Array(codes * dim);
+  const centres = new Float32Array(8 * dim);
+  for (let p = 0; p < 8; p++) {
+    for (let d = 0; d < dim; d++) {
+      const z = 0.1 + 0.9 * random();
+      const v = (random() - 0.5) * 2e-3;
+      centres[p * dim + d] = z;
+      level0[2 * p * dim + d] = z + v;
+      level0[(2 * p + 1) * dim + d] = z - v;
+    }
+  }
+  const level1 = new Float32Array(codes * dim);
+  for (let c = 0; c < codes; c++) {
+    if (c === 3 || c === 15) continue;
+    for (let d = 0; d < dim; d++) level1[c * dim + d] = (random() - 0.5) * 0.5;
+  }
+  const rows = new Float32Array(16 * dim);
+  rows.set(centres);
+  for (let i = 0; i < 8 * dim; i++) rows[8 * dim + i] = centres[i] * (1 + (random() - 0.5) * 2e-7);
+  const config = { input_dim: dim, hidden_dims: [dim], latent_dim: dim, levels: 2, codebook_size: codes };
+  const weights = safetensorsBytes(config, [
+    ['encoder.layers.0.weight', [dim, dim], identity],
+    ['encoder.layers.0.bias', [dim], new Float32Array(dim)],
+    ['encoder.layers.1.weight', [dim, dim], identity],
+    ['encoder.layers.1.bias', [dim], new Float32Array(dim)],
+    ['quantizer.codebooks.0', [codes, dim], level0],
+    ['quantizer.codebooks.1', [codes, dim], level1],
+  ]);
+  return { weights, rows, dim };
+}
+
+/** Native IDs (`rqvae-train encode`) of the near-tie model's rows. */
+export function nativeNearTieIds({ weights, rows, dim }) {
+  const dir = mkdtempSync(join(tmpdir(), 'rqvae-ties-'));
+  const model = join(dir, 'ties.safetensors');
+  const npy = join(dir, 'ties.npy');
+  writeFileSync(model, weights);
+  writeFileSync(npy, npyBytes(rows, rows.length / dim, dim));
+  return nativeIds(npy, model);
 }
