@@ -1,8 +1,10 @@
 // The web demo (www/demo, built into dist/) in headless Chromium: the sample loads with one click,
 // the hierarchy's counts add up, prefixes drill down (mouse and keyboard), search highlights an
-// item's path, exports have N rows and the right columns, bad files give clear messages while
-// earlier results stay, WebGPU runs and is reported, the full 16,859-row set keeps the page
-// responsive, cancel works, and no request leaves the origin. Screenshots go to test-artifacts/.
+// item's path, exports have N rows and the right columns, every run's ID table is the package's
+// and grows from a loaded table without changing an existing ID, bad files (ID tables included)
+// give clear messages while earlier results stay, WebGPU runs and is reported, the full
+// 16,859-row set keeps the page responsive, cancel works, and no request leaves the origin.
+// Screenshots go to test-artifacts/.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,13 +16,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { DATA, DEFAULT_MODEL, ROOT, SAMPLE_NPY, chromiumOptions, serveStatic } from './fixtures.mjs';
-import { Encoder, readNpy } from '../../js/index.js';
+import { Encoder, IdTable, readNpy } from '../../js/index.js';
 
 const DIST = join(ROOT, 'dist');
 const SHOTS = join(ROOT, 'test-artifacts');
 const FULL_NPY = join(DATA, 'embeddings_all-mpnet-base-v2_768d.f16.npy');
 const FULL_TITLES = join(DATA, 'catalog.jsonl');
 const SAMPLE_ROWS = 3000;
+const SAMPLE_F16 = join(ROOT, 'www/sample/games-3000.f16.npy');
+const SAMPLE_TITLES = join(ROOT, 'www/sample/games-3000.jsonl');
+const FIRST_ROWS = 2000; // the incremental test's first table holds the sample's first rows
 
 let server;
 let browser;
@@ -65,6 +70,10 @@ function makeFiles(dir) {
   const dataStart = sample.indexOf(0x0a) + 1;
   const f = {};
   f.small = put('small-50.npy', Buffer.concat([npyHeader('<f2', 50, 768), sample.subarray(dataStart, dataStart + 50 * 768 * 2)]));
+  f.first = put(`games-first-${FIRST_ROWS}.f16.npy`,
+    Buffer.concat([npyHeader('<f2', FIRST_ROWS, 768), sample.subarray(dataStart, dataStart + FIRST_ROWS * 768 * 2)]));
+  const titleLines = readFileSync(SAMPLE_TITLES, 'utf8').trim().split('\n');
+  f.firstTitles = put(`games-first-${FIRST_ROWS}.jsonl`, `${titleLines.slice(0, FIRST_ROWS).join('\n')}\n`);
   f.good = put('good.jsonl', [0, 1, 2, 3].map((r) => JSON.stringify({ id: `g${r}`, title: `Good ${r}`, embedding: vector(r) })).join('\n'));
   f.wrongDim = put('wrong-dim.npy', f32Npy(4, 384));
   f.raggedJsonl = put('ragged.jsonl', [
@@ -122,6 +131,54 @@ async function errorText() {
 async function dismissError() {
   await page.click('#error-close');
   await page.waitForSelector('#error', { state: 'hidden' });
+}
+
+/** Clicks a download button; resolves to the file's suggested name and text. */
+async function downloadText(selector) {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click(selector)]);
+  return { name: download.suggestedFilename(), text: readFileSync(await download.path(), 'utf8') };
+}
+
+/** What the page lists in the ID table section: each item's id, ID and note. */
+function listedItems() {
+  return page.$$eval('#table-list li', (lis) => lis.map((li) => ({
+    id: li.querySelector('.id').textContent,
+    token: li.querySelector('.tok').textContent,
+    note: li.querySelector('.note')?.textContent ?? null,
+  })));
+}
+
+let packageTables;
+
+/**
+ * The package's own ID tables for the sample, computed in Node: the whole sample in one go, its
+ * first rows, and that first table grown by the whole sample.
+ */
+async function expectedTables() {
+  if (packageTables) return packageTables;
+  const { data, dim } = await readNpy(readFileSync(SAMPLE_F16));
+  const ids = readFileSync(SAMPLE_TITLES, 'utf8').trim().split('\n').map((line) => JSON.parse(line).id);
+  const encoder = await Encoder.loadDefault({ backend: 'cpu' });
+  const whole = await IdTable.assign(encoder, data, { ids });
+  const first = await IdTable.assign(encoder, data.subarray(0, FIRST_ROWS * dim), { ids: ids.slice(0, FIRST_ROWS) });
+  const grown = await IdTable.load(first.table.toJsonl());
+  const grownReport = await grown.add(encoder, data, { ids });
+  packageTables = {
+    fingerprint: encoder.fingerprint,
+    whole: {
+      jsonl: whole.table.toJsonl(),
+      csv: whole.table.toCsv(),
+      lcrec: whole.table.toLcRecJson(),
+      report: whole.report,
+      quality: whole.table.quality(),
+      entries: whole.table.entries(),
+    },
+    first: { jsonl: first.table.toJsonl() },
+    grown: { jsonl: grown.toJsonl(), report: grownReport, entries: grown.entries() },
+  };
+  for (const t of [whole.table, first.table, grown]) t.free();
+  encoder.free();
+  return packageTables;
 }
 
 function parseCsv(text) {
@@ -271,17 +328,20 @@ test('search highlights an item, its path and its prefix-mates', async () => {
   await shot('06-search-pick');
 });
 
-test('exports: CSV and JSONL with N rows and columns id, title, A, B, C, token', async () => {
+test('exports: CSV and JSONL with N rows and columns id, title, A, B, C, token, semantic_id', async () => {
   const [csvDownload] = await Promise.all([page.waitForEvent('download'), page.click('#export-csv')]);
   const csv = readFileSync(await csvDownload.path(), 'utf8');
   assert.match(csvDownload.suggestedFilename(), /\.csv$/);
   const rows = parseCsv(csv);
-  assert.deepEqual(rows[0], ['id', 'title', 'A', 'B', 'C', 'token']);
+  assert.deepEqual(rows[0], ['id', 'title', 'A', 'B', 'C', 'token', 'semantic_id']);
   assert.equal(rows.length - 1, SAMPLE_ROWS);
   for (const r of rows.slice(1)) {
-    assert.equal(r.length, 6);
+    assert.equal(r.length, 7);
     assert.equal(r[5], `<a_${r[2]}><b_${r[3]}><c_${r[4]}>`);
+    // Collision resolution only ever changes the last code, so the ID keeps the item's (A, B).
+    assert.match(r[6], new RegExp(`^<a_${r[2]}><b_${r[3]}><c_\\d+><d_\\d+>$`));
   }
+  assert.equal(new Set(rows.slice(1).map((r) => r[6])).size, SAMPLE_ROWS, 'every semantic_id is unique');
   assert.equal(rows[1][0], '0');
   assert.equal(rows[1][1], 'Fire Emblem: The Sacred Stones');
 
@@ -289,7 +349,7 @@ test('exports: CSV and JSONL with N rows and columns id, title, A, B, C, token',
   const lines = readFileSync(await jsonlDownload.path(), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   assert.equal(lines.length, SAMPLE_ROWS);
   for (const o of lines) {
-    assert.deepEqual(Object.keys(o), ['id', 'title', 'A', 'B', 'C', 'token']);
+    assert.deepEqual(Object.keys(o), ['id', 'title', 'A', 'B', 'C', 'token', 'semantic_id']);
     assert.equal(o.token, `<a_${o.A}><b_${o.B}><c_${o.C}>`);
   }
   // The page's IDs are the package's IDs for the same rows (here computed in Node).
@@ -300,7 +360,248 @@ test('exports: CSV and JSONL with N rows and columns id, title, A, B, C, token',
   const got = rows.slice(1).flatMap((r) => [Number(r[2]), Number(r[3]), Number(r[4])]);
   assert.deepEqual(got, Array.from(expected));
   // Both exports agree.
-  assert.deepEqual(lines.map((o) => [String(o.id), o.title, String(o.A), String(o.B), String(o.C), o.token]), rows.slice(1));
+  assert.deepEqual(lines.map((o) => [String(o.id), o.title, String(o.A), String(o.B), String(o.C), o.token, o.semantic_id]), rows.slice(1));
+});
+
+test('ID table: every sample item gets a unique full ID; the table downloads are the package\'s', async () => {
+  const expected = await expectedTables();
+  const { quality: q, report } = expected.whole;
+  await waitRows(SAMPLE_ROWS);
+  assert.equal(await page.textContent('#sum-table'), 'new, 3,000 items');
+  assert.equal(await page.getAttribute('#sum-new', 'data-count'), String(SAMPLE_ROWS));
+  assert.equal(await page.locator('#sum-kept').count(), 0, 'nothing is "kept" without a loaded table');
+  assert.equal(await page.locator('#sum-churn').count(), 0);
+  // The summary's quality report is the table's.
+  assert.equal(await page.getAttribute('#sum-unique-full', 'data-fraction'), '1');
+  assert.equal(Number(await page.getAttribute('#sum-unique3', 'data-before')), q.uniqueNearestFraction);
+  assert.equal(Number(await page.getAttribute('#sum-unique3', 'data-after')), q.uniqueFraction);
+  assert.ok(q.uniqueNearestFraction < q.uniqueFraction, 'the sample has collisions that resolution removes');
+  assert.match(await page.textContent('#sum-unique3'), /^\d+\.\d\d % before collision resolution, \d+\.\d\d % after$/);
+  assert.equal(Number(await page.getAttribute('#sum-collision-free', 'data-rate')), q.collisionFreeRate);
+  assert.equal(Number(await page.getAttribute('#sum-largest', 'data-size')), q.largestGroup);
+  assert.equal(Number(await page.getAttribute('#sum-moved', 'data-count')), report.moved);
+  const balance = await page.$$eval('table.balance tbody tr', (trs) => trs.map((tr) => [
+    Number(tr.cells[3].dataset.gini), Number(tr.cells[4].dataset.entropyRatio)]));
+  assert.deepEqual(balance, q.levels.map((l) => [l.gini, l.entropyRatio]), 'Gini and entropy ratio per level');
+  if (report.cost) assert.match(await page.textContent('#sum-cost'), new RegExp(`^mean cosine to the input: ${report.cost.cosineNearest.toFixed(4)} `));
+  assert.doesNotMatch(await page.textContent('#summary-body'), /\[object|undefined|NaN/, 'every value renders as text');
+
+  // Downloads: the table in its three formats, exactly as the package makes them.
+  const table = await downloadText('#export-table');
+  assert.equal(table.name, 'games-3000-id-table.jsonl');
+  assert.equal(table.text, expected.whole.jsonl);
+  assert.equal(new Set(table.text.trim().split('\n').map((line) => JSON.parse(line).tokens)).size, SAMPLE_ROWS);
+  const csv = await downloadText('#export-table-csv');
+  assert.equal(csv.name, 'games-3000-id-table.csv');
+  assert.equal(csv.text, expected.whole.csv);
+  const lcrec = await downloadText('#export-lcrec');
+  assert.equal(lcrec.name, 'games-3000-id-table-lcrec.json');
+  assert.equal(lcrec.text, expected.whole.lcrec);
+
+  // The ID table section lists the items collision resolution moved: nearest vs assigned code.
+  assert.ok(report.moved > 0);
+  assert.equal(await page.inputValue('#table-filter'), 'moved');
+  assert.match(await page.textContent('#table-filter option[value="moved"]'), new RegExp(`\\(${report.moved}\\)$`));
+  const byId = new Map(expected.whole.entries.map((e) => [String(e.id), e]));
+  const moved = await listedItems();
+  assert.equal(moved.length, Math.min(200, report.moved));
+  for (const m of moved) {
+    const e = byId.get(m.id);
+    assert.equal(m.token, e.tokens);
+    assert.equal(m.note, `nearest <c_${e.reassignedFrom}> → assigned <c_${e.codes[2]}>`);
+  }
+  // Picking one shows it in the chart, under its nearest codes, with its full ID.
+  await page.click('#table-list li .title button');
+  await page.waitForSelector('#details li.hit');
+  assert.equal(await page.textContent('#details li.hit .tok'), moved[0].token);
+  assert.match(await page.textContent('#details .picked'), /collision resolution moved it to a free last code/);
+  assert.match(await page.textContent('#search-status'), new RegExp(`${moved[0].token}; .* its nearest codes <a_\\d+><b_\\d+><c_${byId.get(moved[0].id).reassignedFrom}>`));
+  await shot('11-id-table');
+});
+
+test('ID table, incremental: a saved table plus new embeddings keeps every existing ID', async () => {
+  const expected = await expectedTables();
+  const report = expected.grown.report;
+  assert.deepEqual([report.added, report.kept, report.changed.length], [SAMPLE_ROWS - FIRST_ROWS, FIRST_ROWS, 0]);
+  // First: a table for the sample's first rows, downloaded and saved.
+  await page.setInputFiles('#file-embeddings', files.first);
+  await page.setInputFiles('#file-titles', files.firstTitles);
+  await page.click('#run');
+  await waitRows(FIRST_ROWS);
+  const first = await downloadText('#export-table');
+  assert.equal(first.name, `games-first-${FIRST_ROWS}-id-table.jsonl`);
+  assert.equal(first.text, expected.first.jsonl);
+  const saved = join(tmp, first.name);
+  writeFileSync(saved, first.text);
+
+  // Then: that table plus the whole sample.
+  await page.setInputFiles('#file-embeddings', SAMPLE_F16);
+  await page.setInputFiles('#file-titles', SAMPLE_TITLES);
+  await page.setInputFiles('#file-table', saved);
+  assert.match(await page.textContent('#table-info'), /games-first-2000-id-table\.jsonl: its IDs are kept/);
+  await page.click('#run');
+  await waitRows(SAMPLE_ROWS);
+  assert.equal(await page.getAttribute('#sum-churn', 'data-changed'), '0');
+  assert.equal(await page.getAttribute('#sum-churn', 'data-common'), String(FIRST_ROWS));
+  assert.match(await page.textContent('#sum-churn'), /^0 of 2,000 \(churn 0\.00 %/);
+  assert.equal(await page.getAttribute('#sum-new', 'data-count'), '1000');
+  assert.equal(await page.getAttribute('#sum-kept', 'data-count'), '2000');
+  assert.equal(await page.getAttribute('#sum-changed', 'data-count'), '0');
+  assert.equal(await page.getAttribute('#sum-moved', 'data-count'), String(report.moved));
+  assert.equal(await page.getAttribute('#sum-unique-full', 'data-fraction'), '1');
+  assert.equal(await page.textContent('#sum-table'), 'games-first-2000-id-table.jsonl (2,000 items) grown to 3,000 items');
+  assert.match(await page.textContent('#status'), /ID table: 1,000 new, 2,000 kept, 0 existing IDs changed/);
+
+  // The items moved now are listed with their nearest and assigned codes; other lists count right.
+  const movedNow = expected.grown.entries.slice(FIRST_ROWS).filter((e) => e.reassignedFrom !== null);
+  assert.equal(movedNow.length, report.moved);
+  assert.ok(report.moved > 0);
+  const listed = await listedItems();
+  assert.deepEqual(listed.map((m) => m.id), movedNow.slice(0, 200).map((e) => String(e.id)));
+  assert.deepEqual(listed.map((m) => m.note), movedNow.slice(0, 200).map((e) => `nearest <c_${e.reassignedFrom}> → assigned <c_${e.codes[2]}>`));
+  for (const [filter, total] of [['new', 1000], ['kept', 2000]]) {
+    await page.selectOption('#table-filter', filter);
+    assert.equal(await page.locator('#table-list li').count(), 200);
+    assert.match(await page.textContent('#table-list'), new RegExp(`… and ${(total - 200).toLocaleString('en-US')} more`));
+  }
+  await page.selectOption('#table-filter', 'changed');
+  assert.match(await page.textContent('#table-list-empty'), /No kept item/);
+  await page.selectOption('#table-filter', 'moved');
+  await shot('12-id-table-incremental');
+
+  // The updated table: the loaded lines unchanged at its head, then the new items.
+  const updated = await downloadText('#export-table');
+  assert.equal(updated.name, `games-first-${FIRST_ROWS}-id-table-updated.jsonl`);
+  const loadedLines = first.text.trim().split('\n');
+  const updatedLines = updated.text.trim().split('\n');
+  assert.equal(updatedLines.length, SAMPLE_ROWS);
+  assert.deepEqual(updatedLines.slice(0, loadedLines.length), loadedLines);
+  assert.equal(updated.text, expected.grown.jsonl);
+  // Items are served in order, so growing the table gives the table of all the items at once.
+  assert.equal(updated.text, expected.whole.jsonl);
+  await page.setInputFiles('#file-titles', []);
+});
+
+test('ID table: kept items whose embedding changed keep their ID and are listed; ids must be unique', async () => {
+  const saved = join(tmp, `games-first-${FIRST_ROWS}-id-table.jsonl`);
+  const { data, dim } = await readNpy(readFileSync(SAMPLE_F16));
+  const row = (r) => Array.from(data.subarray(r * dim, (r + 1) * dim));
+  const write = (name, items) => {
+    const path = join(tmp, name);
+    writeFileSync(path, `${items.map(([id, r]) => JSON.stringify({ id, title: `Item ${id}`, embedding: row(r) })).join('\n')}\n`);
+    return path;
+  };
+  // Item 0 now has row 5's embedding, item 1 its own; "new-item" is not in the table.
+  const items = [[0, 5], [1, 1], ['new-item', 7]];
+  const encoder = await Encoder.loadDefault({ backend: 'cpu' });
+  const table = await IdTable.load(readFileSync(saved, 'utf8'));
+  const rows = new Float32Array(items.flatMap(([, r]) => row(r)));
+  const report = await table.add(encoder, rows, { ids: items.map(([id]) => id) });
+  const entries = new Map(table.entries().map((e) => [String(e.id), e]));
+  const nearest = Array.from(await encoder.encode(rows.subarray(0, dim)));
+  table.free();
+  encoder.free();
+  assert.deepEqual([report.added, report.kept, report.changed], [1, 2, [0]]);
+
+  await page.setInputFiles('#file-embeddings', write('changed.jsonl', items));
+  await page.setInputFiles('#file-table', saved);
+  await page.click('#run');
+  await waitRows(items.length);
+  assert.equal(await page.getAttribute('#sum-changed', 'data-count'), '1');
+  assert.equal(await page.getAttribute('#sum-churn', 'data-changed'), '0', 'a changed embedding changes no ID');
+  assert.equal(await page.getAttribute('#sum-kept', 'data-count'), '2');
+  assert.equal(await page.getAttribute('#sum-new', 'data-count'), '1');
+  await page.selectOption('#table-filter', 'changed');
+  const changed = await listedItems();
+  assert.deepEqual(changed, [{
+    id: '0',
+    token: entries.get('0').tokens,
+    note: `kept its ID; the model's nearest codes are now <a_${nearest[0]}><b_${nearest[1]}><c_${nearest[2]}>`,
+  }]);
+  // Its details say why its ID and its place in the chart differ.
+  await page.click('#table-list li .title button');
+  await page.waitForSelector('#details li.hit');
+  assert.match(await page.textContent('#details .picked'), /it kept the ID the loaded table gave it/);
+  const updated = await downloadText('#export-table');
+  assert.ok(updated.text.startsWith(readFileSync(saved, 'utf8')), 'the loaded lines stay as they were');
+
+  // An .npy without titles names its rows 0, 1, …: row i is item i of the table, and the page says so.
+  await page.setInputFiles('#file-embeddings', files.small);
+  await page.click('#run');
+  await waitRows(50);
+  assert.equal(await page.getAttribute('#sum-kept', 'data-count'), '50');
+  assert.match(await page.textContent('#sum-row-ids'), /^small-50\.npy has no ids, so row i is item i of the table\./);
+
+  // Ids a table cannot key are refused, naming the file and the rows.
+  await page.setInputFiles('#file-table', []);
+  const cases = [
+    ['duplicate-ids.jsonl', [['a', 1], ['b', 2], ['a', 3]], /^duplicate-ids\.jsonl: id "a" names rows 0 and 2 \(rows count from 0\); an ID table needs one id per item$/],
+    ['fraction-id.jsonl', [[1.5, 1]], /^fraction-id\.jsonl: the id of row 0 \(rows count from 0\) is 1\.5; an ID table names items by strings or integers/],
+  ];
+  for (const [name, rowsOf, pattern] of cases) {
+    await page.setInputFiles('#file-embeddings', write(name, rowsOf));
+    await page.click('#run');
+    const message = await errorText();
+    assert.match(message, pattern, `${name}: ${message}`);
+    assert.equal(await page.getAttribute('#sum-items', 'data-rows'), '50', `${name}: results stay`);
+    await dismissError();
+  }
+});
+
+test('an ID table from another model: a clear error naming the table; the page stays usable', async () => {
+  const expected = await expectedTables();
+  const text = readFileSync(join(tmp, `games-first-${FIRST_ROWS}-id-table.jsonl`), 'utf8');
+  const foreignModel = `sha256:${'0'.repeat(64)}`;
+  const other = text.replace(/"model":"sha256:[0-9a-f]+"/, `"model":"${foreignModel}"`);
+  assert.notEqual(other, text);
+  // Dropped: a .jsonl holding the table header goes to the ID table input.
+  await page.evaluate((content) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([content], 'other-model.jsonl'));
+    document.querySelector('#drop').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, other);
+  await page.waitForFunction(() => document.querySelector('#file-table').files[0]?.name === 'other-model.jsonl');
+  const shown = [await page.getAttribute('#sum-items', 'data-rows'), await page.textContent('#sum-table')];
+  await page.click('#sample');
+  const message = await errorText();
+  assert.ok(message.startsWith(`other-model.jsonl: this ID table was made by another model (${foreignModel}), but the model in use, the default model, is ${expected.fingerprint}.`), message);
+  assert.deepEqual([await page.getAttribute('#sum-items', 'data-rows'), await page.textContent('#sum-table')], shown, 'results stay');
+  await shot('13-id-table-other-model');
+  await dismissError();
+  assert.equal(await page.isEnabled('#sample'), true);
+  // Without the table, the sample runs again into a new table.
+  await page.click('#table-reset');
+  assert.equal(await page.textContent('#table-info'), 'none: every item gets a new ID');
+  await page.click('#sample');
+  await page.waitForFunction(() => document.querySelector('#sum-table')?.textContent === 'new, 3,000 items' && !document.body.dataset.busy, null, { timeout: 60_000 });
+});
+
+test('a broken ID table: the error names the file and the line; earlier results stay', async () => {
+  const lines = readFileSync(join(tmp, `games-first-${FIRST_ROWS}-id-table.jsonl`), 'utf8').trim().split('\n');
+  const cases = [
+    ['broken-json.jsonl', 3, lines[2].slice(0, 30), /^broken-json\.jsonl: line 3: not valid JSON: .*\(at column \d+\)$/],
+    ['short-codes.jsonl', 5, JSON.stringify({ id: 4, codes: [1, 2], tokens: '<a_1><b_2>' }),
+      /^short-codes\.jsonl: line 5: 2 codes, expected 4 \(3 levels and the disambiguation code\)$/],
+    ['no-header.jsonl', 1, lines[1], /^no-header\.jsonl: no line holds the table header/],
+  ];
+  for (const [name, lineNo, replacement, pattern] of cases) {
+    const broken = [...lines];
+    broken[lineNo - 1] = replacement;
+    const path = join(tmp, name);
+    writeFileSync(path, `${broken.join('\n')}\n`);
+    await page.setInputFiles('#file-table', path);
+    await page.click('#sample');
+    const message = await errorText();
+    assert.match(message, pattern, `${name}: ${message}`);
+    assert.equal(await page.getAttribute('#sum-items', 'data-rows'), String(SAMPLE_ROWS), `${name}: results stay`);
+    assert.equal(await page.textContent('#sum-table'), 'new, 3,000 items', `${name}: the shown table stays`);
+    await dismissError();
+  }
+  // A file that is not a .jsonl is refused as it is chosen.
+  await page.setInputFiles('#file-table', files.small);
+  assert.match(await errorText(), /small-50\.npy: unknown file type; an ID table is a \.jsonl file/);
+  await dismissError();
+  assert.equal(await page.isHidden('#table-reset'), true);
 });
 
 test('bad files: a clear message naming the file, earlier results stay', async () => {

@@ -1,5 +1,6 @@
 // Pure helpers on semantic IDs (row-major N × levels Uint16Array): metrics, tokens, exports.
-// Definitions follow the trainer's metrics (src/metrics.rs).
+// Definitions follow the trainer's metrics (src/metrics.rs). The exports give each item the
+// model's nearest codes (A, B, C, token) and its unique ID from the ID table (semantic_id).
 
 export const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
 
@@ -75,21 +76,21 @@ function csvField(value) {
   return /[",\r\n]/.test(s) || s !== s.trim() ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** CSV text: header id,title,A,B,C,token then one line per item. */
+/** CSV text: header id,title,A,B,C,token,semantic_id then one line per item. */
 export function toCsv(result) {
-  const { ids, levels, itemIds, titles, rows } = result;
+  const { ids, levels, itemIds, titles, rows, table } = result;
   const letters = LETTERS.slice(0, levels).toUpperCase().split('');
-  const lines = [['id', 'title', ...letters, 'token'].join(',')];
+  const lines = [['id', 'title', ...letters, 'token', 'semantic_id'].join(',')];
   for (let i = 0; i < rows; i++) {
     const codes = Array.from(ids.subarray(i * levels, (i + 1) * levels));
-    lines.push([csvField(itemIds[i]), csvField(titles[i]), ...codes, tokenOf(ids, i, levels)].join(','));
+    lines.push([csvField(itemIds[i]), csvField(titles[i]), ...codes, tokenOf(ids, i, levels), tokenOf(table.ids, i, levels + 1)].join(','));
   }
   return `${lines.join('\n')}\n`;
 }
 
-/** JSON Lines text: {"id","title","A","B","C","token"} per item. */
+/** JSON Lines text: {"id","title","A","B","C","token","semantic_id"} per item. */
 export function toJsonl(result) {
-  const { ids, levels, itemIds, titles, rows } = result;
+  const { ids, levels, itemIds, titles, rows, table } = result;
   const letters = LETTERS.slice(0, levels).toUpperCase().split('');
   const lines = [];
   for (let i = 0; i < rows; i++) {
@@ -98,6 +99,7 @@ export function toJsonl(result) {
       obj[letter] = ids[i * levels + l];
     });
     obj.token = tokenOf(ids, i, levels);
+    obj.semantic_id = tokenOf(table.ids, i, levels + 1);
     lines.push(JSON.stringify(obj));
   }
   return `${lines.join('\n')}\n`;

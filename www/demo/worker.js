@@ -1,8 +1,10 @@
-// The demo's module worker: reads and checks the input files, loads the model and assigns
-// semantic IDs with the rqvae package, in chunks, posting progress. The page's main thread only
-// renders. Every request this worker makes is for the site's own files (wasm, default model,
-// sample); user files are read from File objects and never sent anywhere.
+// The demo's module worker: reads and checks the input files, loads the model, assigns semantic
+// IDs with the rqvae package, in chunks, posting progress, and gives every item a unique ID in an
+// ID table (id-table-job.js), new or loaded. The page's main thread only renders. Every request
+// this worker makes is for the site's own files (wasm, default model, sample); user files are
+// read from File objects and never sent anywhere.
 
+import { assignIds, checkTableModel, readTable } from './id-table-job.js';
 import { Encoder, initWasm } from './js/index.js';
 import {
   InputError, checkSize, kindOf, parseCsv, parseJsonl, parseNpy, parseTitles,
@@ -135,7 +137,7 @@ async function parseEmbeddings(job, source, expectedDim, signal) {
     const meta = await parseTitles(SAMPLE.titlesName, titlesBlob, {
       expectedRows: parsed.rows, signal, onProgress: progressReporter(job, 'read', `Reading ${SAMPLE.titlesName}`),
     });
-    return { ...parsed, ...meta, name: SAMPLE.name, titlesName: SAMPLE.titlesName };
+    return { ...parsed, ...meta, name: SAMPLE.name, titlesName: SAMPLE.titlesName, idsAreRowNumbers: false };
   }
   const file = source.embeddings;
   const kind = kindOf(file.name);
@@ -149,6 +151,7 @@ async function parseEmbeddings(job, source, expectedDim, signal) {
     });
     parsed.ids = Array.from({ length: parsed.rows }, (_, i) => i);
     parsed.titles = new Array(parsed.rows).fill('');
+    parsed.idsAreRowNumbers = true;
   } else if (kind === 'jsonl') {
     parsed = await reading(file.name, () => parseJsonl(file.name, file, {
       expectedDim, signal, onProgress: progressReporter(job, 'read', `Parsing ${file.name}`),
@@ -170,6 +173,7 @@ async function parseEmbeddings(job, source, expectedDim, signal) {
     }));
     parsed.ids = meta.ids;
     parsed.titles = meta.titles;
+    parsed.idsAreRowNumbers = false;
     titlesName = source.titles.name;
   }
   return { ...parsed, name: file.name, titlesName };
@@ -186,10 +190,18 @@ async function run({ job, source, model, backend }) {
       checkSize(source.embeddings.name, source.embeddings.size);
       if (source.titles) checkSize(source.titles.name, source.titles.size);
     }
+    if (source.table) checkSize(source.table.name, source.table.size);
     if (model) checkSize(model.name, model.size);
     const entry = await getEncoder(model, backend, job);
     const { encoder } = entry;
     const config = encoder.config;
+    // The table first: a table of another model is refused before the embeddings are read.
+    let existing = null;
+    if (source.table) {
+      post({ type: 'progress', job, phase: 'table', label: `Reading the ID table ${source.table.name}`, done: 0, total: 1 });
+      existing = await readTable(source.table);
+      checkTableModel(existing, encoder, entry.isDefault ? 'the default model' : entry.name);
+    }
     const parsed = await parseEmbeddings(job, source, config.input_dim, signal);
     const t1 = performance.now();
     const encodeLabel = `Assigning IDs to ${parsed.rows.toLocaleString('en-US')} items`;
@@ -209,8 +221,17 @@ async function run({ job, source, model, backend }) {
       throw new InputError(parsed.name, e.message);
     }
     const encodeMs = performance.now() - t2;
+    if (signal.aborted) throw new Error('cancelled');
     const levels = config.levels;
     const n = parsed.rows;
+    post({
+      type: 'progress', job, phase: 'table', done: 0, total: 1,
+      label: existing ? `Adding ${n.toLocaleString('en-US')} items to ${existing.name}` : `Giving ${n.toLocaleString('en-US')} items unique IDs`,
+    });
+    const { table, transfer } = await assignIds(encoder, parsed, existing, {
+      idsName: parsed.titlesName ?? parsed.name,
+      idsAreRowNumbers: parsed.idsAreRowNumbers,
+    });
     const tree = layoutTree(ids, n, levels);
     post({
       type: 'result',
@@ -234,8 +255,9 @@ async function run({ job, source, model, backend }) {
         levelStats: levelStats(ids, n, levels, config.codebook_size),
         tuples: tupleStats(ids, n, levels),
         tree,
+        table,
       },
-    }, [ids.buffer, ...transferables(tree)]);
+    }, [ids.buffer, ...transferables(tree), ...transfer]);
   } catch (e) {
     if (signal.aborted) {
       post({ type: 'cancelled', job });

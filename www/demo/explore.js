@@ -1,0 +1,334 @@
+// The "Explore prefixes" section: the zoomable icicle, the details of the selected prefix and
+// the item search. It holds the view's state (zoom, selection, the tab stop, the searched item);
+// the page hands it each new result.
+
+import { el } from './elements.js';
+import { count, fmt } from './format.js';
+import { drawIcicle } from './icicle.js';
+import { fullToken, itemLabel, itemList, movedFrom, nearestToken } from './item-rows.js';
+import { ancestors, buildTree } from './prefix-tree.js';
+import { LETTERS, prefixToken } from './stats.js';
+
+const ITEM_LIST_LIMIT = 200;
+
+const $ = (id) => document.getElementById(id);
+const ui = {
+  search: $('search'),
+  searchResults: $('search-results'),
+  searchStatus: $('search-status'),
+  crumbs: $('crumbs'),
+  chart: $('chart'),
+  details: $('details'),
+};
+
+let result = null; // the run shown (see worker.js)
+let root = null; // the prefix tree (prefix-tree.js)
+let nodesByKey = new Map();
+let zoom = null; // the node the chart is zoomed to
+let selected = null; // the node listed in the details panel
+let active = null; // the node that holds the chart's tab stop
+let picked = null; // { row, leaf } chosen in the search or an ID table list
+
+/** Shows a new run: the whole hierarchy, its root selected, the search cleared. */
+export function showExplore(res) {
+  result = res;
+  ({ root, nodesByKey } = buildTree(res.tree));
+  zoom = root;
+  selected = root;
+  active = root;
+  picked = null;
+  ui.search.disabled = false;
+  ui.search.value = '';
+  ui.searchResults.hidden = true;
+  ui.searchStatus.textContent = '';
+  renderChart();
+  renderDetails();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The chart
+
+export function renderChart() {
+  if (!root) return;
+  const chartHadFocus = ui.chart.contains(document.activeElement);
+  const width = Math.max(320, ui.chart.clientWidth);
+  const height = Math.max(420, Math.min(720, window.innerHeight - 200));
+  const pathKeys = new Set(picked ? ancestors(picked.leaf).map((a) => a.key) : []);
+  ui.chart.replaceChildren(drawIcicle({ zoom, active, selected, pathKeys, levels: result.levels, width, height }));
+  ui.details.style.maxHeight = `${height}px`;
+  renderCrumbs();
+  if (chartHadFocus) focusActive();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Navigation: zoom, selection and the chart's keyboard
+
+function renderCrumbs() {
+  const chain = ancestors(zoom).reverse();
+  ui.crumbs.replaceChildren(...chain.flatMap((node, i) => {
+    const text = node.depth === 0
+      ? `All (${fmt(node.value)})`
+      : `<${LETTERS[node.depth - 1]}_${node.data.code}> (${fmt(node.value)})`;
+    const b = el('button', {
+      type: 'button', class: 'crumb', 'aria-current': i === chain.length - 1 ? 'location' : null,
+      onclick: () => selectNode(node, { zoomTo: 'self' }),
+    }, text);
+    return i === 0 ? [b] : [el('span', { class: 'sep', 'aria-hidden': 'true' }, '›'), b];
+  }));
+}
+
+function chartElement(node) {
+  return ui.chart.querySelector(`g.node[data-key="${node.key}"]`);
+}
+
+function focusActive() {
+  const g = active && chartElement(active);
+  g?.focus();
+}
+
+/** Makes `node` visible in the chart, zooming out or in as needed. */
+function reveal(node) {
+  const within = ancestors(node).includes(zoom);
+  if (!within) zoom = node.parent ?? root;
+  renderChart();
+  if (!chartElement(node)) {
+    zoom = node.parent ?? node;
+    renderChart();
+  }
+  if (!chartElement(node)) {
+    zoom = node;
+    renderChart();
+  }
+}
+
+/**
+ * Selects a prefix: lists its items and moves the tab stop to it. zoomTo: 'self' zooms into it
+ * (if it has children), 'parent' zooms to its parent, 'none' only reveals it.
+ */
+function selectNode(node, { zoomTo = 'self', keepPicked = false, focus = false } = {}) {
+  if (!node) return;
+  if (!keepPicked) picked = null;
+  selected = node;
+  active = node;
+  if (zoomTo === 'self') zoom = node.children ? node : node.parent ?? root;
+  else if (zoomTo === 'parent') zoom = node.parent ?? root;
+  reveal(node);
+  renderDetails();
+  if (focus) focusActive();
+}
+
+function onNodeActivate(node) {
+  if (node === zoom && node.parent) selectNode(node.parent, { zoomTo: 'self', focus: true });
+  else selectNode(node, { zoomTo: 'self', focus: true });
+}
+
+function onChartKey(event) {
+  const g = event.target.closest?.('g.node');
+  if (!g) return;
+  const node = nodesByKey.get(g.dataset.key);
+  let target = null;
+  switch (event.key) {
+    case 'Enter':
+    case ' ':
+      event.preventDefault();
+      onNodeActivate(node);
+      return;
+    case 'Escape':
+      if (zoom.parent) {
+        event.preventDefault();
+        selectNode(zoom.parent, { zoomTo: 'self', focus: true });
+      }
+      return;
+    case 'ArrowDown':
+    case 'ArrowUp': {
+      const siblings = node.parent?.children ?? [node];
+      const i = siblings.indexOf(node) + (event.key === 'ArrowDown' ? 1 : -1);
+      target = siblings[i] ?? null;
+      break;
+    }
+    case 'ArrowRight':
+      target = node.children?.[0] ?? null;
+      break;
+    case 'ArrowLeft':
+      target = node.parent ?? null;
+      break;
+    case 'Home':
+      target = root;
+      break;
+    default:
+      return;
+  }
+  event.preventDefault();
+  if (!target) return;
+  active = target;
+  reveal(target);
+  focusActive();
+}
+
+ui.chart.addEventListener('click', (event) => {
+  const g = event.target.closest?.('g.node');
+  if (g) onNodeActivate(nodesByKey.get(g.dataset.key));
+});
+ui.chart.addEventListener('keydown', onChartKey);
+ui.chart.addEventListener('focusin', (event) => {
+  const g = event.target.closest?.('g.node');
+  if (!g) return;
+  const node = nodesByKey.get(g.dataset.key);
+  if (node && node !== active) {
+    chartElement(active)?.setAttribute('tabindex', '-1');
+    active = node;
+    g.setAttribute('tabindex', '0');
+  }
+});
+
+/** Selects the prefix `codes` (e.g. a collision group from the summary), zoomed to its parent. */
+export function selectPrefix(codes) {
+  selectNode(nodesByKey.get(codes.join('/')), { zoomTo: 'parent' });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Details panel
+
+/** Up to `limit` item rows under `node` (in chart order), with `extra` first if it is under it. */
+function rowsOf(node, limit = Infinity, extra = null) {
+  const range = result.tree.order.subarray(node.rowStart, node.rowEnd);
+  const out = [];
+  const has = extra != null && range.includes(extra);
+  if (has) out.push(extra);
+  for (const r of range) {
+    if (out.length >= limit) break;
+    if (r !== extra) out.push(r);
+  }
+  return out;
+}
+
+function pickedNote(row) {
+  const id = fullToken(result, row);
+  const parts = [el('strong', {}, itemLabel(result, row)), ` (id ${result.itemIds[row]}) has the ID `, el('code', {}, id), '.'];
+  const nearest = nearestToken(result, row);
+  if (!id.startsWith(`${nearest}<`)) {
+    const why = movedFrom(result, row) != null
+      ? 'collision resolution moved it to a free last code'
+      : 'it kept the ID the loaded table gave it';
+    parts.push(' The model\'s nearest codes are ', el('code', {}, nearest), ` (${why}).`);
+  }
+  return parts;
+}
+
+function renderDetails() {
+  if (!selected) return;
+  const node = selected;
+  const heading = node.depth === 0 ? 'All items' : `Prefix ${prefixToken(node.codes)}`;
+  const pct = (100 * node.value) / root.value;
+  const share = pct < 0.1 ? '< 0.1' : pct.toFixed(1);
+  const parts = [
+    el('h3', { id: 'details-h' }, heading),
+    el('p', { id: 'details-count', dataset: { count: node.value } },
+      `${count(node.value, 'item')} (${share} % of ${fmt(root.value)})`),
+  ];
+  if (picked) {
+    parts.push(el('div', { class: 'picked' },
+      el('p', {}, pickedNote(picked.row)),
+      el('p', { class: 'muted small' }, 'Its path (the model\'s nearest codes) is outlined in the chart; below are the items sharing its prefixes.')));
+  }
+  if (node.children) {
+    const kids = node.children;
+    parts.push(el('h4', {}, `${fmt(kids.length)} child prefix${kids.length === 1 ? '' : 'es'}`));
+    parts.push(el('ul', { class: 'kids', 'aria-label': `Child prefixes of ${heading}` }, kids.map((k) => el('li', {},
+      el('button', { type: 'button', class: 'link', onclick: () => selectNode(k, { zoomTo: 'self', focus: false }) },
+        `<${LETTERS[k.depth - 1]}_${k.data.code}>`), ` ${fmt(k.value)}`))));
+  }
+  const hitRow = picked?.row ?? null;
+  const rows = rowsOf(node, ITEM_LIST_LIMIT, hitRow);
+  let title = 'Item';
+  if (node.children) title = 'Items';
+  else if (node.value > 1) title = 'Items sharing all codes (collision group; their IDs tell them apart)';
+  parts.push(el('h4', {}, title));
+  parts.push(...itemList(result, rows, node.value, `Items of ${heading}`, { hitRow }));
+  if (picked && !node.children && node.parent?.depth > 0) {
+    const own = new Set(rowsOf(node));
+    const mates = rowsOf(node.parent).filter((r) => !own.has(r));
+    const parent = prefixToken(node.parent.codes);
+    parts.push(el('h4', {}, `Also under ${parent} (${fmt(mates.length)} more)`));
+    if (mates.length > 0) parts.push(...itemList(result, mates.slice(0, ITEM_LIST_LIMIT), mates.length, `Other items under ${parent}`));
+    else parts.push(el('p', { class: 'muted small' }, 'No other item shares these two codes.'));
+  }
+  ui.details.replaceChildren(...parts.filter((p) => p != null));
+  ui.details.querySelector('li.hit')?.scrollIntoView({ block: 'nearest' });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Search
+
+let searchMatches = [];
+
+function runSearch() {
+  const q = ui.search.value.trim().toLowerCase();
+  if (!result || q === '') {
+    ui.searchResults.hidden = true;
+    searchMatches = [];
+    return;
+  }
+  const exact = [];
+  const matches = [];
+  for (let i = 0; i < result.rows && matches.length < 50; i++) {
+    if (String(result.itemIds[i]).toLowerCase() === q) exact.push(i);
+    else if (result.titles[i].toLowerCase().includes(q)) matches.push(i);
+  }
+  searchMatches = [...exact, ...matches].slice(0, 50);
+  ui.searchResults.replaceChildren(...(searchMatches.length === 0
+    ? [el('li', { class: 'none' }, 'No item matches.')]
+    : searchMatches.map((row) => el('li', {},
+      el('button', { type: 'button', dataset: { row }, onclick: () => pickItem(row) },
+        el('span', { class: 'id' }, String(result.itemIds[row])), ' ', itemLabel(result, row), ' ',
+        el('span', { class: 'tok' }, fullToken(result, row)))))));
+  ui.searchResults.hidden = false;
+}
+
+/** Shows item `row`: its leaf prefix in the chart (path outlined) and in the details panel. */
+export function pickItem(row) {
+  const levels = result.levels;
+  const codes = Array.from(result.ids.subarray(row * levels, (row + 1) * levels));
+  const leaf = nodesByKey.get(codes.join('/'));
+  picked = { row, leaf };
+  ui.searchResults.hidden = true;
+  selected = leaf;
+  active = leaf;
+  zoom = ancestors(leaf).find((a) => a.depth === 1) ?? root;
+  reveal(leaf);
+  renderDetails();
+  const others = leaf.value - 1;
+  ui.searchStatus.textContent = `${itemLabel(result, row)}: ${fullToken(result, row)}; ${fmt(others)} other item${others === 1 ? '' : 's'} share${others === 1 ? 's' : ''} its nearest codes ${nearestToken(result, row)}.`;
+}
+
+ui.search.addEventListener('input', runSearch);
+ui.search.addEventListener('keydown', (event) => {
+  if (event.key === 'Enter') {
+    event.preventDefault();
+    runSearch();
+    if (searchMatches.length > 0) pickItem(searchMatches[0]);
+  } else if (event.key === 'ArrowDown') {
+    const first = ui.searchResults.querySelector('button');
+    if (first) {
+      event.preventDefault();
+      first.focus();
+    }
+  } else if (event.key === 'Escape') {
+    ui.searchResults.hidden = true;
+  }
+});
+ui.searchResults.addEventListener('keydown', (event) => {
+  const buttons = [...ui.searchResults.querySelectorAll('button')];
+  const i = buttons.indexOf(document.activeElement);
+  if (event.key === 'ArrowDown' && i >= 0) {
+    event.preventDefault();
+    buttons[Math.min(buttons.length - 1, i + 1)].focus();
+  } else if (event.key === 'ArrowUp' && i >= 0) {
+    event.preventDefault();
+    if (i === 0) ui.search.focus();
+    else buttons[i - 1].focus();
+  } else if (event.key === 'Escape') {
+    ui.searchResults.hidden = true;
+    ui.search.focus();
+  }
+});

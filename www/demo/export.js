@@ -1,0 +1,59 @@
+// Downloads of a run: the items with their codes and IDs (CSV, JSON Lines), and the ID table in
+// its own format (.jsonl, which this page and rqvae-train assign read back), as CSV and as
+// LC-Rec's index. Files are made in the browser; nothing is uploaded.
+
+import { el } from './elements.js';
+import { toCsv, toJsonl } from './stats.js';
+
+const $ = (id) => document.getElementById(id);
+const buttons = {
+  csv: $('export-csv'),
+  jsonl: $('export-jsonl'),
+  table: $('export-table'),
+  tableCsv: $('export-table-csv'),
+  lcrec: $('export-lcrec'),
+};
+
+let result = null;
+
+function download(text, name, type) {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = el('a', { href: url, download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+function baseName(name) {
+  return name.replace(/(\.f(16|32))?\.(npy|jsonl|ndjson|csv)$/i, '') || 'items';
+}
+
+/** The table's file name: the loaded table's name marked as updated, else one after the input. */
+function tableBase() {
+  const loaded = result.table.loaded;
+  return loaded ? `${baseName(loaded.name)}-updated` : `${baseName(result.name)}-id-table`;
+}
+
+/** Offers the downloads of `res` (the buttons stay disabled until a first run). */
+export function setExports(res) {
+  result = res;
+  for (const b of Object.values(buttons)) b.disabled = false;
+  buttons.table.textContent = res.table.loaded ? 'Updated ID table (.jsonl)' : 'ID table (.jsonl)';
+}
+
+buttons.csv.addEventListener('click', () => {
+  if (result) download(toCsv(result), `${baseName(result.name)}-semantic-ids.csv`, 'text/csv');
+});
+buttons.jsonl.addEventListener('click', () => {
+  if (result) download(toJsonl(result), `${baseName(result.name)}-semantic-ids.jsonl`, 'application/x-ndjson');
+});
+buttons.table.addEventListener('click', () => {
+  if (result) download(result.table.exports.jsonl, `${tableBase()}.jsonl`, 'application/x-ndjson');
+});
+buttons.tableCsv.addEventListener('click', () => {
+  if (result) download(result.table.exports.csv, `${tableBase()}.csv`, 'text/csv');
+});
+buttons.lcrec.addEventListener('click', () => {
+  if (result) download(result.table.exports.lcrec, `${tableBase()}-lcrec.json`, 'application/json');
+});

@@ -1,0 +1,140 @@
+// The worker's side of the ID table: reads an existing table file, checks that it was made by the
+// model in use, gives the run's items their unique IDs and packs what the page shows of the
+// table. The table's rules live in the package (js/id-table.js, the same code as
+// `rqvae-train assign`), so the page's table is the one the package and the CLI make.
+
+import { IdTable } from './js/index.js';
+import { InputError } from './parse.js';
+
+/** An item id as the table keys it: integers and strings are different ids (5 is not "5"). */
+const idKey = (id) => (typeof id === 'number' ? `n${id}` : `s${id}`);
+
+/** serde's "at line 1 column 9" counts within the table line the message already names. */
+function tidy(message) {
+  return message.replace(/ at line 1 column (\d+)$/, ' (at column $1)');
+}
+
+/**
+ * Reads and parses an existing table. Resolves to `{ name, text, items }`; errors name the file
+ * and, for a bad line, its line number.
+ */
+export async function readTable(file) {
+  let text;
+  try {
+    text = await file.text();
+  } catch (e) {
+    throw new InputError(file.name, `could not be read (${e.message})`);
+  }
+  let table;
+  try {
+    table = await IdTable.load(text);
+  } catch (e) {
+    throw new InputError(file.name, tidy(e.message));
+  }
+  try {
+    return { name: file.name, text, items: table.size, model: table.header.model };
+  } finally {
+    table.free();
+  }
+}
+
+/** Refuses a table made by another model than `encoder`'s, before any embeddings are read. */
+export function checkTableModel(existing, encoder, modelName) {
+  if (existing.model === encoder.fingerprint) return;
+  throw new InputError(existing.name,
+    `this ID table was made by another model (${existing.model}), but the model in use, ${modelName}, is ${encoder.fingerprint}. `
+    + 'A table only grows with the model that made it: choose that model, or remove the table to give every item a new ID.');
+}
+
+/**
+ * Ids the table can key: unique strings and safe integers. `idsName` is the file the ids came
+ * from. (The package checks too; here the message can name the file.)
+ */
+function checkIds(ids, idsName) {
+  const rowOf = new Map();
+  for (let r = 0; r < ids.length; r++) {
+    const id = ids[r];
+    if (!(typeof id === 'string' || Number.isSafeInteger(id))) {
+      throw new InputError(idsName, `the id of row ${r} (rows count from 0) is ${JSON.stringify(id)}; an ID table names items by strings or integers (write it as a string to keep it)`);
+    }
+    const first = rowOf.get(idKey(id));
+    if (first !== undefined) {
+      throw new InputError(idsName, `id ${JSON.stringify(id)} names rows ${first} and ${r} (rows count from 0); an ID table needs one id per item`);
+    }
+    rowOf.set(idKey(id), r);
+  }
+}
+
+/** Which input a failed `add` is about: its ids, the table, or else the embeddings. */
+function blame(message, { idsName, tableName, embeddingsName }) {
+  if (/^id .* is given to rows/.test(message)) return idsName;
+  if (tableName && /^the table /.test(message)) return tableName;
+  return embeddingsName;
+}
+
+function rowsWhere(n, keep) {
+  const out = [];
+  for (let r = 0; r < n; r++) if (keep(r)) out.push(r);
+  return Int32Array.from(out);
+}
+
+/**
+ * Gives the rows of `parsed` (their ids: `parsed.ids`) unique IDs: in a new table, or added to
+ * `existing` (from readTable). Returns what the page needs (see the result's `table` in
+ * worker.js) and the typed arrays to transfer.
+ */
+export async function assignIds(encoder, parsed, existing, { idsName, idsAreRowNumbers }) {
+  checkIds(parsed.ids, idsName);
+  const levels = encoder.config.levels;
+  const n = parsed.rows;
+  const previous = existing ? await IdTable.load(existing.text) : null;
+  const table = existing ? await IdTable.load(existing.text) : await IdTable.create(encoder);
+  try {
+    let report;
+    try {
+      report = await table.add(encoder, parsed.data, { ids: parsed.ids, dim: parsed.dim });
+    } catch (e) {
+      throw new InputError(blame(e.message, { idsName, tableName: existing?.name, embeddingsName: parsed.name }), e.message);
+    }
+    const byId = new Map(table.entries().map((e) => [idKey(e.id), e]));
+    const before = new Set(previous ? previous.entries().map((e) => idKey(e.id)) : []);
+    const changed = new Set(report.changed.map(idKey));
+    const width = levels + 1;
+    const ids = new Uint32Array(n * width);
+    const reassignedFrom = new Int32Array(n).fill(-1);
+    const kept = new Uint8Array(n);
+    for (let r = 0; r < n; r++) {
+      const key = idKey(parsed.ids[r]);
+      const entry = byId.get(key);
+      ids.set(entry.codes, r * width);
+      if (entry.reassignedFrom != null) reassignedFrom[r] = entry.reassignedFrom;
+      kept[r] = before.has(key) ? 1 : 0;
+    }
+    const rows = {
+      new: rowsWhere(n, (r) => !kept[r]),
+      kept: rowsWhere(n, (r) => kept[r]),
+      changed: rowsWhere(n, (r) => changed.has(idKey(parsed.ids[r]))),
+      moved: rowsWhere(n, (r) => !kept[r] && reassignedFrom[r] >= 0),
+      suffixed: rowsWhere(n, (r) => !kept[r] && ids[r * width + levels] > 0),
+    };
+    const out = {
+      ids,
+      reassignedFrom,
+      rows,
+      idsAreRowNumbers,
+      loaded: existing ? { name: existing.name, items: existing.items } : null,
+      size: table.size,
+      report,
+      quality: table.quality(),
+      // Measured between the loaded and the updated table, so "existing IDs changed" is what
+      // happened to the file, not what `add` promises.
+      churn: previous ? table.churn(previous) : null,
+      exports: { jsonl: table.toJsonl(), csv: table.toCsv(), lcrec: table.toLcRecJson() },
+    };
+    const transfer = [ids.buffer, reassignedFrom.buffer, ...Object.values(rows).map((a) => a.buffer)];
+    return { table: out, transfer };
+  } finally {
+    table.free();
+    previous?.free();
+  }
+}
