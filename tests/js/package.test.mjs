@@ -8,7 +8,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { ROOT, SAMPLE_NPY, chromiumOptions, nativeIds, serveStatic } from './fixtures.mjs';
+import {
+  ROOT, SAMPLE_NPY, chromiumOptions, itemIds, nativeAssign, nativeIds, serveStatic,
+} from './fixtures.mjs';
 
 let project;
 let tarball;
@@ -28,7 +30,7 @@ before(() => {
 
 test('the tarball holds the module, its types, the wasm and the default model, and nothing else', () => {
   const files = new Set(tarball.files);
-  for (const f of ['package.json', 'js/index.js', 'js/index.d.ts', 'js/cpu-pool.js', 'js/cpu-worker.js', 'pkg/rqvae.js', 'pkg/rqvae_bg.wasm', 'www/models/default.safetensors']) {
+  for (const f of ['package.json', 'js/index.js', 'js/index.d.ts', 'js/cpu-pool.js', 'js/cpu-worker.js', 'js/checks.js', 'js/id-table.js', 'pkg/rqvae.js', 'pkg/rqvae_bg.wasm', 'www/models/default.safetensors']) {
     assert.ok(files.has(f), `tarball lacks ${f}`);
   }
   for (const f of files) {
@@ -54,6 +56,21 @@ test('installed package works from Node.js (CPU)', () => {
   assert.equal(out.backend, 'cpu');
   assert.deepEqual(out.ids, native.slice(0, 150));
   assert.deepEqual(out.pooledIds, native.slice(0, 150));
+});
+
+test('installed package makes the same ID table as rqvae-train assign', () => {
+  const native = nativeAssign();
+  const script = `
+    import { readFileSync } from 'node:fs';
+    import { Encoder, IdTable, readNpy } from 'rqvae';
+    const { data } = await readNpy(readFileSync(${JSON.stringify(SAMPLE_NPY)}));
+    const encoder = await Encoder.loadDefault();
+    const { table } = await IdTable.assign(encoder, data, { ids: ${JSON.stringify(itemIds())} });
+    process.stdout.write(table.toJsonl());
+  `;
+  writeFileSync(join(project, 'table.mjs'), script);
+  const out = execFileSync(process.execPath, ['table.mjs'], { cwd: project, encoding: 'utf8', timeout: 120_000 });
+  assert.equal(out, native.jsonl);
 });
 
 test('installed package works from a browser page', async () => {
