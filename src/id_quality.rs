@@ -7,7 +7,7 @@
 //! differs.
 
 use crate::id_table::{IdTable, TableEntry};
-use crate::metrics::{collision_free_rate, level_usage, tuple_stats, LevelUsage};
+use crate::metrics::{collision_free_rate, level_lines, level_usage, tuple_stats, LevelUsage};
 use serde::Serialize;
 use std::collections::HashSet;
 
@@ -98,16 +98,7 @@ impl TableQuality {
         let mut s = String::new();
         let mut line = |k: &str, v: String| s.push_str(&format!("{k:<34} {v}\n"));
         line("items", self.items.to_string());
-        for (l, u) in self.levels.iter().enumerate() {
-            line(
-                &format!("level {l}: used / perplexity"),
-                format!("{} / {:.1}", u.used, u.perplexity),
-            );
-            line(
-                &format!("level {l}: Gini / entropy ratio"),
-                format!("{:.4} / {:.4}", u.gini, u.entropy_ratio),
-            );
-        }
+        level_lines(&self.levels, &mut line);
         let pct = |v: f64| format!("{:.2} %", 100.0 * v);
         line(
             "3-code unique, nearest codes",

@@ -342,28 +342,33 @@ pub fn evaluate(
     }
 }
 
+/// The per-level lines of a human-readable report: usage, perplexity, Gini, entropy ratio.
+pub(crate) fn level_lines(levels: &[LevelUsage], line: &mut impl FnMut(&str, String)) {
+    for (l, u) in levels.iter().enumerate() {
+        line(
+            &format!("level {l}: used / dead / perplexity"),
+            format!(
+                "{} / {} ({:.1} %) / {:.1}",
+                u.used,
+                u.dead,
+                100.0 * u.utilisation,
+                u.perplexity
+            ),
+        );
+        line(
+            &format!("level {l}: Gini / entropy ratio"),
+            format!("{:.4} / {:.4}", u.gini, u.entropy_ratio),
+        );
+    }
+}
+
 impl Metrics {
     /// A human-readable table.
     pub fn table(&self) -> String {
         let mut s = String::new();
         let mut line = |k: &str, v: String| s.push_str(&format!("{k:<34} {v}\n"));
         line("items", self.items.to_string());
-        for (l, u) in self.levels.iter().enumerate() {
-            line(
-                &format!("level {l}: used / dead / perplexity"),
-                format!(
-                    "{} / {} ({:.1} %) / {:.1}",
-                    u.used,
-                    u.dead,
-                    100.0 * u.utilisation,
-                    u.perplexity
-                ),
-            );
-            line(
-                &format!("level {l}: Gini / entropy ratio"),
-                format!("{:.4} / {:.4}", u.gini, u.entropy_ratio),
-            );
-        }
+        level_lines(&self.levels, &mut line);
         line(
             "cosine(input, reconstruction)",
             format!("mean {:.4}, p50 {:.4}", self.cosine_mean, self.cosine_p50),

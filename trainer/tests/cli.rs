@@ -401,6 +401,13 @@ fn catalog_slice(dir: &Path, start: usize, end: usize) -> (PathBuf, PathBuf) {
     (npy, items)
 }
 
+/// `rqvae-train assign --model MODEL --embeddings NPY` followed by `rest`.
+fn assign(model: &str, npy: &str, rest: &[&str]) -> Output {
+    let mut args = vec!["assign", "--model", model, "--embeddings", npy];
+    args.extend_from_slice(rest);
+    run(&args)
+}
+
 fn table_lines(path: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(path)
         .unwrap()
@@ -431,19 +438,18 @@ fn assign_gives_the_whole_catalog_unique_ids_and_grows_without_moving_any() {
     let catalog = shared("catalog.jsonl");
     let (all_npy, _) = catalog_slice(&dir, 0, 16_859);
     let report = dir.join("report.json");
-    let out = run(&[
-        "assign",
-        "--model",
+    let out = assign(
         m,
-        "--embeddings",
         s(&all_npy),
-        "--items",
-        s(&catalog),
-        "--out",
-        s(&all),
-        "--report",
-        s(&report),
-    ]);
+        &[
+            "--items",
+            s(&catalog),
+            "--out",
+            s(&all),
+            "--report",
+            s(&report),
+        ],
+    );
     assert_success(&out);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -474,30 +480,23 @@ fn assign_gives_the_whole_catalog_unique_ids_and_grows_without_moving_any() {
     let (b_npy, b_items) = catalog_slice(&dir, 15_000, 16_859);
     let first = dir.join("first.jsonl");
     let grown = dir.join("grown.jsonl");
-    assert_success(&run(&[
-        "assign",
-        "--model",
+    assert_success(&assign(
         m,
-        "--embeddings",
         s(&a_npy),
-        "--items",
-        s(&a_items),
-        "--out",
-        s(&first),
-    ]));
-    assert_success(&run(&[
-        "assign",
-        "--model",
+        &["--items", s(&a_items), "--out", s(&first)],
+    ));
+    assert_success(&assign(
         m,
-        "--embeddings",
         s(&b_npy),
-        "--items",
-        s(&b_items),
-        "--existing",
-        s(&first),
-        "--out",
-        s(&grown),
-    ]));
+        &[
+            "--items",
+            s(&b_items),
+            "--existing",
+            s(&first),
+            "--out",
+            s(&grown),
+        ],
+    ));
     let before = full_ids(&table_lines(&first));
     let after = full_ids(&table_lines(&grown));
     assert_eq!(after.len(), 16_859);
@@ -520,19 +519,18 @@ fn assign_gives_the_whole_catalog_unique_ids_and_grows_without_moving_any() {
     let other = dir.join("other.safetensors");
     std::fs::write(&other, weights.to_bytes(rqvae::Precision::F32).unwrap()).unwrap();
     let refused = dir.join("refused.jsonl");
-    let out = run(&[
-        "assign",
-        "--model",
+    let out = assign(
         s(&other),
-        "--embeddings",
         s(&b_npy),
-        "--items",
-        s(&b_items),
-        "--existing",
-        s(&first),
-        "--out",
-        s(&refused),
-    ]);
+        &[
+            "--items",
+            s(&b_items),
+            "--existing",
+            s(&first),
+            "--out",
+            s(&refused),
+        ],
+    );
     assert_clean_failure(
         &out,
         &[
@@ -575,48 +573,22 @@ fn assign_refuses_bad_tables_and_items_with_clear_errors() {
     let m = s(&model);
     let (npy, items) = catalog_slice(&dir, 0, 50);
     let table = dir.join("t.jsonl");
-    assert_success(&run(&[
-        "assign",
-        "--model",
+    assert_success(&assign(
         m,
-        "--embeddings",
         s(&npy),
-        "--items",
-        s(&items),
-        "--out",
-        s(&table),
-    ]));
+        &["--items", s(&items), "--out", s(&table)],
+    ));
     let out_path = dir.join("out.jsonl");
     let out = s(&out_path);
 
     let short = dir.join("short.jsonl");
     std::fs::write(&short, "{\"id\":1}\n{\"id\":2}\n").unwrap();
-    let r = run(&[
-        "assign",
-        "--model",
-        m,
-        "--embeddings",
-        s(&npy),
-        "--items",
-        s(&short),
-        "--out",
-        out,
-    ]);
+    let r = assign(m, s(&npy), &["--items", s(&short), "--out", out]);
     assert_clean_failure(&r, &["short.jsonl names 2 items but", "has 50 rows"]);
 
     let no_id = dir.join("no-id.jsonl");
     std::fs::write(&no_id, "{\"id\":1}\n{\"title\":\"x\"}\n").unwrap();
-    let r = run(&[
-        "assign",
-        "--model",
-        m,
-        "--embeddings",
-        s(&npy),
-        "--items",
-        s(&no_id),
-        "--out",
-        out,
-    ]);
+    let r = assign(m, s(&npy), &["--items", s(&no_id), "--out", out]);
     assert_clean_failure(
         &r,
         &["no-id.jsonl: not a usable items file", "line 2: no \"id\""],
@@ -625,17 +597,7 @@ fn assign_refuses_bad_tables_and_items_with_clear_errors() {
     let text = std::fs::read_to_string(&table).unwrap();
     let broken = dir.join("broken.jsonl");
     std::fs::write(&broken, text.replacen("\"codes\":[", "\"codes\":[9999,", 1)).unwrap();
-    let r = run(&[
-        "assign",
-        "--model",
-        m,
-        "--embeddings",
-        s(&npy),
-        "--existing",
-        s(&broken),
-        "--out",
-        out,
-    ]);
+    let r = assign(m, s(&npy), &["--existing", s(&broken), "--out", out]);
     assert_clean_failure(
         &r,
         &[
@@ -647,28 +609,12 @@ fn assign_refuses_bad_tables_and_items_with_clear_errors() {
     // Without --items the new rows would be numbered 50..; this table holds id 50 already.
     let (next, next_items) = catalog_slice(&dir, 50, 60);
     let sparse = dir.join("sparse.jsonl");
-    assert_success(&run(&[
-        "assign",
-        "--model",
+    assert_success(&assign(
         m,
-        "--embeddings",
         s(&next),
-        "--items",
-        s(&next_items),
-        "--out",
-        s(&sparse),
-    ]));
-    let r = run(&[
-        "assign",
-        "--model",
-        m,
-        "--embeddings",
-        s(&npy),
-        "--existing",
-        s(&sparse),
-        "--out",
-        out,
-    ]);
+        &["--items", s(&next_items), "--out", s(&sparse)],
+    ));
+    let r = assign(m, s(&npy), &["--existing", s(&sparse), "--out", out]);
     assert_clean_failure(
         &r,
         &[
@@ -678,39 +624,31 @@ fn assign_refuses_bad_tables_and_items_with_clear_errors() {
         ],
     );
 
-    let r = run(&[
-        "assign",
-        "--model",
+    let r = assign(
         m,
-        "--embeddings",
         s(&npy),
-        "--existing",
-        s(&table),
-        "--no-reassign",
-        "--out",
-        out,
-    ]);
+        &["--existing", s(&table), "--no-reassign", "--out", out],
+    );
     assert_clean_failure(&r, &["--no-reassign only applies to a new table"]);
     assert!(!out_path.exists());
 
     // The same items again: every one keeps its ID, nothing is added.
-    let r = run(&[
-        "assign",
-        "--model",
+    let r = assign(
         m,
-        "--embeddings",
         s(&npy),
-        "--items",
-        s(&items),
-        "--existing",
-        s(&table),
-        "--out",
-        out,
-        "--csv",
-        s(&dir.join("t.csv")),
-        "--lcrec",
-        s(&dir.join("t.json")),
-    ]);
+        &[
+            "--items",
+            s(&items),
+            "--existing",
+            s(&table),
+            "--out",
+            out,
+            "--csv",
+            s(&dir.join("t.csv")),
+            "--lcrec",
+            s(&dir.join("t.json")),
+        ],
+    );
     assert_success(&r);
     assert!(String::from_utf8_lossy(&r.stderr).contains("0 added, 50 kept their ID"));
     assert_eq!(std::fs::read_to_string(&out_path).unwrap(), text);
