@@ -1,14 +1,20 @@
-//! Native CPU throughput: encoding the full shared data set and one training epoch.
+//! Native CPU throughput: encoding the full shared data set, the ID contract and the ID table, and
+//! one training epoch.
 //!
 //! `cargo bench --bench native` (set RAYON_NUM_THREADS=1 for single-thread figures). The model is
-//! the reference architecture (768 → 512 → 256 → 128 → 32, 3 × 256 codes); throughput does not
-//! depend on the weights' values, so a freshly initialised model stands in for a trained one.
+//! the reference architecture (768 → 512 → 256 → 128 → 32, 3 × 256 codes); raw throughput does not
+//! depend on the weights' values, so a freshly initialised model stands in for a trained one. The
+//! contract and the table depend on them (near-ties re-decided, collisions resolved), so those
+//! use the shipped default model.
 
 use burn::backend::{Autodiff, NdArray};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use rqvae::assign::{assign, AssignOptions};
+use rqvae::canonical::encode_on_backend;
+use rqvae::id_table::{IdTable, Resolution};
 use rqvae::inference::{encode_ids, DEFAULT_BATCH};
 use rqvae::train::{TrainConfig, Trainer};
-use rqvae::{Embeddings, RqVaeConfig};
+use rqvae::{Embeddings, HostModel, ModelWeights, RqVaeConfig};
 use std::path::Path;
 use std::time::Duration;
 
@@ -27,6 +33,31 @@ fn encode(c: &mut Criterion) {
     group.sample_size(20);
     group.bench_function("full_shared_data", |b| {
         b.iter(|| encode_ids(&model, &x, DEFAULT_BATCH, &device))
+    });
+
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("www/models/default.safetensors");
+    let weights = ModelWeights::from_bytes(&std::fs::read(path).expect("default model"))
+        .expect("valid weights");
+    let host = HostModel::new(&weights).expect("host model");
+    let trained = weights.to_model::<NdArray<f32>>(&device);
+    group.bench_function("default_model_burn_raw", |b| {
+        b.iter(|| encode_ids(&trained, &x, DEFAULT_BATCH, &device))
+    });
+    group.bench_function("default_model_burn_with_contract", |b| {
+        b.iter(|| encode_on_backend(&trained, &host, &x, DEFAULT_BATCH, &device))
+    });
+    group.bench_function("default_model_canonical", |b| {
+        b.iter(|| rqvae::canonical::encode(&host, &x))
+    });
+    group.bench_function("default_model_assign_table", |b| {
+        let ids = IdTable::new(host.fingerprint(), 3, 256, Resolution::Reassign)
+            .unwrap()
+            .row_number_ids(x.rows())
+            .unwrap();
+        b.iter(|| {
+            let mut table = IdTable::new(host.fingerprint(), 3, 256, Resolution::Reassign).unwrap();
+            assign(&mut table, &host, &x, &ids, AssignOptions::default()).unwrap()
+        })
     });
     group.finish();
 }
