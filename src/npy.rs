@@ -47,18 +47,18 @@ impl NpyError {
     pub fn in_file(self, path: &Path) -> NpyFileError {
         NpyFileError {
             path: path.display().to_string(),
-            source: self,
+            error: self,
         }
     }
 }
 
-/// An [`NpyError`] with the file it came from.
+/// An [`NpyError`] with the file it came from. The message already holds the error's, so it is
+/// not also exposed as the source: error reporters that print the chain said it twice.
 #[derive(Debug, thiserror::Error)]
-#[error("{path}: {source}")]
+#[error("{path}: {error}")]
 pub struct NpyFileError {
     pub path: String,
-    #[source]
-    pub source: NpyError,
+    pub error: NpyError,
 }
 
 /// Element types the reader accepts.

@@ -277,7 +277,7 @@ fn read_embeddings_missing_file_names_the_path() {
     let e = read_embeddings(&path).unwrap_err();
     let shown = path.display().to_string();
     assert_eq!(e.path, shown);
-    assert!(matches!(e.source, NpyError::Io { .. }), "{e:?}");
+    assert!(matches!(e.error, NpyError::Io { .. }), "{e:?}");
     assert!(e.to_string().contains(&shown), "{e}");
 }
 
@@ -289,7 +289,7 @@ fn read_embeddings_bad_file_names_the_path() {
     std::fs::remove_file(&path).unwrap();
     let e = result.unwrap_err();
     let shown = path.display().to_string();
-    assert!(matches!(e.source, NpyError::BadMagic), "{e:?}");
+    assert!(matches!(e.error, NpyError::BadMagic), "{e:?}");
     let msg = e.to_string();
     assert!(msg.contains(&shown) && msg.contains("magic"), "{msg}");
 }

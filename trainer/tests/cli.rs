@@ -122,10 +122,24 @@ fn bad_embeddings_files_get_clear_errors() {
             "1",
         ]);
         assert_clean_failure(&out, &[name, needle]);
+        assert_said_once(&out, needle, &path);
     }
     let missing = dir.join("missing.npy");
     let out = run(&["train", "--embeddings", s(&missing), "--out", s(&out_dir)]);
     assert_clean_failure(&out, &["missing.npy"]);
+    assert_said_once(&out, "cannot read", &missing);
+}
+
+/// The problem is stated once (outside the file's name): a message that repeats its own cause
+/// reads as two errors.
+fn assert_said_once(out: &Output, needle: &str, path: &Path) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let message = stderr.replace(s(path), "");
+    assert_eq!(
+        message.matches(needle).count(),
+        1,
+        "{needle:?} repeated: {stderr}"
+    );
 }
 
 #[test]
