@@ -225,6 +225,16 @@ export class Encoder {
    */
   async decode(ids) {
     const inner = this.#live();
+    if (!(ids instanceof Uint16Array)) {
+      if (!Array.isArray(ids)) throw new TypeError('ids must be a Uint16Array or an array of numbers');
+      // Uint16Array.from would wrap 65541 to 5 and decode a code nobody asked for.
+      const size = this.#config.codebook_size;
+      const bad = ids.findIndex((v) => !Number.isInteger(v) || v < 0 || v >= size);
+      if (bad >= 0) {
+        const levels = this.#config.levels;
+        throw new Error(`ID ${ids[bad]} at row ${Math.floor(bad / levels)}, level ${bad % levels} is outside the codebook (size ${size})`);
+      }
+    }
     const array = ids instanceof Uint16Array ? ids : Uint16Array.from(ids);
     try {
       return inner.decodeCpu(array);

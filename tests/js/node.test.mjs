@@ -93,6 +93,10 @@ test('bad input rejects with a clear message and the encoder stays usable', asyn
   await assert.rejects(encoder.encode(withInf, { batchSize: 1000 }), /row 1500, column 7 is inf/);
   await assert.rejects(encoder.encode([1, 2, 3]), /Float32Array/);
   await assert.rejects(encoder.decode([0, 0, 9999]), /outside the codebook/);
+  // Past 65,535 a Uint16Array would wrap (65,541 → 5): such IDs are refused, not decoded as others.
+  await assert.rejects(encoder.decode([65541, 0, 0]), /ID 65541 at row 0, level 0 is outside the codebook \(size 256\)/);
+  await assert.rejects(encoder.decode([0, 1.5, 0]), /ID 1.5 at row 0, level 1 is outside the codebook/);
+  await assert.rejects(encoder.decode([0, 0, -1]), /ID -1 at row 0, level 2 is outside the codebook/);
   await assert.rejects(encoder.decode([0, 0]), /whole number of rows of 3 levels/);
 
   assert.deepEqual(Array.from(await encoder.encode(good)), expected, 'encoder still works');
