@@ -200,6 +200,8 @@ export class Encoder {
     }
     for (let start = 0; start < n; start += batchSize) {
       if (signal?.aborted) throw new Error('encoding was cancelled');
+      // free() may have run while this encode yielded; the wasm object is gone then.
+      if (this.#inner !== inner) throw new Error('this encoder was freed while encoding; load a new one');
       const end = Math.min(n, start + batchSize);
       const slice = rows.subarray(start * width, end * width);
       const batch = isF16 ? f16ToF32(slice) : slice;

@@ -104,6 +104,15 @@ test('bad input rejects with a clear message and the encoder stays usable', asyn
   encoder.free();
   await assert.rejects(encoder.encode(good), /freed/);
   encoder.free(); // a second free is harmless
+
+  // free() during an encode (between batches) rejects that encode with the same kind of message.
+  const busy = await Encoder.loadDefault();
+  let batches = 0;
+  await assert.rejects(
+    busy.encode(data, { batchSize: 100, onProgress: () => { batches += 1; if (batches === 2) busy.free(); } }),
+    /this encoder was freed while encoding/,
+  );
+  assert.equal(batches, 2);
 });
 
 test('bad weights reject with a message naming the problem', async () => {
