@@ -78,11 +78,41 @@ const server = createServer((req, res) => {
     'cache-control': 'no-cache',
     'x-content-type-options': 'nosniff',
   });
-  if (req.method === 'HEAD') res.end();
-  else createReadStream(file).pipe(res);
+  if (req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  // A file that vanishes or cannot be read after its stat must end this response, not the server.
+  createReadStream(file)
+    .on('error', (e) => {
+      console.error(`serve: could not read ${rel}: ${e.message}`);
+      res.destroy();
+    })
+    .pipe(res);
 });
 
-server.listen(Number(values.port), values.host, () => {
-  const { port } = server.address();
-  console.log(`Serving ${root} on http://${values.host}:${port}/ (Ctrl-C stops)`);
+const firstPort = Number(values.port);
+if (!Number.isInteger(firstPort) || firstPort < 0 || firstPort > 65535) {
+  console.error(`serve: port must be an integer from 0 to 65535, got ${JSON.stringify(values.port)}`);
+  process.exit(1);
+}
+// A busy port is common (another demo, another server): say so and take the next free one.
+const PORTS_TRIED = 20;
+let port = firstPort;
+server.on('error', (e) => {
+  if (e.code === 'EADDRINUSE' && port !== 0 && port < firstPort + PORTS_TRIED - 1 && port < 65535) {
+    console.log(`serve: port ${port} on ${values.host} is in use; trying ${port + 1}`);
+    port += 1;
+    server.listen(port, values.host);
+    return;
+  }
+  const why = e.code === 'EADDRINUSE'
+    ? `ports ${firstPort}–${port} on ${values.host} are all in use; choose one with --port or PORT=`
+    : e.message;
+  console.error(`serve: cannot listen: ${why}`);
+  process.exit(1);
 });
+server.on('listening', () => {
+  console.log(`Serving ${root} on http://${values.host}:${server.address().port}/ (Ctrl-C stops)`);
+});
+server.listen(port, values.host);

@@ -8,7 +8,8 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createServer as createNetServer } from 'node:net';
 import {
   closeSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync,
 } from 'node:fs';
@@ -767,6 +768,36 @@ test('scripts/serve.mjs serves dist/ with the right MIME types', async () => {
   } finally {
     child.kill();
   }
+});
+
+test('scripts/serve.mjs takes the next port when its port is busy, with a message, not a stack trace', async () => {
+  const busy = createNetServer();
+  await new Promise((ok) => busy.listen(0, '127.0.0.1', ok));
+  const taken = busy.address().port;
+  const child = spawn(process.execPath, [join(ROOT, 'scripts/serve.mjs'), '--port', String(taken)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  try {
+    const { url, out } = await new Promise((ok, fail) => {
+      let text = '';
+      child.stdout.on('data', (d) => {
+        text += d;
+        const m = /Serving .* on (http:\/\/[\d.]+:\d+)/.exec(text);
+        if (m) ok({ url: m[1], out: text });
+      });
+      child.on('exit', (code) => fail(new Error(`serve.mjs exited with ${code}: ${stderr}`)));
+    });
+    assert.match(out, new RegExp(`port ${taken} on 127\\.0\\.0\\.1 is in use; trying ${taken + 1}`));
+    assert.notEqual(new URL(url).port, String(taken));
+    assert.equal((await fetch(`${url}/`)).status, 200);
+    assert.equal(stderr, '');
+  } finally {
+    child.kill();
+    busy.close();
+  }
+  const bad = spawnSync(process.execPath, [join(ROOT, 'scripts/serve.mjs'), '--port', 'eighty'], { encoding: 'utf8' });
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /^serve: port must be an integer from 0 to 65535, got "eighty"/);
 });
 
 test('without WebGPU the CPU path runs and the page says which backend ran', async () => {
