@@ -15,6 +15,7 @@
 use crate::canonical;
 use crate::embeddings::Embeddings;
 use crate::host_model::HostModel;
+use crate::id_quality::table_quality;
 use crate::id_table::{IdTable, ItemId, Resolution, TableEntry, TableError};
 use crate::metrics::cosine;
 use serde::Serialize;
@@ -184,11 +185,7 @@ pub fn assign(
         }
     }
 
-    let entries = table.entries();
-    let n = entries.len().max(1) as f64;
-    let distinct = |f: &dyn Fn(&TableEntry) -> Vec<u32>| {
-        entries.iter().map(f).collect::<HashSet<_>>().len() as f64 / n
-    };
+    let quality = table_quality(table);
     let assigned: Vec<u32> = ids
         .iter()
         .flat_map(|id| {
@@ -212,10 +209,10 @@ pub fn assign(
         reassigned_changed,
         moved,
         suffixed,
-        table_items: entries.len(),
-        unique_nearest: distinct(&|e| e.nearest()),
-        unique_assigned: distinct(&|e| e.tuple().to_vec()),
-        unique_full: distinct(&|e| e.codes.clone()),
+        table_items: table.len(),
+        unique_nearest: quality.unique_nearest_fraction,
+        unique_assigned: quality.unique_fraction,
+        unique_full: quality.unique_full_fraction,
         cost: reassign_cost(host, x, &nearest, &assigned),
     })
 }
@@ -225,11 +222,7 @@ fn last_level_scores(host: &HostModel, x: &Embeddings, rows: &[usize]) -> HashMa
     if rows.is_empty() {
         return HashMap::new();
     }
-    let mut gathered = Vec::with_capacity(rows.len() * x.dim());
-    for &r in rows {
-        gathered.extend_from_slice(x.row(r));
-    }
-    let (_, scores) = host.encode_with_last_scores(&gathered, rows.len());
+    let (_, scores) = host.encode_with_last_scores(&x.gather(rows), rows.len());
     let k = host.codebook_size();
     rows.iter()
         .zip(scores.chunks_exact(k))

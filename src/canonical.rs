@@ -34,17 +34,21 @@ pub fn is_near_tie(margin: f32) -> bool {
     margin.is_nan() || margin <= TIE_MARGIN
 }
 
+/// Positions of the margins that must be re-decided.
+pub fn near_tie_rows(margins: impl Iterator<Item = f32>) -> impl Iterator<Item = usize> {
+    margins
+        .enumerate()
+        .filter(|&(_, m)| is_near_tie(m))
+        .map(|(i, _)| i)
+}
+
 /// Replaces the IDs of `rows` (indices into `x`) by their canonical IDs.
 pub fn redecide(host: &HostModel, x: &Embeddings, ids: &mut [u32], rows: &[usize]) {
     if rows.is_empty() {
         return;
     }
     let levels = host.levels();
-    let mut gathered = Vec::with_capacity(rows.len() * x.dim());
-    for &r in rows {
-        gathered.extend_from_slice(x.row(r));
-    }
-    let canonical = host.encode(&gathered, rows.len());
+    let canonical = host.encode(&x.gather(rows), rows.len());
     for (&r, id) in rows.iter().zip(canonical.chunks_exact(levels)) {
         ids[r * levels..(r + 1) * levels].copy_from_slice(id);
     }
@@ -81,13 +85,7 @@ pub fn encode_on_backend<B: Backend>(
         let (batch_ids, margins) = model.encode_with_margin(input);
         ids.extend(batch_ids.into_data().iter::<i64>().map(|v| v as u32));
         let margins = margins.into_data();
-        redecided.extend(
-            margins
-                .iter::<f32>()
-                .enumerate()
-                .filter(|&(_, m)| is_near_tie(m))
-                .map(|(i, _)| start + i),
-        );
+        redecided.extend(near_tie_rows(margins.iter::<f32>()).map(|i| start + i));
     }
     redecide(host, x, &mut ids, &redecided);
     CheckedIds { ids, redecided }

@@ -67,6 +67,15 @@ impl Embeddings {
         &self.data[i * self.dim..(i + 1) * self.dim]
     }
 
+    /// The given rows, in that order, row-major.
+    pub fn gather(&self, rows: &[usize]) -> Vec<f32> {
+        let mut out = Vec::with_capacity(rows.len() * self.dim);
+        for &r in rows {
+            out.extend_from_slice(self.row(r));
+        }
+        out
+    }
+
     pub fn into_vec(self) -> Vec<f32> {
         self.data
     }

@@ -140,11 +140,7 @@ impl TableEntry {
 
 /// The tokens of a full ID.
 pub fn tokens(codes: &[u32]) -> String {
-    codes
-        .iter()
-        .zip(TOKEN_LETTERS)
-        .map(|(c, &letter)| format!("<{}_{c}>", letter as char))
-        .collect()
+    token_list(codes).concat()
 }
 
 /// The tokens of a full ID, one string each (LC-Rec's index format).

@@ -6,7 +6,7 @@
 //! burn, so no input a user can give reaches a panic.
 
 use crate::assign::{assign, AssignOptions};
-use crate::canonical::{is_near_tie, redecide};
+use crate::canonical::{near_tie_rows, redecide};
 use crate::embeddings::Embeddings;
 use crate::host_model::HostModel;
 use crate::id_quality::{churn, table_quality};
@@ -182,12 +182,7 @@ impl WasmEncoder {
             let ids = ids.into_data_async().await.map_err(read_back)?;
             let margins = margins.into_data_async().await.map_err(read_back)?;
             let mut ids: Vec<u32> = ids.iter::<i64>().map(|v| v as u32).collect();
-            let near_ties: Vec<usize> = margins
-                .iter::<f32>()
-                .enumerate()
-                .filter(|&(_, m)| is_near_tie(m))
-                .map(|(i, _)| i)
-                .collect();
+            let near_ties: Vec<usize> = near_tie_rows(margins.iter::<f32>()).collect();
             redecide(&cpu, &x, &mut ids, &near_ties);
             Ok(js_sys::Uint16Array::from(&to_u16(ids)[..]).into())
         })
