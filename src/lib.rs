@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod model;
 pub mod npy;
 pub mod quantizer;
+pub mod sinkhorn;
 #[cfg(feature = "train")]
 pub mod train;
 #[cfg(feature = "wasm")]

@@ -1,7 +1,7 @@
 //! The RQ-VAE: MLP encoder → residual quantizer → MLP decoder.
 
 use crate::config::RqVaeConfig;
-use crate::quantizer::{QuantizerOutput, ResidualQuantizer};
+use crate::quantizer::{Balance, QuantizerOutput, ResidualQuantizer};
 use burn::module::{Initializer, Module, Param};
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::activation::relu;
@@ -126,9 +126,9 @@ impl<B: Backend> RqVae<B> {
     }
 
     /// The training pass. Panics without a decoder; training always builds one.
-    pub fn forward(&self, x: Tensor<B, 2>) -> ForwardOutput<B> {
+    pub fn forward(&self, x: Tensor<B, 2>, balance: &Balance) -> ForwardOutput<B> {
         let latent = self.encoder.forward(x);
-        let quantizer = self.quantizer.forward(latent.clone());
+        let quantizer = self.quantizer.forward(latent.clone(), balance);
         let decoder = self
             .decoder
             .as_ref()

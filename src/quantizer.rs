@@ -19,7 +19,7 @@ pub struct QuantizerOutput<B: Backend> {
     /// Sum of the levels' codes; forward value equals the quantized latent, gradient flows to the
     /// encoder through the rotation trick.
     pub quantized: Tensor<B, 2>,
-    /// Chosen code of every row at every level, `[batch, levels]`.
+    /// Nearest code of every row at every level, `[batch, levels]`: the IDs inference gives.
     pub ids: Tensor<B, 2, Int>,
     /// Mean over rows of ‖sg(residual) − code‖², summed over levels: moves codes to the data.
     pub codebook_loss: Tensor<B, 1>,
@@ -27,6 +27,21 @@ pub struct QuantizerOutput<B: Backend> {
     pub commitment_loss: Tensor<B, 1>,
     /// The residual each level quantized, detached, for dead-code replacement.
     pub residuals: Vec<Tensor<B, 2>>,
+}
+
+/// How the training pass picks each level's code: nearest (the default), or balanced over the
+/// batch by [`crate::sinkhorn::balanced_codes`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Balance {
+    /// Per level, the Sinkhorn entropy weight; 0 (or a level past the end) means nearest code.
+    pub epsilon: Vec<f32>,
+    pub iterations: usize,
+}
+
+impl Balance {
+    fn epsilon(&self, level: usize) -> Option<f32> {
+        self.epsilon.get(level).copied().filter(|&e| e > 0.0)
+    }
 }
 
 /// Index of the nearest row of `codebook` for every row of `x`, as `[n]`.
@@ -162,8 +177,9 @@ impl<B: Backend> ResidualQuantizer<B> {
         sum.expect("a quantizer has at least one level")
     }
 
-    /// The training pass: nearest codes, rotation-trick output and both VQ losses.
-    pub fn forward(&self, latent: Tensor<B, 2>) -> QuantizerOutput<B> {
+    /// The training pass: codes chosen as `balance` says, rotation-trick output and both VQ
+    /// losses.
+    pub fn forward(&self, latent: Tensor<B, 2>, balance: &Balance) -> QuantizerOutput<B> {
         let device = latent.device();
         let mut residual = latent;
         let mut quantized: Option<Tensor<B, 2>> = None;
@@ -171,15 +187,25 @@ impl<B: Backend> ResidualQuantizer<B> {
         let mut residuals = Vec::with_capacity(self.codebooks.len());
         let mut codebook_loss = Tensor::<B, 1>::zeros([1], &device);
         let mut commitment_loss = Tensor::<B, 1>::zeros([1], &device);
-        for codebook in &self.codebooks {
+        for (level, codebook) in self.codebooks.iter().enumerate() {
             let codebook = codebook.val();
             let residual_const = residual.clone().detach();
-            let idx = nearest_code(residual_const.clone(), codebook.clone().detach());
-            let code = codebook.select(0, idx.clone());
+            let scores = code_scores(residual_const.clone(), codebook.clone().detach());
+            let nearest = scores.clone().argmin(1).flatten(0, 1);
+            let code = codebook.clone().select(0, nearest.clone());
             let code_const = code.clone().detach();
+            // Balanced codes only set the targets of the two VQ losses; the forward pass keeps the
+            // nearest code, so the next level sees the residual inference will give it.
+            let target = match balance.epsilon(level) {
+                Some(eps) => codebook.select(
+                    0,
+                    crate::sinkhorn::balanced_codes(scores, eps, balance.iterations),
+                ),
+                None => code,
+            };
 
-            codebook_loss = codebook_loss + row_sq_dist(residual_const.clone(), code);
-            commitment_loss = commitment_loss + row_sq_dist(residual.clone(), code_const.clone());
+            codebook_loss = codebook_loss + row_sq_dist(residual_const.clone(), target.clone());
+            commitment_loss = commitment_loss + row_sq_dist(residual.clone(), target.detach());
 
             let level_out = rotate_to(residual.clone(), code_const.clone());
             quantized = Some(match quantized {
@@ -187,7 +213,7 @@ impl<B: Backend> ResidualQuantizer<B> {
                 None => level_out,
             });
             residuals.push(residual_const);
-            ids.push(idx.unsqueeze_dim(1));
+            ids.push(nearest.unsqueeze_dim(1));
             residual = residual - code_const;
         }
         QuantizerOutput {

@@ -7,17 +7,25 @@
 //! through the rotation trick ([`crate::quantizer::rotate_to`]).
 //!
 //! Dead codes: at the end of every epoch, each code no item chose during that epoch is moved onto
-//! a randomly drawn residual of that level from the epoch's last batch, so all codes stay in use.
+//! a residual of that level, so all codes stay in use: a random one of the epoch's last batch
+//! (the reference), or with [`DeadCodeSource::HighError`] one of a data sample drawn with
+//! probability proportional to its quantization error.
 //!
-//! Codebook init: k-means on the first batch, level by level on the residuals. With
-//! `ae_warmup_epochs > 0` the first epochs train encoder and decoder as a plain autoencoder and
-//! k-means runs after them, on a latent that already encodes the data.
+//! Codebook init: k-means on the first batch (or, with `kmeans_on_all_rows`, on all rows), level
+//! by level on the residuals. With `ae_warmup_epochs > 0` the first epochs train encoder and
+//! decoder as a plain autoencoder and k-means runs after them, on a latent that already encodes
+//! the data.
+//!
+//! Balanced assignment: with `sinkhorn_epsilon` set, a level's VQ losses pull towards the code of
+//! a Sinkhorn plan that gives every code the same share of the batch ([`crate::sinkhorn`]),
+//! while the forward pass and the IDs stay nearest-code.
 
 use crate::config::RqVaeConfig;
 use crate::embeddings::Embeddings;
 use crate::inference::to_tensor;
 use crate::kmeans::kmeans;
 use crate::model::RqVae;
+use crate::quantizer::Balance;
 use crate::weights::{ModelWeights, Precision, WeightsError};
 use burn::module::{AutodiffModule, ParamId};
 use burn::optim::adaptor::OptimizerAdaptor;
@@ -54,8 +62,32 @@ pub struct TrainConfig {
     pub ae_warmup_epochs: usize,
     /// Replace codes unused during an epoch (see the module docs).
     pub reset_dead_codes: bool,
+    /// Where replaced dead codes are put (see [`DeadCodeSource`]).
+    pub dead_code_source: DeadCodeSource,
+    /// Run the initial k-means on every row (at most [`KMEANS_MAX_ROWS`], sampled) instead of
+    /// the first batch.
+    pub kmeans_on_all_rows: bool,
+    /// Per level, the Sinkhorn entropy weight of balanced code assignment during training (see
+    /// [`crate::sinkhorn`]); empty or 0 means nearest-code assignment, as in the reference.
+    pub sinkhorn_epsilon: Vec<f32>,
+    pub sinkhorn_iterations: usize,
     pub seed: u64,
 }
+
+/// Where a dead code is moved at the end of an epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeadCodeSource {
+    /// Random residuals of the epoch's last batch (the reference). That batch can be tiny: with
+    /// 2,001 rows and batch 1,000 it holds one row, and every dead code lands on it.
+    LastBatch,
+    /// Residuals of a sample of the data, drawn with probability proportional to their squared
+    /// quantization error (k-means++ style), so new codes go where the level serves items worst.
+    HighError,
+}
+
+/// Rows k-means and high-error re-seeding look at, at most.
+pub const KMEANS_MAX_ROWS: usize = 65_536;
 
 impl Default for TrainConfig {
     fn default() -> Self {
@@ -71,6 +103,10 @@ impl Default for TrainConfig {
             kmeans_iterations: 25,
             ae_warmup_epochs: 0,
             reset_dead_codes: true,
+            dead_code_source: DeadCodeSource::LastBatch,
+            kmeans_on_all_rows: false,
+            sinkhorn_epsilon: Vec::new(),
+            sinkhorn_iterations: 20,
             seed: 42,
         }
     }
@@ -199,8 +235,12 @@ impl<B: AutodiffBackend> Trainer<B> {
 
     /// k-means on the first batch of the coming epoch, level by level on the encoder's residuals.
     fn init_codebooks(&mut self) {
-        let first: Vec<usize> =
-            self.permutation(self.epochs_done)[..self.train.batch_size].to_vec();
+        let take = if self.train.kmeans_on_all_rows {
+            self.rows.min(KMEANS_MAX_ROWS)
+        } else {
+            self.train.batch_size
+        };
+        let first: Vec<usize> = self.permutation(self.epochs_done)[..take].to_vec();
         let x = self.batch(&first).inner();
         let model = self.model.valid();
         let mut residual = model.encoder.forward(x);
@@ -240,9 +280,13 @@ impl<B: AutodiffBackend> Trainer<B> {
         let mut batches = 0usize;
         let mut last_residuals = Vec::new();
         let mut lr = 0.0;
+        let balance = Balance {
+            epsilon: self.train.sinkhorn_epsilon.clone(),
+            iterations: self.train.sinkhorn_iterations,
+        };
         for rows in order.chunks(self.train.batch_size) {
             let x = self.batch(rows);
-            let out = self.model.forward(x.clone());
+            let out = self.model.forward(x.clone(), &balance);
             let recon = (out.reconstruction - x).powi_scalar(2).sum_dim(1).mean();
             let q = &out.quantizer;
             let loss = recon.clone()
@@ -272,13 +316,24 @@ impl<B: AutodiffBackend> Trainer<B> {
 
         let mut dead_codes = Vec::with_capacity(levels);
         let mut perplexity = Vec::with_capacity(levels);
+        let mut dead_per_level = Vec::with_capacity(levels);
         for level in 0..levels {
             let level_counts = &counts[level * k..(level + 1) * k];
             perplexity.push(crate::metrics::perplexity(level_counts));
             let dead: Vec<usize> = (0..k).filter(|&c| level_counts[c] == 0).collect();
             dead_codes.push(dead.len());
-            if self.train.reset_dead_codes && !dead.is_empty() {
-                self.replace_dead(level, &dead, last_residuals[level].clone(), epoch);
+            dead_per_level.push(dead);
+        }
+        if self.train.reset_dead_codes && dead_per_level.iter().any(|d| !d.is_empty()) {
+            match self.train.dead_code_source {
+                DeadCodeSource::LastBatch => {
+                    for (level, dead) in dead_per_level.iter().enumerate() {
+                        if !dead.is_empty() {
+                            self.replace_dead(level, dead, last_residuals[level].clone(), epoch);
+                        }
+                    }
+                }
+                DeadCodeSource::HighError => self.reseed_from_errors(&dead_per_level, epoch),
             }
         }
         self.epochs_done += 1;
@@ -361,6 +416,45 @@ impl<B: AutodiffBackend> Trainer<B> {
                 .copy_from_slice(&points[src * dim..(src + 1) * dim]);
         }
         self.model.quantizer.set_codebook(level, codebook);
+    }
+
+    /// Moves each level's dead codes onto residuals of a data sample drawn with probability
+    /// proportional to their squared error under that level's current codebook. Levels go in
+    /// order, so a level's residuals already reflect the codes just placed above it.
+    fn reseed_from_errors(&mut self, dead: &[Vec<usize>], epoch: usize) {
+        let take = self.rows.min(KMEANS_MAX_ROWS);
+        let sample: Vec<usize> = self.permutation(epoch)[..take].to_vec();
+        let x = self.batch(&sample).inner();
+        let mut residual = self.model.valid().encoder.forward(x);
+        let dim = self.config.latent_dim;
+        let mut rng = StdRng::seed_from_u64(self.train.seed ^ ((epoch as u64) << 20) ^ 0x5eed);
+        for (level, dead) in dead.iter().enumerate() {
+            if !dead.is_empty() {
+                let codebook = self.model.valid().quantizer.codebooks[level].val();
+                let idx = crate::quantizer::nearest_code(residual.clone(), codebook.clone());
+                let errors: Vec<f32> = (residual.clone() - codebook.select(0, idx))
+                    .powi_scalar(2)
+                    .sum_dim(1)
+                    .into_data()
+                    .iter::<f32>()
+                    .collect();
+                let points: Vec<f32> = residual.clone().into_data().iter::<f32>().collect();
+                let mut values: Vec<f32> = self.model.quantizer.codebooks[level]
+                    .val()
+                    .into_data()
+                    .iter::<f32>()
+                    .collect();
+                let picks = draw_by_weight(errors, dead.len(), &mut rng);
+                for (&code, &src) in dead.iter().zip(picks.iter().cycle()) {
+                    values[code * dim..(code + 1) * dim]
+                        .copy_from_slice(&points[src * dim..(src + 1) * dim]);
+                }
+                self.model.quantizer.set_codebook(level, values);
+            }
+            let codebook = self.model.valid().quantizer.codebooks[level].val();
+            let idx = crate::quantizer::nearest_code(residual.clone(), codebook.clone());
+            residual = residual - codebook.select(0, idx);
+        }
     }
 
     /// The current model without autodiff, for evaluation and export.
@@ -477,6 +571,37 @@ impl<B: AutodiffBackend> Trainer<B> {
             device: device.clone(),
         })
     }
+}
+
+/// `count` distinct indices drawn with probability proportional to `weights`, without
+/// replacement; once every positive weight is used, the rest are uniform over what is left.
+fn draw_by_weight(mut weights: Vec<f32>, count: usize, rng: &mut StdRng) -> Vec<usize> {
+    use rand::RngExt;
+    let n = weights.len();
+    let mut picks = Vec::with_capacity(count.min(n));
+    let mut taken = vec![false; n];
+    while picks.len() < count.min(n) {
+        let total: f64 = weights.iter().map(|&w| w.max(0.0) as f64).sum();
+        let pick = if total > 0.0 && total.is_finite() {
+            let mut target = rng.random::<f64>() * total;
+            let mut chosen = None;
+            for (i, &w) in weights.iter().enumerate() {
+                target -= w.max(0.0) as f64;
+                if w > 0.0 && target <= 0.0 {
+                    chosen = Some(i);
+                    break;
+                }
+            }
+            chosen.unwrap_or_else(|| weights.iter().rposition(|&w| w > 0.0).unwrap_or(0))
+        } else {
+            let free: Vec<usize> = (0..n).filter(|&i| !taken[i]).collect();
+            free[rng.random_range(0..free.len())]
+        };
+        taken[pick] = true;
+        weights[pick] = 0.0;
+        picks.push(pick);
+    }
+    picks
 }
 
 /// Every parameter's id, in a fixed order: encoder layers (weight, bias), codebooks, decoder.
