@@ -128,6 +128,34 @@ fn mlp_from<B: Backend>(layers: &[LayerWeights], widths: &[usize], device: &B::D
     )
 }
 
+/// The same safetensors bytes with the header's keys in sorted order. `safetensors` writes the
+/// metadata in `HashMap` order, which differs from process to process, so two runs that end
+/// with the same weights would otherwise write different files. Same keys, same values: the
+/// header keeps its length and the data its offsets.
+fn sorted_header(mut bytes: Vec<u8>) -> Vec<u8> {
+    fn sorted(value: serde_json::Value) -> serde_json::Value {
+        match value {
+            serde_json::Value::Object(map) => {
+                let entries: std::collections::BTreeMap<_, _> =
+                    map.into_iter().map(|(k, v)| (k, sorted(v))).collect();
+                serde_json::Value::Object(entries.into_iter().collect())
+            }
+            other => other,
+        }
+    }
+    let len = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")) as usize;
+    let header: serde_json::Value =
+        serde_json::from_slice(&bytes[8..8 + len]).expect("safetensors wrote valid JSON");
+    let text = serde_json::to_string(&sorted(header)).expect("JSON serialises");
+    assert!(
+        text.len() <= len,
+        "a reordered header is no longer than the original"
+    );
+    bytes[8..8 + len].fill(b' ');
+    bytes[8..8 + text.len()].copy_from_slice(text.as_bytes());
+    bytes
+}
+
 impl ModelWeights {
     /// Copies a model's parameters to the host (native backends; reads tensors synchronously).
     pub fn from_model<B: Backend>(model: &RqVae<B>, config: &RqVaeConfig) -> Self {
@@ -283,6 +311,7 @@ impl ModelWeights {
         ]);
         safetensors::serialize(views, Some(metadata))
             .map_err(|e| WeightsError::Serialize(e.to_string()))
+            .map(sorted_header)
     }
 
     /// Parses and checks safetensors bytes: format, version, config, and every tensor's presence,
