@@ -466,26 +466,29 @@ impl<B: AutodiffBackend> Trainer<B> {
         ModelWeights::from_model(&self.model, &self.config)
     }
 
-    /// Writes model, optimizer state and progress into `dir`, replacing any earlier checkpoint
-    /// only once the new one is complete.
+    /// Writes model, optimizer state and progress into `dir` so that a kill at any moment leaves
+    /// one complete checkpoint: the new one is written and synced in `dir.tmp`, the old one is
+    /// renamed to `dir.old`, the new one renamed into place, and only then `dir.old` removed.
+    /// [`recover_checkpoint`] puts `dir.old` back when a kill fell between the two renames.
     pub fn save_checkpoint(&self, dir: &Path) -> Result<(), TrainError> {
         let err = |reason: String| TrainError::Checkpoint {
             path: dir.display().to_string(),
             reason,
         };
-        let tmp = dir.with_extension("tmp");
+        let (tmp, old) = (sibling(dir, "tmp"), sibling(dir, "old"));
         if tmp.exists() {
             std::fs::remove_dir_all(&tmp).map_err(|e| err(e.to_string()))?;
         }
         std::fs::create_dir_all(&tmp).map_err(|e| err(e.to_string()))?;
-        std::fs::write(
-            tmp.join("model.safetensors"),
-            self.weights().to_bytes(Precision::F32)?,
+        write_synced(
+            &tmp.join("model.safetensors"),
+            &self.weights().to_bytes(Precision::F32)?,
         )
         .map_err(|e| err(e.to_string()))?;
         BinFileRecorder::<FullPrecisionSettings>::new()
             .record(self.optim.to_record(), tmp.join("optimizer"))
             .map_err(|e| err(e.to_string()))?;
+        sync_file(&tmp.join("optimizer.bin")).map_err(|e| err(e.to_string()))?;
         let state = CheckpointState {
             epochs_done: self.epochs_done,
             step: self.step,
@@ -493,15 +496,27 @@ impl<B: AutodiffBackend> Trainer<B> {
             model: self.config.clone(),
             train: self.train.clone(),
         };
-        std::fs::write(
-            tmp.join("state.json"),
-            serde_json::to_string_pretty(&state).expect("state serialises"),
+        write_synced(
+            &tmp.join("state.json"),
+            serde_json::to_string_pretty(&state)
+                .expect("state serialises")
+                .as_bytes(),
         )
         .map_err(|e| err(e.to_string()))?;
         if dir.exists() {
-            std::fs::remove_dir_all(dir).map_err(|e| err(e.to_string()))?;
+            if old.exists() {
+                std::fs::remove_dir_all(&old).map_err(|e| err(e.to_string()))?;
+            }
+            std::fs::rename(dir, &old).map_err(|e| err(e.to_string()))?;
         }
-        std::fs::rename(&tmp, dir).map_err(|e| err(e.to_string()))
+        std::fs::rename(&tmp, dir).map_err(|e| err(e.to_string()))?;
+        if let Some(parent) = dir.parent() {
+            sync_dir(parent).map_err(|e| err(e.to_string()))?;
+        }
+        if old.exists() {
+            std::fs::remove_dir_all(&old).map_err(|e| err(e.to_string()))?;
+        }
+        Ok(())
     }
 
     /// Continues from a checkpoint written by [`Trainer::save_checkpoint`]. `train` may extend
@@ -516,10 +531,8 @@ impl<B: AutodiffBackend> Trainer<B> {
             path: dir.display().to_string(),
             reason,
         };
-        let state: CheckpointState = serde_json::from_str(
-            &std::fs::read_to_string(dir.join("state.json")).map_err(|e| err(e.to_string()))?,
-        )
-        .map_err(|e| err(format!("state.json: {e}")))?;
+        recover_checkpoint(dir).map_err(|e| err(e.to_string()))?;
+        let state = read_state(dir)?;
         check_recipe(&train, data, &state.model)?;
         let unchanged = TrainConfig {
             epochs: state.train.epochs,
@@ -571,6 +584,72 @@ impl<B: AutodiffBackend> Trainer<B> {
             device: device.clone(),
         })
     }
+}
+
+/// The recipe the checkpoint in `dir` was written with.
+pub fn saved_recipe(dir: &Path) -> Result<TrainConfig, TrainError> {
+    Ok(read_state(dir)?.train)
+}
+
+fn read_state(dir: &Path) -> Result<CheckpointState, TrainError> {
+    let err = |reason: String| TrainError::Checkpoint {
+        path: dir.display().to_string(),
+        reason,
+    };
+    let text = std::fs::read_to_string(dir.join("state.json")).map_err(|e| err(e.to_string()))?;
+    serde_json::from_str(&text).map_err(|e| err(format!("state.json: {e}")))
+}
+
+/// `dir` with `.suffix` appended to its last component.
+fn sibling(dir: &Path, suffix: &str) -> PathBuf {
+    let mut name = dir.file_name().unwrap_or_default().to_os_string();
+    name.push(".");
+    name.push(suffix);
+    dir.with_file_name(name)
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::File::create(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+fn sync_file(path: &Path) -> std::io::Result<()> {
+    std::fs::File::open(path)?.sync_all()
+}
+
+/// Makes renames inside `dir` durable. Directories cannot be opened for syncing on Windows;
+/// there the rename is as durable as the platform makes it.
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    std::fs::File::open(dir)?.sync_all()?;
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+/// Restores the state [`Trainer::save_checkpoint`] guarantees after a kill during a save: when
+/// only `dir.old` is complete (the kill fell between its two renames) it becomes `dir` again;
+/// a half-written `dir.tmp`, and a `dir.old` that is no longer needed, are removed.
+pub fn recover_checkpoint(dir: &Path) -> std::io::Result<()> {
+    let (tmp, old) = (sibling(dir, "tmp"), sibling(dir, "old"));
+    if !dir.exists() && old.exists() {
+        std::fs::rename(&old, dir)?;
+    }
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp)?;
+    }
+    if old.exists() {
+        std::fs::remove_dir_all(&old)?;
+    }
+    Ok(())
+}
+
+/// Whether `run`'s checkpoint, or the earlier one a kill during a save left behind, exists.
+pub fn has_checkpoint(run: &Path) -> bool {
+    let dir = checkpoint_dir(run);
+    dir.join("state.json").is_file() || sibling(&dir, "old").join("state.json").is_file()
 }
 
 /// `count` distinct indices drawn with probability proportional to `weights`, without

@@ -8,6 +8,7 @@ mod eval;
 mod export;
 mod inputs;
 mod output;
+mod run_log;
 mod train;
 
 use clap::{Parser, Subcommand};

@@ -7,7 +7,10 @@ use burn::backend::Autodiff;
 use burn::tensor::backend::AutodiffBackend;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use rqvae::train::{checkpoint_dir, EpochReport, TrainConfig, Trainer};
+use rqvae::train::{
+    checkpoint_dir, has_checkpoint, recover_checkpoint, saved_recipe, EpochReport, TrainConfig,
+    Trainer,
+};
 use rqvae::{Embeddings, Precision, RqVaeConfig};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -81,6 +84,9 @@ fn model_config(args: &TrainArgs, x: &Embeddings) -> Result<RqVaeConfig> {
     Ok(config)
 }
 
+/// The recipe: a fresh run's comes from `--train-config` (or the defaults); a resumed run's from
+/// its own checkpoint. Flags override either; on resume anything but `--epochs` that differs
+/// from the run's recipe is refused by [`Trainer::resume`].
 fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
     let mut train = match &args.train_config {
         Some(path) => {
@@ -89,6 +95,7 @@ fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
             serde_json::from_str(&text)
                 .with_context(|| format!("{}: not a usable training config", path.display()))?
         }
+        None if args.resume => saved_recipe(&checkpoint_dir(&args.out))?,
         None => TrainConfig::default(),
     };
     if let Some(v) = args.epochs {
@@ -122,14 +129,17 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
 fn prepare_run_dir(args: &TrainArgs) -> Result<()> {
     let ckpt = checkpoint_dir(&args.out);
     if args.resume {
+        recover_checkpoint(&ckpt)
+            .with_context(|| format!("cannot restore the checkpoint in {}", ckpt.display()))?;
         if !ckpt.join("state.json").is_file() {
             bail!(
-                "{} has no checkpoint to resume from (expected {})",
+                "{} has no checkpoint to resume from (expected {}); a run killed before its \
+                 first checkpoint starts again without --resume",
                 args.out.display(),
                 ckpt.join("state.json").display()
             );
         }
-    } else if ckpt.exists() || args.out.join("model.safetensors").exists() {
+    } else if has_checkpoint(&args.out) || args.out.join("model.safetensors").exists() {
         bail!(
             "{} already holds a run; pass --resume to continue it, or choose another --out",
             args.out.display()
@@ -150,15 +160,8 @@ fn train_on<B: AutodiffBackend>(
     stop: &AtomicBool,
 ) -> Result<ExitCode> {
     prepare_run_dir(args)?;
-    let mut train = train_config(args)?;
+    let train = train_config(args)?;
     let mut trainer = if args.resume {
-        if args.epochs.is_none() {
-            // Keep the epoch count the run started with.
-            let saved: TrainConfig = serde_json::from_str(
-                &std::fs::read_to_string(args.out.join("train.json")).context("train.json")?,
-            )?;
-            train.epochs = saved.epochs;
-        }
         let t = Trainer::<B>::resume(&checkpoint_dir(&args.out), train.clone(), x, device)?;
         eprintln!(
             "resuming {} at epoch {}/{}",
@@ -196,11 +199,7 @@ fn train_on<B: AutodiffBackend>(
     } else {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
-    let mut log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(args.out.join("log.jsonl"))
-        .context("cannot open log.jsonl")?;
+    let mut log = crate::run_log::open(&args.out.join("log.jsonl"), trainer.epochs_done)?;
     let ckpt = checkpoint_dir(&args.out);
     let every = args.checkpoint_every.max(1);
     while trainer.epochs_done < train.epochs {

@@ -1,63 +1,14 @@
 //! The `rqvae-train` binary as a user runs it: real files on disk, exit codes and messages.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-const BIN: &str = env!("CARGO_BIN_EXE_rqvae-train");
-
-fn sample() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/sample_2000.f32.npy")
-}
-
-/// A fresh directory under the system temp dir, unique to this test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rqvae-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env("RUST_BACKTRACE", "1")
-        .output()
-        .expect("run rqvae-train")
-}
-
-/// Fails unless the command succeeded; the message shows its stderr.
-fn assert_success(out: &Output) {
-    assert!(
-        out.status.success(),
-        "expected success; stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// Fails unless the command failed cleanly: non-zero exit, no panic, and every `needle` in stderr.
-fn assert_clean_failure(out: &Output, needles: &[&str]) {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !out.status.success(),
-        "expected failure, got success; stderr: {stderr}"
-    );
-    assert!(
-        !stderr.contains("panicked"),
-        "panic instead of an error: {stderr}"
-    );
-    assert!(!stderr.contains("stack backtrace"), "backtrace: {stderr}");
-    for needle in needles {
-        assert!(stderr.contains(needle), "stderr lacks {needle:?}: {stderr}");
-    }
-}
+mod common;
+use common::{assert_clean_failure, assert_success, run, s, sample, scratch};
 
 fn write_npy_f32(path: &Path, rows: usize, cols: usize, f: impl Fn(usize) -> f32) {
     let values: Vec<f32> = (0..rows * cols).map(f).collect();
     std::fs::write(path, rqvae::npy::to_npy_bytes(&values, rows, cols)).unwrap();
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 #[test]
