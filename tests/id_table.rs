@@ -201,6 +201,7 @@ fn existing_ids_keep_their_id_and_changed_embeddings_are_reported() {
     assert_eq!(report.reassigned_changed, changed.len());
     let c = churn(&original, &table);
     assert!(c.changed > 0 && c.changed <= changed.len(), "{c:?}");
+    assert!(table.entries().len() >= original.entries().len());
     for (old, new) in original.entries().iter().zip(table.entries()) {
         if !changed.contains(&old.id) {
             assert_eq!(old, new, "an unchanged item kept its line");

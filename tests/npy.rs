@@ -84,6 +84,7 @@ fn f16_widens_exactly() {
     assert_eq!(e.as_slice()[0], 65504.0);
     assert_eq!(e.as_slice()[1], 2f32.powi(-24));
     assert_eq!(e.as_slice()[2], 0.099975586);
+    assert_eq!(e.as_slice().len(), halves.len());
     for (i, (&got, h)) in e.as_slice().iter().zip(&halves).enumerate() {
         assert_eq!(got, h.to_f32(), "element {i}");
     }

@@ -175,15 +175,17 @@ fn rotate_to_gradient_is_lambda_r_transpose_g() {
     }
     // The rotation gradient must differ from straight-through (g itself), or this test could not
     // tell the two apart.
+    assert_eq!(expected.len(), g.len());
     let st_gap = expected
         .iter()
         .zip(&g)
         .map(|(a, &b)| (a - b as f64).abs())
-        .fold(0.0, f64::max);
+        .fold(0.0, |m, d| if d.is_nan() { f64::NAN } else { m.max(d) });
     assert!(
         st_gap > 0.1,
         "test case does not separate rotation from STE"
     );
+    assert_eq!(grad.len(), expected.len(), "gradient length");
     for (i, (&a, &x)) in grad.iter().zip(&expected).enumerate() {
         assert!(
             (a as f64 - x).abs() <= 1e-4,

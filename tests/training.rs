@@ -214,7 +214,7 @@ fn resume_matches_an_uninterrupted_run() {
     trainer.run_epoch();
     let mut resumed = Trainer::<AD>::resume(&dir, train.clone(), &data, &device).unwrap();
     resumed.run_epoch();
-    let diff = max_abs_diff(&resumed.weights(), &trainer.weights());
+    let diff = max_param_diff(&resumed.weights(), &trainer.weights());
     assert_eq!(
         diff, 0.0,
         "resumed weights differ from the uninterrupted run's"
@@ -241,7 +241,7 @@ fn resume_matches_an_uninterrupted_run() {
 }
 
 /// Largest absolute difference between two models' parameters (same config).
-fn max_abs_diff(a: &rqvae::ModelWeights, b: &rqvae::ModelWeights) -> f32 {
+fn max_param_diff(a: &rqvae::ModelWeights, b: &rqvae::ModelWeights) -> f32 {
     fn flat(w: &rqvae::ModelWeights) -> Vec<f32> {
         let layers = w.encoder.iter().chain(w.decoder.iter().flatten());
         let mut v: Vec<f32> = layers
@@ -250,10 +250,5 @@ fn max_abs_diff(a: &rqvae::ModelWeights, b: &rqvae::ModelWeights) -> f32 {
         v.extend(w.codebooks.iter().flatten());
         v
     }
-    let (fa, fb) = (flat(a), flat(b));
-    assert_eq!(fa.len(), fb.len(), "models of different sizes");
-    fa.iter()
-        .zip(&fb)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
+    common::max_abs_diff(&flat(a), &flat(b))
 }

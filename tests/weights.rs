@@ -131,6 +131,25 @@ fn f32_round_trip_is_lossless() {
     assert_eq!(ra, rb);
 }
 
+/// The same weights always give the same bytes, so a resumed run's file can be compared with an
+/// uninterrupted one's. (The metadata map's iteration order varies from map to map.)
+#[test]
+fn serialisation_is_byte_stable() {
+    let w = weights();
+    let first = w.to_bytes(Precision::F32).unwrap();
+    for _ in 0..32 {
+        assert!(w.to_bytes(Precision::F32).unwrap() == first, "bytes vary");
+    }
+    assert!(ModelWeights::from_bytes(&first).unwrap() == w);
+    let header_len = u64::from_le_bytes(first[..8].try_into().unwrap()) as usize;
+    let header = std::str::from_utf8(&first[8..8 + header_len]).unwrap();
+    let (config, format) = (
+        header.find("\"config\"").unwrap(),
+        header.find("\"format\"").unwrap(),
+    );
+    assert!(config < format, "metadata keys sorted: {header}");
+}
+
 #[test]
 fn f16_round_trip_rounds_to_half_precision() {
     let w = weights();
@@ -158,6 +177,8 @@ fn f16_round_trip_rounds_to_half_precision() {
         all.extend(w.decoder.clone().unwrap());
         all
     };
+    assert_eq!(layers(&loaded).len(), layers(&w).len(), "layer count");
+    assert_eq!(loaded.codebooks.len(), w.codebooks.len(), "level count");
     for (i, (a, b)) in layers(&loaded).iter().zip(layers(&w)).enumerate() {
         check(&format!("layer {i} weight"), &a.weight, &b.weight);
         check(&format!("layer {i} bias"), &a.bias, &b.bias);
