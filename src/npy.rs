@@ -38,6 +38,11 @@ pub enum NpyError {
     },
     #[error("{found} trailing bytes after the data of shape {shape:?}")]
     Trailing { shape: Vec<usize>, found: usize },
+    #[error(
+        "shape {0:?} needs more bytes than this platform can address ({bits}-bit)",
+        bits = usize::BITS
+    )]
+    TooLarge(Vec<usize>),
     #[error(transparent)]
     Embeddings(#[from] EmbeddingsError),
 }
@@ -202,7 +207,7 @@ pub fn read_embeddings_bytes(bytes: &[u8]) -> Result<(Embeddings, NpyFloat), Npy
     let expected = rows
         .checked_mul(dim)
         .and_then(|n| n.checked_mul(width))
-        .unwrap_or(usize::MAX);
+        .ok_or_else(|| NpyError::TooLarge(header.shape.clone()))?;
     if body.len() < expected {
         return Err(NpyError::Truncated {
             shape: header.shape,
