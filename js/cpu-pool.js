@@ -4,14 +4,30 @@
 
 const inNode = typeof globalThis.process?.versions?.node === 'string' && typeof globalThis.Worker === 'undefined';
 
-/** A worker with one interface over Node's worker_threads and the browser's Web Workers. */
-async function spawn(onMessage, onError) {
-  const url = new URL('./cpu-worker.js', import.meta.url);
+const WORKER_URL = new URL('./cpu-worker.js', import.meta.url);
+const FREED = 'the encoder was freed during the call';
+
+/** A CPU worker stopped answering (it crashed, or could not start); the message says why. */
+export class CpuWorkerError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = 'CpuWorkerError';
+  }
+}
+
+/**
+ * A worker with one interface over Node's worker_threads and the browser's Web Workers.
+ * `onDeath(reason)` runs when the worker can no longer answer: an uncaught error, a message it
+ * could not read, or (Node.js) its thread ending.
+ */
+async function spawn(url, onMessage, onDeath) {
   if (inNode) {
     const { Worker } = await import('node:worker_threads');
     const worker = new Worker(url);
     worker.on('message', onMessage);
-    worker.on('error', (e) => onError(e instanceof Error ? e.message : String(e)));
+    worker.on('error', (e) => onDeath(e instanceof Error ? `uncaught ${e.name}: ${e.message}` : String(e)));
+    worker.on('messageerror', (e) => onDeath(`a message could not be read: ${e?.message ?? e}`));
+    worker.on('exit', (code) => onDeath(`its thread exited with code ${code}`));
     // Idle workers must not keep the process alive; `call` holds a reference while a job runs.
     worker.unref();
     return {
@@ -25,8 +41,10 @@ async function spawn(onMessage, onError) {
   worker.addEventListener('message', (event) => onMessage(event.data));
   worker.addEventListener('error', (event) => {
     event.preventDefault();
-    onError(event.message || `could not start the CPU worker ${url}`);
+    // A script that fails to load gives an error event without a message.
+    onDeath(event.message || `${url} failed to load`);
   });
+  worker.addEventListener('messageerror', () => onDeath('a message from it could not be read'));
   return {
     post: (msg, transfer) => worker.postMessage(msg, transfer),
     hold: () => {},
@@ -35,22 +53,40 @@ async function spawn(onMessage, onError) {
   };
 }
 
+/** One worker and the calls waiting on it. Once dead, every call on it rejects at once. */
 class WorkerSlot {
   #handle;
   #jobs = new Map();
   #next = 0;
+  #ready = false;
+  /** Why the worker can no longer answer (undefined while it can). */
+  #dead;
+  /** Rows this worker says it has encoded (its own count, sent with every result). */
+  rowsEncoded = 0;
 
-  static async start(module, weights) {
+  static async start(url, module, weights) {
     const slot = new WorkerSlot();
-    slot.#handle = await spawn(
-      (msg) => slot.#settle(msg),
-      (message) => slot.#failAll(`CPU worker failed: ${message}`),
-    );
-    await slot.call({ type: 'init', module, weights });
+    slot.#handle = await spawn(url, (msg) => slot.#settle(msg), (reason) => slot.#die(reason));
+    try {
+      await slot.call({ type: 'init', module, weights });
+    } catch (e) {
+      // A worker whose init failed (bad weights) is still running: stop it.
+      slot.terminate();
+      throw e;
+    }
+    slot.#ready = true;
     return slot;
   }
 
+  get dead() {
+    return this.#dead !== undefined;
+  }
+
   call(msg, transfer = []) {
+    // A dead worker never answers (Node.js drops messages to an ended thread): refuse now.
+    if (this.#dead !== undefined) {
+      return Promise.reject(this.#dead === FREED ? new Error(FREED) : new CpuWorkerError(this.#dead));
+    }
     const id = this.#next++;
     return new Promise((resolve, reject) => {
       this.#jobs.set(id, { resolve, reject });
@@ -64,40 +100,67 @@ class WorkerSlot {
     if (!job) return;
     this.#jobs.delete(msg.id);
     if (this.#jobs.size === 0) this.#handle.release();
+    if (typeof msg.encodedRows === 'number') this.rowsEncoded = msg.encodedRows;
     if (msg.ok) job.resolve(msg);
     else job.reject(new Error(msg.message));
   }
 
-  #failAll(message) {
-    for (const job of this.#jobs.values()) job.reject(new Error(message));
+  /** The worker is gone or cannot be trusted: its calls reject, and it is stopped if it still runs. */
+  #die(reason) {
+    if (this.#dead !== undefined) return;
+    this.#dead = this.#ready
+      ? `a CPU worker died during the call (${reason}); the pool starts a new one for the next call`
+      : `the CPU worker could not start (${reason})`;
+    this.#reject(() => new CpuWorkerError(this.#dead));
+    // A browser worker can outlive an uncaught error, in an unknown state: it is not reused.
+    this.#handle.terminate();
+  }
+
+  #reject(error) {
+    for (const job of this.#jobs.values()) job.reject(error());
     this.#jobs.clear();
     this.#handle.release();
   }
 
   terminate() {
-    this.#failAll('the encoder was freed during the call');
+    this.#dead ??= FREED;
+    this.#reject(() => new Error(FREED));
     this.#handle.terminate();
   }
 }
 
 export class CpuPool {
   #slots;
+  #url;
+  #module;
+  #weights;
+  #freed = false;
+  #replacing;
 
-  constructor(slots) {
+  constructor(slots, url, module, weights) {
     this.#slots = slots;
+    this.#url = url;
+    this.#module = module;
+    this.#weights = weights;
   }
 
-  /** Starts `threads` workers, each with the compiled wasm `module` and the weights. */
-  static async start(threads, module, weights) {
+  /**
+   * Starts `threads` workers, each with the compiled wasm `module` and the weights.
+   * `workerUrl` replaces js/cpu-worker.js; it is for tests, which wrap the worker to crash it.
+   */
+  static async start(threads, module, weights, { workerUrl = WORKER_URL } = {}) {
+    // Kept to start a replacement for a worker that dies; a copy, so that the caller's array
+    // can change afterwards.
+    const own = weights.slice();
     const started = await Promise.allSettled(
-      Array.from({ length: threads }, () => WorkerSlot.start(module, weights.slice())),
+      Array.from({ length: threads }, () => WorkerSlot.start(workerUrl, module, own)),
     );
     const failed = started.find((s) => s.status === 'rejected');
     if (failed) {
       for (const s of started) if (s.status === 'fulfilled') s.value.terminate();
       throw failed.reason;
     }
-    return new CpuPool(started.map((s) => s.value));
+    return new CpuPool(started.map((s) => s.value), workerUrl, module, own);
   }
 
   get size() {
@@ -105,10 +168,40 @@ export class CpuPool {
   }
 
   /**
+   * Rows each worker reports it has encoded since it started, in worker order (a replaced
+   * worker counts from 0). Tests use it to check that work was shared out.
+   */
+  get rowsPerWorker() {
+    return this.#slots.map((slot) => slot.rowsEncoded);
+  }
+
+  /** Starts a new worker in place of each dead one. */
+  async #replaceDead() {
+    this.#replacing ??= Promise.all(this.#slots.map(async (slot, i) => {
+      if (!slot.dead) return;
+      let fresh;
+      try {
+        fresh = await WorkerSlot.start(this.#url, this.#module, this.#weights);
+      } catch (e) {
+        throw new CpuWorkerError(`a CPU worker died earlier and its replacement failed: ${e.message}`);
+      }
+      if (this.#freed) fresh.terminate();
+      else this.#slots[i] = fresh;
+    })).finally(() => {
+      this.#replacing = undefined;
+    });
+    await this.#replacing;
+  }
+
+  /**
    * Encodes `rows` (already validated) batch by batch, each worker taking the next batch as it
-   * finishes one; IDs land in `out` at their rows' place.
+   * finishes one; IDs land in `out` at their rows' place. A worker that dies fails this call
+   * (CpuWorkerError) and is replaced before the next one.
    */
   async encode(rows, { width, isF16, batchSize, levels, out, onProgress, signal }) {
+    if (this.#freed) throw new Error(FREED);
+    await this.#replaceDead();
+    if (this.#freed) throw new Error(FREED);
     const n = rows.length / width;
     let next = 0;
     let done = 0;
@@ -132,7 +225,8 @@ export class CpuPool {
           done += end - start;
           onProgress?.({ done, total: n });
         } catch (e) {
-          // The first failure (a worker's error or the progress callback's) stops every worker.
+          // The first failure (a worker's error or death, or the progress callback's) stops
+          // every worker; each settles its call first, so none is left waiting.
           failure ??= e;
           return;
         }
@@ -143,6 +237,7 @@ export class CpuPool {
   }
 
   terminate() {
+    this.#freed = true;
     for (const slot of this.#slots) slot.terminate();
     this.#slots = [];
   }

@@ -11,6 +11,8 @@ const onMessage = (handler) => (inNode
   : port.addEventListener('message', (event) => handler(event.data)));
 
 let encoder;
+// Rows this worker has encoded, sent with each result: the pool's evidence of who did the work.
+let encodedRows = 0;
 
 onMessage(async (msg) => {
   try {
@@ -21,7 +23,8 @@ onMessage(async (msg) => {
     } else if (msg.type === 'encode') {
       const rows = msg.f16 ? f16ToF32(msg.rows) : msg.rows;
       const ids = encoder.encodeCpu(rows, msg.dim, msg.rowOffset);
-      port.postMessage({ id: msg.id, ok: true, ids }, [ids.buffer]);
+      encodedRows += rows.length / msg.dim;
+      port.postMessage({ id: msg.id, ok: true, ids, encodedRows }, [ids.buffer]);
     } else {
       throw new Error(`unknown message type ${JSON.stringify(msg.type)}`);
     }

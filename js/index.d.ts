@@ -47,12 +47,21 @@ export class Encoder {
   readonly hasDecoder: boolean;
   /** The model's fingerprint (`sha256:…`), as ID tables record it. */
   readonly fingerprint: string;
-  /** Semantic IDs, row-major N × levels. Float16 input is given as its bit patterns (Uint16Array). */
+  /**
+   * Semantic IDs, row-major N × levels. Float16 input is given as its bit patterns (Uint16Array).
+   * With `threads` > 1, a worker that dies rejects the call with a CpuWorkerError and is replaced
+   * before the next one.
+   */
   encode(rows: Float32Array | Uint16Array, options?: EncodeOptions): Promise<Uint16Array>;
   /** Reconstructed vectors, row-major N × input_dim (models exported with their decoder). */
   decode(ids: Uint16Array | number[]): Promise<Float32Array>;
   /** Releases the model and stops its CPU workers; later calls reject. */
   free(): void;
+}
+
+/** A CPU worker died during a call (or could not start); the message says why. */
+export class CpuWorkerError extends Error {
+  name: 'CpuWorkerError';
 }
 
 /** Parses `.npy` bytes (2-D, little-endian float32 or float16, C order). */

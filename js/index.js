@@ -9,6 +9,7 @@ import { CpuPool } from './cpu-pool.js';
 import { checkRows, toBytes, toError, wasmEncoders } from './checks.js';
 
 export { IdTable } from './id-table.js';
+export { CpuWorkerError } from './cpu-pool.js';
 
 /**
  * Rows from which 'auto' prefers WebGPU over the CPU when an adapter exists. For a model this

@@ -31,8 +31,10 @@ after(async () => {
   await server?.close();
 });
 
+/** The first index where `a` and `b` differ, -1 if none; past the shorter one's end counts. */
 function firstMismatch(a, b) {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return i;
+  const n = Math.max(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
   return -1;
 }
 
@@ -63,6 +65,39 @@ test('CPU backend on 2 Web Workers in Chromium equals native on all 2,000 rows',
   });
   assert.equal(threads, 2);
   assert.equal(firstMismatch(ids, native), -1);
+});
+
+test('a Web Worker that dies mid-call: the call rejects, the worker is replaced, the next call equals native', { timeout: 60_000 }, async () => {
+  const result = await page.evaluate(async () => {
+    const { CpuPool } = await import('/js/cpu-pool.js');
+    const { CRASH_THROW } = await import('/tests/js/crashing-cpu-worker.mjs');
+    const module = await WebAssembly.compile(await (await fetch('/pkg/rqvae_bg.wasm')).arrayBuffer());
+    const weights = new Uint8Array(await (await fetch('/www/models/default.safetensors')).arrayBuffer());
+    const { data } = await window.rqvae.readNpy(new Uint8Array(await (await fetch('/data/sample.npy')).arrayBuffer()));
+    const rows = data.slice(0, 600 * 768);
+    const pool = await CpuPool.start(2, module, weights, { workerUrl: '/tests/js/crashing-cpu-worker.mjs' });
+    const encode = async (x) => {
+      const out = new Uint16Array((x.length / 768) * 3);
+      await pool.encode(x, { width: 768, isF16: false, batchSize: 100, levels: 3, out });
+      return Array.from(out);
+    };
+    const poisoned = Float32Array.from(rows);
+    poisoned[300 * 768] = CRASH_THROW;
+    let error;
+    try {
+      await encode(poisoned);
+    } catch (e) {
+      error = `${e.name}: ${e.message}`;
+    }
+    const ids = await encode(rows);
+    const rowsPerWorker = pool.rowsPerWorker;
+    pool.terminate();
+    return { error, ids, rowsPerWorker };
+  });
+  assert.match(result.error ?? 'resolved', /^CpuWorkerError: a CPU worker died during the call \(.*test crash on the batch at row 300/);
+  assert.equal(firstMismatch(result.ids, native.slice(0, 600 * 3)), -1);
+  assert.equal(result.ids.length, 600 * 3);
+  assert.ok(result.rowsPerWorker.every((r) => r > 0), `both workers work after the replacement: ${result.rowsPerWorker}`);
 });
 
 test('WebGPU backend in Chromium equals native on 100 rows', async () => {

@@ -4,8 +4,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { Encoder, readNpy, webgpuAvailable } from '../../js/index.js';
-import { DEFAULT_MODEL, SAMPLE_NPY, nativeEncode, nativeIds } from './fixtures.mjs';
+import { join } from 'node:path';
+import { CpuWorkerError, Encoder, readNpy, webgpuAvailable } from '../../js/index.js';
+import { CpuPool } from '../../js/cpu-pool.js';
+import { CRASH_EXIT, CRASH_THROW } from './crashing-cpu-worker.mjs';
+import { DEFAULT_MODEL, ROOT, SAMPLE_NPY, nativeEncode, nativeIds } from './fixtures.mjs';
 
 const sampleBytes = readFileSync(SAMPLE_NPY);
 const modelBytes = readFileSync(DEFAULT_MODEL);
@@ -24,6 +27,7 @@ test('wasm CPU IDs equal native rqvae-train encode on the 2,000-row sample', asy
   assert.ok(ids instanceof Uint16Array);
   assert.equal(ids.length, rows * encoder.config.levels);
   const native = nativeIds();
+  assert.equal(native.length, ids.length, 'native and wasm give IDs for the same rows');
   const mismatches = [];
   for (let i = 0; i < native.length; i++) if (native[i] !== ids[i]) mismatches.push(i);
   assert.deepEqual(mismatches, [], 'rows whose wasm IDs differ from native');
@@ -69,6 +73,13 @@ test('decode equals the native decoder on the native IDs', async () => {
   const ids = Uint16Array.from(native.ids.slice(0, 100 * 3));
   const recon = await encoder.decode(ids);
   assert.equal(recon.length, 100 * 768);
+  assert.equal(native.recon.length, 2000 * 768, 'native reconstructions of the whole sample');
+  // Finite first, on both sides: a decoder that returns NaN must fail here, whatever the
+  // difference below makes of it.
+  for (const [what, values] of [['wasm', recon], ['native', native.recon]]) {
+    const bad = values.findIndex((v) => !Number.isFinite(v));
+    assert.equal(bad, -1, `${what} reconstruction value ${bad} is ${values[bad]}`);
+  }
   let worst = 0;
   for (let i = 0; i < recon.length; i++) worst = Math.max(worst, Math.abs(recon[i] - native.recon[i]));
   assert.ok(worst < 1e-4, `largest difference from native reconstruction: ${worst}`);
@@ -149,7 +160,8 @@ test('readNpy rejects bad files with the reason', async () => {
   await assert.rejects(readNpy(sampleBytes.subarray(0, sampleBytes.length - 10)), /truncated data/);
 });
 
-test('threads: 2 spreads CPU batches over workers and gives the native IDs, f32 and f16', async () => {
+// That both workers did some of the work is checked on the pool itself, below.
+test('threads: 2 gives the native IDs, f32 and f16', async () => {
   const { data } = await readNpy(sampleBytes);
   const encoder = await Encoder.loadDefault({ backend: 'cpu', threads: 2 });
   assert.equal(encoder.threads, 2);
@@ -177,5 +189,67 @@ test('errors from CPU workers name the row of the whole array; the encoder stays
   assert.deepEqual(Array.from(ids), nativeIds().slice(0, 30));
   await assert.rejects(Encoder.loadDefault({ threads: 0 }), /threads must be an integer from 1 to 256/);
   encoder.free();
+  await assert.rejects(encoder.encode(data.subarray(0, 768)), /freed/);
+});
+
+/** A CpuPool of `threads` workers on the default model (`workerUrl` swaps the worker script). */
+async function startPool(threads, options) {
+  const module = await WebAssembly.compile(readFileSync(join(ROOT, 'pkg/rqvae_bg.wasm')));
+  const pool = await CpuPool.start(threads, module, modelBytes, options);
+  const encode = async (rows, batchSize) => {
+    const out = new Uint16Array((rows.length / 768) * 3);
+    await pool.encode(rows, { width: 768, isF16: false, batchSize, levels: 3, out });
+    return Array.from(out);
+  };
+  return { pool, encode };
+}
+
+test('a pool of 2 workers shares the work: each worker reports rows it encoded', async () => {
+  const { data } = await readNpy(sampleBytes);
+  const { pool, encode } = await startPool(2);
+  assert.deepEqual(pool.rowsPerWorker, [0, 0]);
+  assert.deepEqual(await encode(data, 300), nativeIds());
+  // The counts come from the workers themselves, so a pool that fed one worker only, or lost
+  // a batch, fails here even when the IDs are right.
+  const [first, second] = pool.rowsPerWorker;
+  assert.ok(first >= 300 && second >= 300, `rows per worker: ${first}, ${second}`);
+  assert.equal(first + second, 2000);
+  pool.terminate();
+});
+
+test('a CPU worker that dies mid-call rejects that call, is replaced, and the next call gives the right IDs', { timeout: 60_000 }, async () => {
+  const { data } = await readNpy(sampleBytes);
+  const rows = data.slice(0, 600 * 768);
+  const expected = nativeIds().slice(0, 600 * 3);
+  const { pool, encode } = await startPool(2, { workerUrl: new URL('./crashing-cpu-worker.mjs', import.meta.url) });
+  for (const [sentinel, reason] of [[CRASH_EXIT, /its thread exited with code 3/], [CRASH_THROW, /uncaught Error: test crash on the batch at row 300/]]) {
+    const poisoned = Float32Array.from(rows);
+    poisoned[300 * 768] = sentinel; // the first value of the batch at row 300
+    await assert.rejects(encode(poisoned, 100), (e) => {
+      assert.ok(e instanceof CpuWorkerError, `${e.name}: ${e.message}`);
+      assert.match(e.message, /^a CPU worker died during the call \(/);
+      assert.match(e.message, reason);
+      return true;
+    });
+    assert.equal(pool.size, 2);
+    assert.deepEqual(await encode(rows, 100), expected, `after a worker died (${reason})`);
+    assert.ok(pool.rowsPerWorker.every((r) => r > 0), `both workers work again: ${pool.rowsPerWorker}`);
+  }
+  pool.terminate();
+  await assert.rejects(encode(rows, 100), /the encoder was freed during the call/);
+});
+
+test('free() during an encode on 2 workers rejects that encode with the freed message', { timeout: 60_000 }, async () => {
+  const { data } = await readNpy(sampleBytes);
+  const encoder = await Encoder.loadDefault({ backend: 'cpu', threads: 2 });
+  let batches = 0;
+  await assert.rejects(
+    encoder.encode(data, { batchSize: 100, onProgress: () => { batches += 1; if (batches === 2) encoder.free(); } }),
+    (e) => {
+      assert.equal(e.message, 'the encoder was freed during the call');
+      assert.ok(!(e instanceof CpuWorkerError), 'freeing is not a worker failure');
+      return true;
+    },
+  );
   await assert.rejects(encoder.encode(data.subarray(0, 768)), /freed/);
 });
