@@ -226,3 +226,32 @@ export function nativeNearTieIds({ weights, rows, dim }) {
   writeFileSync(npy, npyBytes(rows, rows.length / dim, dim));
   return nativeIds(npy, model);
 }
+
+/** The records of CSV text (RFC 4180 quoting), each an array of fields. */
+export function csvRows(text) {
+  const rows = [];
+  let row = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i += 1;
+      } else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') {
+      row.push(field);
+      field = '';
+    } else if (c === '\n') {
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+    } else field += c;
+  }
+  if (field !== '' || row.length) rows.push([...row, field]);
+  return rows;
+}

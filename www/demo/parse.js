@@ -6,9 +6,13 @@
 //   .npy    2-D [items, dim], little-endian float32 ('<f4') or float16 ('<f2'), C order.
 //   .jsonl  one JSON object per line: {"id": …, "title": …(optional), "embedding": [numbers]}.
 //   .csv    id, optional title, then the vector's values. Header handling: the first line is a
-//           header when its last field is not a number. The title column is present when the
-//           header names the second column "title", or (no header) when the second field of the
-//           first row is not a number. Quote fields that contain commas ("a, b"; "" for a quote).
+//           header when its last field is not a number, or when it is pandas' header (the
+//           vector's columns labelled 0, 1, 2, … in order, at least two of them, after the id
+//           column and perhaps a title column: `id,title,0,1,…`, `,title,0,1,…`, `id,0,1,…`).
+//           The title column is present when a pandas header has two columns before the 0, when
+//           another header names the second column "title", or (no header) when the second field
+//           of the first row is not a number. Quote fields that contain commas ("a, b"; "" for a
+//           quote).
 //   titles  (.jsonl for an .npy) one {"id", "title"} object per line; line i names row i.
 
 /** Files of this size or more are refused before reading. */
@@ -106,9 +110,14 @@ export async function parseNpy(name, buffer, { expectedDim, onProgress, signal }
   const fortran = /['"]fortran_order['"]\s*:\s*(True|False)/.exec(header)?.[1];
   const shapeText = /['"]shape['"]\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
   if (!descr || !fortran || shapeText == null) throw new InputError(name, `unreadable .npy header: ${header.trim()}`);
-  const shape = shapeText.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
-  if (shape.length !== 2 || shape.some((s) => !Number.isInteger(s))) {
+  const sizes = shapeText.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (sizes.length !== 2) {
     throw new InputError(name, `the array has shape (${shapeText.trim()}); expected 2-D [items, dim]`);
+  }
+  // Digits only: Number() would also take '-1' (and (-1, -4) has a positive size), '1e3', '0x10'.
+  const shape = sizes.map((s) => (/^\d+$/.test(s) ? Number(s) : NaN));
+  if (!shape.every(Number.isSafeInteger)) {
+    throw new InputError(name, `the array has shape (${shapeText.trim()}); its sizes must be whole numbers from 0 to 2^53 - 1`);
   }
   if (fortran !== 'False') throw new InputError(name, 'Fortran-order arrays are not supported; save in C order');
   let dtype;
@@ -175,7 +184,8 @@ async function forEachLine(file, onLine, { onProgress, signal }) {
     if (done) break;
     read += value.length;
     let text = carry + decoder.decode(value, { stream: true });
-    if (first) {
+    // Not before the first character: a first chunk can end inside one and decode to ''.
+    if (first && text.length > 0) {
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
       first = false;
     }
@@ -223,6 +233,10 @@ function objectWithId(name, line, lineNo, isLast) {
   }
   if (!('id' in obj) || obj.id === null || (typeof obj.id !== 'string' && typeof obj.id !== 'number')) {
     throw new InputError(name, `line ${lineNo} has no "id" (a string or number)`);
+  }
+  // JSON.parse reads 1e400 as Infinity, which later messages would print as null.
+  if (typeof obj.id === 'number' && !Number.isFinite(obj.id)) {
+    throw new InputError(name, `line ${lineNo}: the id is a number too large for a double; write it as a string`);
   }
   return obj;
 }
@@ -416,6 +430,23 @@ async function forEachCsvRecord(name, file, onRecord, { onProgress, signal }) {
   return any;
 }
 
+/**
+ * Where the vector's columns start if `fields` is pandas' header (`df.to_csv()` labels a
+ * DataFrame's columns 0, 1, 2, …): 1 (`id,0,1,…`) or 2 (`id,title,0,1,…`, `,title,0,1,…`); else
+ * -1. Its last field is a number, so the "last field is not a number" rule alone reads it as a
+ * row. At least two labels, so that a one-value row `x,0` stays a row.
+ */
+function pandasVectorStart(fields) {
+  for (const start of [1, 2]) {
+    const count = fields.length - start;
+    if (count < 2) continue;
+    let k = 0;
+    while (k < count && fields[start + k].trim() === String(k)) k += 1;
+    if (k === count) return start;
+  }
+  return -1;
+}
+
 /** Parses embeddings in CSV: id, optional title, vector. */
 export async function parseCsv(name, file, { expectedDim, onProgress, signal } = {}) {
   const rows = new Rows();
@@ -428,10 +459,11 @@ export async function parseCsv(name, file, { expectedDim, onProgress, signal } =
   let firstLine = 0;
   let scratch;
   await forEachCsvRecord(name, file, (fields, lineNo, isLast) => {
-    if (header === null && width < 0 && !numberLike(fields[fields.length - 1])) {
+    const vectorStart = header === null && width < 0 ? pandasVectorStart(fields) : -1;
+    if (vectorStart > 0 || (header === null && width < 0 && !numberLike(fields[fields.length - 1]))) {
       header = fields;
       if (fields.length < 2) throw new InputError(name, `line ${lineNo}: the header has only one column; expected id, optional title, then the vector`);
-      hasTitle = fields[1].trim().toLowerCase() === 'title';
+      hasTitle = vectorStart > 0 ? vectorStart === 2 : fields[1].trim().toLowerCase() === 'title';
       return;
     }
     if (width < 0) {

@@ -71,19 +71,36 @@ export function tupleStats(ids, n, levels, top = 10) {
   };
 }
 
+/** One CSV field, quoted (RFC 4180) when it holds a quote, comma or line break, or edge spaces. */
 function csvField(value) {
   const s = String(value);
   return /[",\r\n]/.test(s) || s !== s.trim() ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** CSV text: header id,title,A,B,C,token,semantic_id then one line per item. */
+// Spreadsheets run a cell that starts with one of these as a formula (CSV injection). OWASP's
+// remedy: a leading single quote, which makes the cell text.
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/**
+ * A free-text field (a title) made safe to open in a spreadsheet, then quoted. Ids are not
+ * passed through this: they are join keys and must stay exactly as given.
+ */
+function csvTextField(value) {
+  const s = String(value);
+  return csvField(FORMULA_START.test(s) ? `'${s}` : s);
+}
+
+/**
+ * CSV text: header id,title,A,B,C,token,semantic_id then one line per item. Titles that would
+ * start a formula get a leading ' (csvTextField).
+ */
 export function toCsv(result) {
   const { ids, levels, itemIds, titles, rows, table } = result;
   const letters = LETTERS.slice(0, levels).toUpperCase().split('');
   const lines = [['id', 'title', ...letters, 'token', 'semantic_id'].join(',')];
   for (let i = 0; i < rows; i++) {
     const codes = Array.from(ids.subarray(i * levels, (i + 1) * levels));
-    lines.push([csvField(itemIds[i]), csvField(titles[i]), ...codes, tokenOf(ids, i, levels), tokenOf(table.ids, i, levels + 1)].join(','));
+    lines.push([csvField(itemIds[i]), csvTextField(titles[i]), ...codes, tokenOf(ids, i, levels), tokenOf(table.ids, i, levels + 1)].join(','));
   }
   return `${lines.join('\n')}\n`;
 }
