@@ -20,8 +20,14 @@ export interface EncodeOptions {
   signal?: AbortSignal;
 }
 
-/** Rows from which 'auto' prefers WebGPU when an adapter exists. */
+/**
+ * Rows from which 'auto' encodes on a hardware WebGPU adapter (64). On a software adapter
+ * (SwiftShader, lavapipe, WARP) or without one, 'auto' always uses the CPU.
+ */
 export const AUTO_WEBGPU_MIN_ROWS: number;
+
+/** This context's WebGPU adapter: none, a software (fallback) adapter, or hardware. */
+export function webgpuAdapterKind(): Promise<'none' | 'software' | 'hardware'>;
 
 export interface LoadOptions {
   /** 'auto' (default), 'webgpu' or 'cpu'. */

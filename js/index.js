@@ -7,17 +7,11 @@
 import init, { WasmEncoder, readNpy as wasmReadNpy, f16ToF32 } from '../pkg/rqvae.js';
 import { CpuPool } from './cpu-pool.js';
 import { checkRows, toBytes, toError, wasmEncoders } from './checks.js';
+import { AUTO_WEBGPU_MIN_ROWS, webgpuAdapterKind } from './adapter.js';
 
 export { IdTable } from './id-table.js';
 export { CpuWorkerError } from './cpu-pool.js';
-
-/**
- * Rows from which 'auto' prefers WebGPU over the CPU when an adapter exists. For a model this
- * small, dispatch and read-back dominate WebGPU's cost. On the software adapter measured so far
- * (SwiftShader) the CPU wins at every size (README, "Performance"); no hardware GPU has been
- * measured, so this is a conservative guess: at ~18k rows/s the CPU needs ~3 s for 50,000 rows.
- */
-export const AUTO_WEBGPU_MIN_ROWS = 50_000;
+export { AUTO_WEBGPU_MIN_ROWS, webgpuAdapterKind } from './adapter.js';
 
 const DEFAULT_BATCH = 2048;
 
@@ -169,7 +163,9 @@ export class Encoder {
   async #chooseBackend(rows) {
     if (this.#preference === 'cpu') return 'cpu';
     if (this.#preference === 'webgpu') return 'webgpu';
-    if (rows >= AUTO_WEBGPU_MIN_ROWS && (await webgpuAvailable())) {
+    // By the adapter, not the row count alone: a software adapter loses to the CPU path at
+    // every size, a hardware one wins from a few dozen rows (js/adapter.js).
+    if (rows >= AUTO_WEBGPU_MIN_ROWS && (await webgpuAdapterKind()) === 'hardware') {
       try {
         await this.#ensureWebGpu();
         return 'webgpu';

@@ -116,6 +116,25 @@ test('WebGPU backend in Chromium equals native on 100 rows', async () => {
   assert.equal(firstMismatch(result.ids, native.slice(0, 300)), -1);
 });
 
+test("auto on Chromium's software adapter (SwiftShader) encodes on the CPU, with the native IDs", async () => {
+  const result = await page.evaluate(async () => {
+    const bytes = new Uint8Array(await (await fetch('/data/sample.npy')).arrayBuffer());
+    const { data } = await window.rqvae.readNpy(bytes);
+    const kind = await window.rqvae.webgpuAdapterKind();
+    const encoder = await window.rqvae.Encoder.loadDefault({ backend: 'auto' });
+    // Past AUTO_WEBGPU_MIN_ROWS, so only the adapter's kind keeps this on the CPU.
+    const rows = 4 * window.rqvae.AUTO_WEBGPU_MIN_ROWS;
+    const ids = await encoder.encode(data.subarray(0, rows * 768));
+    const backend = encoder.backend;
+    encoder.free();
+    return { kind, rows, backend, ids: Array.from(ids) };
+  });
+  assert.equal(result.kind, 'software');
+  assert.equal(result.backend, 'cpu');
+  assert.equal(result.ids.length, result.rows * 3);
+  assert.equal(firstMismatch(result.ids, native.slice(0, result.rows * 3)), -1);
+});
+
 test('near-ties: CPU and WebGPU in Chromium give the native IDs on a model built to tie', async () => {
   const model = nearTieModel();
   const native = nativeNearTieIds(model);

@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CpuWorkerError, Encoder, readNpy, webgpuAvailable } from '../../js/index.js';
+import { CpuWorkerError, Encoder, readNpy, webgpuAdapterKind, webgpuAvailable } from '../../js/index.js';
+import { adapterKind } from '../../js/adapter.js';
 import { CpuPool } from '../../js/cpu-pool.js';
 import { CRASH_EXIT, CRASH_THROW } from './crashing-cpu-worker.mjs';
 import { DEFAULT_MODEL, ROOT, SAMPLE_NPY, nativeEncode, nativeIds } from './fixtures.mjs';
@@ -144,8 +145,21 @@ test('bad weights reject with a message naming the problem', async () => {
   encoder.free();
 });
 
+test('auto decides by the adapter: fallback and software rasterisers are software, GPUs hardware', () => {
+  assert.equal(adapterKind({ info: { isFallbackAdapter: true, vendor: 'nvidia' } }), 'software');
+  assert.equal(adapterKind({ isFallbackAdapter: true, info: {} }), 'software');
+  assert.equal(adapterKind({ info: { vendor: 'google', architecture: 'swiftshader', description: '' } }), 'software');
+  assert.equal(adapterKind({ info: { vendor: 'mesa', device: 'llvmpipe (LLVM 15.0.6, 256 bits)' } }), 'software');
+  assert.equal(adapterKind({ info: { description: 'Microsoft Basic Render Driver' } }), 'software');
+  assert.equal(adapterKind({ info: { vendor: 'nvidia', architecture: 'hopper', isFallbackAdapter: false } }), 'hardware');
+  assert.equal(adapterKind({ info: { vendor: 'apple', architecture: 'metal-3' } }), 'hardware');
+  // An adapter that reports nothing is taken for hardware, as browsers hide details by default.
+  assert.equal(adapterKind({}), 'hardware');
+});
+
 test('WebGPU requested in Node.js rejects; auto falls back to the CPU', async () => {
   assert.equal(await webgpuAvailable(), false);
+  assert.equal(await webgpuAdapterKind(), 'none');
   await assert.rejects(Encoder.loadDefault({ backend: 'webgpu' }), /no WebGPU adapter/);
   const encoder = await Encoder.loadDefault({ backend: 'auto' });
   const { data } = await readNpy(sampleBytes);
