@@ -2,18 +2,22 @@
 // Each worker holds its own wasm instance and copy of the weights (a few MB), so this needs no
 // SharedArrayBuffer and works on any page and in Node.js.
 
+import { RqvaeError } from './errors.js';
+
 const inNode = typeof globalThis.process?.versions?.node === 'string' && typeof globalThis.Worker === 'undefined';
 
 const WORKER_URL = new URL('./cpu-worker.js', import.meta.url);
 const FREED = 'the encoder was freed during the call';
 
 /** A CPU worker stopped answering (it crashed, or could not start); the message says why. */
-export class CpuWorkerError extends Error {
+export class CpuWorkerError extends RqvaeError {
   constructor(message) {
-    super(message);
+    super('ERR_WORKER', message);
     this.name = 'CpuWorkerError';
   }
 }
+
+const freed = () => new RqvaeError('ERR_FREED', FREED);
 
 /**
  * A worker with one interface over Node's worker_threads and the browser's Web Workers.
@@ -85,7 +89,7 @@ class WorkerSlot {
   call(msg, transfer = []) {
     // A dead worker never answers (Node.js drops messages to an ended thread): refuse now.
     if (this.#dead !== undefined) {
-      return Promise.reject(this.#dead === FREED ? new Error(FREED) : new CpuWorkerError(this.#dead));
+      return Promise.reject(this.#dead === FREED ? freed() : new CpuWorkerError(this.#dead));
     }
     const id = this.#next++;
     return new Promise((resolve, reject) => {
@@ -102,7 +106,7 @@ class WorkerSlot {
     if (this.#jobs.size === 0) this.#handle.release();
     if (typeof msg.encodedRows === 'number') this.rowsEncoded = msg.encodedRows;
     if (msg.ok) job.resolve(msg);
-    else job.reject(new Error(msg.message));
+    else job.reject(new RqvaeError(msg.code ?? 'ERR_INTERNAL', msg.message));
   }
 
   /** The worker is gone or cannot be trusted: its calls reject, and it is stopped if it still runs. */
@@ -124,7 +128,7 @@ class WorkerSlot {
 
   terminate() {
     this.#dead ??= FREED;
-    this.#reject(() => new Error(FREED));
+    this.#reject(freed);
     this.#handle.terminate();
   }
 }
@@ -199,9 +203,9 @@ export class CpuPool {
    * (CpuWorkerError) and is replaced before the next one.
    */
   async encode(rows, { width, isF16, batchSize, levels, out, onProgress, signal }) {
-    if (this.#freed) throw new Error(FREED);
+    if (this.#freed) throw freed();
     await this.#replaceDead();
-    if (this.#freed) throw new Error(FREED);
+    if (this.#freed) throw freed();
     const n = rows.length / width;
     let next = 0;
     let done = 0;
@@ -209,7 +213,8 @@ export class CpuPool {
     const work = async (slot) => {
       while (next < n && !failure) {
         if (signal?.aborted) {
-          failure = new Error('encoding was cancelled');
+          // As fetch does: the signal's reason (an AbortError unless the caller gave one).
+          failure = signal.reason;
           return;
         }
         const start = next;

@@ -29,6 +29,7 @@ onMessage(async (msg) => {
       throw new Error(`unknown message type ${JSON.stringify(msg.type)}`);
     }
   } catch (e) {
-    port.postMessage({ id: msg.id, ok: false, message: e instanceof Error ? e.message : String(e) });
+    // The wasm module's errors carry a stable code; the pool rebuilds an RqvaeError from it.
+    port.postMessage({ id: msg.id, ok: false, message: e instanceof Error ? e.message : String(e), code: e?.code });
   }
 });

@@ -5,7 +5,8 @@
 // canonical CPU computation, whatever backend the encoder was loaded with.
 
 import { WasmIdTable, f16ToF32 } from '../pkg/rqvae.js';
-import { checkRows, toBytes, toError, wasmEncoders } from './checks.js';
+import { checkRows, toBytes, wasmEncoders } from './checks.js';
+import { RqvaeError, toError } from './errors.js';
 import { initWasm } from './index.js';
 
 const camel = (key) => key.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase());
@@ -21,7 +22,7 @@ function camelKeys(value) {
 
 function wasmEncoderOf(encoder) {
   const inner = wasmEncoders.get(encoder);
-  if (!inner) throw new Error('encoder must be a loaded Encoder that has not been freed');
+  if (!inner) throw new RqvaeError('ERR_FREED', 'encoder must be a loaded Encoder that has not been freed');
   return inner;
 }
 
@@ -35,11 +36,11 @@ function call(fn) {
 
 function idsJson(ids, n) {
   if (ids === undefined) return '';
-  if (!Array.isArray(ids)) throw new TypeError('ids must be an array of integers or strings, one per row');
-  if (ids.length !== n) throw new Error(`${ids.length} ids for ${n} rows: give one id per row`);
+  if (!Array.isArray(ids)) throw new RqvaeError('ERR_INPUT', 'ids must be an array of integers or strings, one per row');
+  if (ids.length !== n) throw new RqvaeError('ERR_IDS', `${ids.length} ids for ${n} rows: give one id per row`);
   const bad = ids.findIndex((id) => !(typeof id === 'string' || Number.isSafeInteger(id)));
   if (bad >= 0) {
-    throw new Error(`ids[${bad}] is ${JSON.stringify(ids[bad]) ?? String(ids[bad])}: an id must be a string or a safe integer`);
+    throw new RqvaeError('ERR_IDS', `ids[${bad}] is ${JSON.stringify(ids[bad]) ?? String(ids[bad])}: an id must be a string or a safe integer`);
   }
   return JSON.stringify(ids);
 }
@@ -80,7 +81,7 @@ export class IdTable {
   }
 
   #live() {
-    if (!this.#inner) throw new Error('this table has been freed');
+    if (!this.#inner) throw new RqvaeError('ERR_FREED', 'this table has been freed');
     return this.#inner;
   }
 
@@ -125,7 +126,7 @@ export class IdTable {
 
   /** Churn from `previous` to this table: `{ common, changed, churn, onlyPrevious, onlyCurrent }`. */
   churn(previous) {
-    if (!(previous instanceof IdTable)) throw new TypeError('previous must be an IdTable');
+    if (!(previous instanceof IdTable)) throw new RqvaeError('ERR_INPUT', 'previous must be an IdTable');
     return camelKeys(JSON.parse(this.#live().churnJson(previous.#live())));
   }
 

@@ -16,7 +16,10 @@ export interface EncodeOptions {
   batchSize?: number;
   /** Called after every batch. */
   onProgress?: (progress: { done: number; total: number }) => void;
-  /** Cancels between batches; the Promise then rejects. */
+  /**
+   * Cancels between batches: the Promise then rejects with `signal.reason`, as fetch does (a
+   * DOMException named 'AbortError' unless `abort(reason)` gave another).
+   */
   signal?: AbortSignal;
 }
 
@@ -40,7 +43,40 @@ export interface LoadOptions {
   threads?: number;
 }
 
+/** Stable codes of RqvaeError (see the README's "Errors"). */
+export type RqvaeErrorCode =
+  | 'ERR_INPUT'
+  | 'ERR_DIMENSION'
+  | 'ERR_NON_FINITE'
+  | 'ERR_OPTION'
+  | 'ERR_WEIGHTS'
+  | 'ERR_NO_DECODER'
+  | 'ERR_NPY'
+  | 'ERR_TOO_LARGE'
+  | 'ERR_ID_RANGE'
+  | 'ERR_IDS'
+  | 'ERR_TABLE'
+  | 'ERR_MODEL_MISMATCH'
+  | 'ERR_FREED'
+  | 'ERR_NO_WEBGPU'
+  | 'ERR_WEBGPU'
+  | 'ERR_WORKER'
+  | 'ERR_FETCH'
+  | 'ERR_INTERNAL';
+
+/**
+ * Every failure of the package (cancelling aside, which rejects with the AbortSignal's reason).
+ * Branch on `code`; the message is for people and may be reworded.
+ */
+export class RqvaeError extends Error {
+  name: 'RqvaeError' | 'CpuWorkerError';
+  readonly code: RqvaeErrorCode;
+  constructor(code: RqvaeErrorCode, message: string, options?: { cause?: unknown });
+}
+
 export class Encoder {
+  /** Use Encoder.load or Encoder.loadDefault. */
+  private constructor();
   /** Loads `.safetensors` weights from `rqvae-train export`. Rejects with a message on bad weights. */
   static load(weights: Uint8Array | ArrayBuffer, options?: LoadOptions): Promise<Encoder>;
   /** Loads the default model shipped with the package. */
@@ -66,8 +102,9 @@ export class Encoder {
 }
 
 /** A CPU worker died during a call (or could not start); the message says why. */
-export class CpuWorkerError extends Error {
+export class CpuWorkerError extends RqvaeError {
   name: 'CpuWorkerError';
+  readonly code: 'ERR_WORKER';
 }
 
 /** Parses `.npy` bytes (2-D, little-endian float32 or float16, C order). */
@@ -171,6 +208,8 @@ export interface AddOptions {
 
 /** Unique, stable semantic IDs: the same table `rqvae-train assign` writes. */
 export class IdTable {
+  /** Use IdTable.create, IdTable.assign or IdTable.load. */
+  private constructor();
   /** An empty table for the encoder's model. */
   static create(encoder: Encoder, options?: { reassign?: boolean }): Promise<IdTable>;
   /** `create` then `add`. */

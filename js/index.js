@@ -6,11 +6,13 @@
 
 import init, { WasmEncoder, readNpy as wasmReadNpy, f16ToF32 } from '../pkg/rqvae.js';
 import { CpuPool } from './cpu-pool.js';
-import { checkRows, toBytes, toError, wasmEncoders } from './checks.js';
+import { checkRows, toBytes, wasmEncoders } from './checks.js';
+import { RqvaeError, toError } from './errors.js';
 import { AUTO_WEBGPU_MIN_ROWS, webgpuAdapterKind } from './adapter.js';
 
 export { IdTable } from './id-table.js';
 export { CpuWorkerError } from './cpu-pool.js';
+export { RqvaeError } from './errors.js';
 export { AUTO_WEBGPU_MIN_ROWS, webgpuAdapterKind } from './adapter.js';
 
 const DEFAULT_BATCH = 2048;
@@ -25,7 +27,7 @@ async function loadAsset(relative) {
     return new Uint8Array(await readFile(url));
   }
   const response = await fetch(url);
-  if (!response.ok) throw new Error(`could not fetch ${url}: HTTP ${response.status}`);
+  if (!response.ok) throw new RqvaeError('ERR_FETCH', `could not fetch ${url}: HTTP ${response.status}`);
   return new Uint8Array(await response.arrayBuffer());
 }
 
@@ -37,7 +39,9 @@ export function initWasm() {
       // Kept for CPU workers: they instantiate the compiled module instead of fetching it again.
       wasmModule = module;
       return init({ module_or_path: module });
-    });
+    })
+    // The module's raw exports are internal: callers only wait for it.
+    .then(() => undefined);
   return wasmReady;
 }
 
@@ -78,10 +82,10 @@ export class Encoder {
    */
   static async load(weights, { backend = 'auto', threads = 1 } = {}) {
     if (!['auto', 'webgpu', 'cpu'].includes(backend)) {
-      throw new Error(`backend must be 'auto', 'webgpu' or 'cpu', got ${JSON.stringify(backend)}`);
+      throw new RqvaeError('ERR_OPTION', `backend must be 'auto', 'webgpu' or 'cpu', got ${JSON.stringify(backend)}`);
     }
     if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
-      throw new Error(`threads must be an integer from 1 to 256, got ${JSON.stringify(threads)}`);
+      throw new RqvaeError('ERR_OPTION', `threads must be an integer from 1 to 256, got ${JSON.stringify(threads)}`);
     }
     const bytes = toBytes(weights, 'weights');
     await initWasm();
@@ -97,7 +101,7 @@ export class Encoder {
         pool = await CpuPool.start(threads, wasmModule, bytes);
       } catch (e) {
         inner.free();
-        throw new Error(`could not start ${threads} CPU workers: ${toError(e).message}`);
+        throw new RqvaeError('ERR_WORKER', `could not start ${threads} CPU workers: ${e.message}`, { cause: e });
       }
     }
     const encoder = new Encoder(inner, backend, pool);
@@ -143,7 +147,7 @@ export class Encoder {
   }
 
   #live() {
-    if (!this.#inner) throw new Error('this encoder has been freed; load a new one');
+    if (!this.#inner) throw new RqvaeError('ERR_FREED', 'this encoder has been freed; load a new one');
     return this.#inner;
   }
 
@@ -151,12 +155,12 @@ export class Encoder {
     const inner = this.#live();
     if (inner.hasWebGpu()) return;
     if (!(await webgpuAvailable())) {
-      throw new Error('WebGPU was requested but this browser offers no WebGPU adapter; use backend "cpu" or "auto"');
+      throw new RqvaeError('ERR_NO_WEBGPU', 'WebGPU was requested but this browser offers no WebGPU adapter; use backend "cpu" or "auto"');
     }
     try {
       await inner.initWebGpu();
     } catch (e) {
-      throw new Error(`WebGPU initialisation failed: ${toError(e).message}`);
+      throw new RqvaeError('ERR_WEBGPU', `WebGPU initialisation failed: ${e?.message ?? e}`, { cause: e });
     }
   }
 
@@ -185,7 +189,7 @@ export class Encoder {
     const inner = this.#live();
     const { n, width, isF16 } = checkRows(rows, dim, this.#config.input_dim);
     if (!Number.isInteger(batchSize) || batchSize < 1) {
-      throw new Error(`batchSize must be a positive integer, got ${batchSize}`);
+      throw new RqvaeError('ERR_OPTION', `batchSize must be a positive integer, got ${batchSize}`);
     }
     const levels = this.#config.levels;
     const backend = await this.#chooseBackend(n);
@@ -196,9 +200,9 @@ export class Encoder {
       return out;
     }
     for (let start = 0; start < n; start += batchSize) {
-      if (signal?.aborted) throw new Error('encoding was cancelled');
+      signal?.throwIfAborted();
       // free() may have run while this encode yielded; the wasm object is gone then.
-      if (this.#inner !== inner) throw new Error('this encoder was freed while encoding; load a new one');
+      if (this.#inner !== inner) throw new RqvaeError('ERR_FREED', 'this encoder was freed while encoding; load a new one');
       const end = Math.min(n, start + batchSize);
       const slice = rows.subarray(start * width, end * width);
       const batch = isF16 ? f16ToF32(slice) : slice;
@@ -225,13 +229,13 @@ export class Encoder {
   async decode(ids) {
     const inner = this.#live();
     if (!(ids instanceof Uint16Array)) {
-      if (!Array.isArray(ids)) throw new TypeError('ids must be a Uint16Array or an array of numbers');
+      if (!Array.isArray(ids)) throw new RqvaeError('ERR_INPUT', 'ids must be a Uint16Array or an array of numbers');
       // Uint16Array.from would wrap 65541 to 5 and decode a code nobody asked for.
       const size = this.#config.codebook_size;
       const bad = ids.findIndex((v) => !Number.isInteger(v) || v < 0 || v >= size);
       if (bad >= 0) {
         const levels = this.#config.levels;
-        throw new Error(`ID ${ids[bad]} at row ${Math.floor(bad / levels)}, level ${bad % levels} is outside the codebook (size ${size})`);
+        throw new RqvaeError('ERR_ID_RANGE', `ID ${ids[bad]} at row ${Math.floor(bad / levels)}, level ${bad % levels} is outside the codebook (size ${size})`);
       }
     }
     const array = ids instanceof Uint16Array ? ids : Uint16Array.from(ids);

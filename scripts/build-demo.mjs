@@ -2,7 +2,7 @@
 // Builds the web demo as plain static files in dist/ (no bundler):
 //   dist/index.html, app.js, worker.js, parse.js, stats.js, style.css   from www/demo/
 //   dist/js/index.js                  the package API (js/index.js; default model path rewritten)
-//   dist/js/cpu-pool.js, cpu-worker.js, checks.js, id-table.js, adapter.js  its other modules
+//   dist/js/cpu-pool.js, cpu-worker.js, checks.js, id-table.js, adapter.js, errors.js  its other modules
 //   dist/pkg/rqvae.js, rqvae_bg.wasm  the wasm-bindgen build (run `npm run build` first)
 //   dist/models/default.safetensors   the default model
 //   dist/sample/…                     the shipped sample (www/sample/)
@@ -62,7 +62,7 @@ mkdirSync(join(OUT, 'js'));
 writeFileSync(join(OUT, 'js/index.js'), api.replaceAll(from, "'../models/default.safetensors'"));
 // The modules js/index.js imports: its CPU worker pool (whose worker loads ../pkg/rqvae.js, as
 // here), the shared input checks and the ID table.
-for (const f of ['cpu-pool.js', 'cpu-worker.js', 'checks.js', 'id-table.js', 'adapter.js']) cpSync(join(ROOT, 'js', f), join(OUT, 'js', f));
+for (const f of ['cpu-pool.js', 'cpu-worker.js', 'checks.js', 'id-table.js', 'adapter.js', 'errors.js']) cpSync(join(ROOT, 'js', f), join(OUT, 'js', f));
 
 mkdirSync(join(OUT, 'vendor'));
 cpSync(need(join(d3Dir, 'dist/d3-hierarchy.mjs')), join(OUT, 'vendor/d3-hierarchy.mjs'));

@@ -27,6 +27,8 @@ pub mod sinkhorn;
 pub mod train;
 #[cfg(feature = "wasm")]
 mod wasm_api;
+#[cfg(feature = "wasm")]
+mod wasm_error;
 pub mod weights;
 
 pub use config::{ConfigError, RqVaeConfig};

@@ -1,9 +1,9 @@
 //! The wasm-bindgen API behind the npm package (feature `wasm`).
 //!
 //! JavaScript sees these through `js/index.js`, which adds batching, progress, backend choice
-//! and the freed-encoder check. Every fallible call returns `Result<_, JsError>` (a thrown
-//! `Error` or rejected Promise with the message); inputs are validated here before they reach
-//! burn, so no input a user can give reaches a panic.
+//! and the freed-encoder check. Every fallible call returns `Result<_, ApiError>`: a thrown
+//! `Error` or rejected Promise with a message and a stable `code` ([`crate::wasm_error`]);
+//! inputs are validated here before they reach burn, so no input a user can give reaches a panic.
 
 use crate::assign::{assign, AssignOptions};
 use crate::canonical::{near_tie_rows, redecide};
@@ -12,6 +12,7 @@ use crate::host_model::HostModel;
 use crate::id_quality::{churn, table_quality};
 use crate::id_table::{IdTable, ItemId, Resolution};
 use crate::model::RqVae;
+use crate::wasm_error::ApiError;
 use crate::weights::{ModelWeights, WeightsError};
 use burn::backend::wgpu::{graphics::WebGpu, init_setup_async, RuntimeOptions, Wgpu, WgpuDevice};
 use burn::tensor::{Tensor, TensorData};
@@ -65,14 +66,14 @@ fn checked_rows(
     dim: usize,
     row_offset: usize,
     expected: usize,
-) -> Result<Embeddings, JsError> {
+) -> Result<Embeddings, ApiError> {
     use crate::EmbeddingsError;
     if dim != expected {
-        let e = EmbeddingsError::DimMismatch {
+        return Err(EmbeddingsError::DimMismatch {
             expected,
             found: dim,
-        };
-        return Err(JsError::new(&e.to_string()));
+        }
+        .into());
     }
     Embeddings::new(rows, dim).map_err(|e| {
         let e = match e {
@@ -83,7 +84,7 @@ fn checked_rows(
             },
             other => other,
         };
-        JsError::new(&e.to_string())
+        e.into()
     })
 }
 
@@ -96,10 +97,9 @@ fn to_u16(ids: Vec<u32>) -> Vec<u16> {
 impl WasmEncoder {
     /// Parses and checks weights (`.safetensors` bytes of format version 1).
     #[wasm_bindgen(constructor)]
-    pub fn new(bytes: &[u8]) -> Result<WasmEncoder, JsError> {
-        let weights =
-            ModelWeights::from_bytes(bytes).map_err(|e| JsError::new(&format!("weights: {e}")))?;
-        let cpu = HostModel::new(&weights).map_err(|e| JsError::new(&format!("weights: {e}")))?;
+    pub fn new(bytes: &[u8]) -> Result<WasmEncoder, ApiError> {
+        let weights = ModelWeights::from_bytes(bytes)?;
+        let cpu = HostModel::new(&weights)?;
         Ok(Self {
             cpu: Rc::new(cpu),
             weights: Rc::new(weights),
@@ -153,7 +153,7 @@ impl WasmEncoder {
         rows: Vec<f32>,
         dim: usize,
         row_offset: usize,
-    ) -> Result<Vec<u16>, JsError> {
+    ) -> Result<Vec<u16>, ApiError> {
         let x = checked_rows(rows, dim, row_offset, self.weights.config.input_dim)?;
         Ok(to_u16(self.cpu.encode(x.as_slice(), x.rows())))
     }
@@ -169,15 +169,22 @@ impl WasmEncoder {
         wasm_bindgen_futures::future_to_promise(async move {
             let x = checked.map_err(JsValue::from)?;
             let model = model.ok_or_else(|| {
-                JsValue::from(JsError::new("WebGPU is not initialised for this encoder"))
+                JsValue::from(ApiError::new(
+                    "ERR_WEBGPU",
+                    "WebGPU is not initialised for this encoder",
+                ))
             })?;
             let device = WgpuDevice::default();
             let input = Tensor::<Gpu, 2>::from_data(
                 TensorData::new(x.as_slice().to_vec(), [x.rows(), x.dim()]),
                 &device,
             );
-            let read_back =
-                |e| JsValue::from(JsError::new(&format!("WebGPU read-back failed: {e:?}")));
+            let read_back = |e| {
+                JsValue::from(ApiError::new(
+                    "ERR_WEBGPU",
+                    format!("WebGPU read-back failed: {e:?}"),
+                ))
+            };
             let (ids, margins) = model.encode_with_margin(input);
             let ids = ids.into_data_async().await.map_err(read_back)?;
             let margins = margins.into_data_async().await.map_err(read_back)?;
@@ -190,27 +197,33 @@ impl WasmEncoder {
 
     /// Decoder reconstructions `[n, input_dim]` of IDs `[n, levels]` on the CPU.
     #[wasm_bindgen(js_name = decodeCpu)]
-    pub fn decode_cpu(&self, ids: &[u16]) -> Result<Vec<f32>, JsError> {
+    pub fn decode_cpu(&self, ids: &[u16]) -> Result<Vec<f32>, ApiError> {
         let c = &self.weights.config;
-        let no_decoder = || JsError::new(&WeightsError::NoDecoder.to_string());
+        let no_decoder = || ApiError::new("ERR_NO_DECODER", WeightsError::NoDecoder);
         if !self.cpu.has_decoder() {
             return Err(no_decoder());
         }
         if ids.is_empty() || !ids.len().is_multiple_of(c.levels) {
-            return Err(JsError::new(&format!(
-                "{} IDs are not a whole number of rows of {} levels",
-                ids.len(),
-                c.levels
-            )));
+            return Err(ApiError::new(
+                "ERR_ID_RANGE",
+                format!(
+                    "{} IDs are not a whole number of rows of {} levels",
+                    ids.len(),
+                    c.levels
+                ),
+            ));
         }
         if let Some(pos) = ids.iter().position(|&v| v as usize >= c.codebook_size) {
-            return Err(JsError::new(&format!(
-                "ID {} at row {}, level {} is outside the codebook (size {})",
-                ids[pos],
-                pos / c.levels,
-                pos % c.levels,
-                c.codebook_size
-            )));
+            return Err(ApiError::new(
+                "ERR_ID_RANGE",
+                format!(
+                    "ID {} at row {}, level {} is outside the codebook (size {})",
+                    ids[pos],
+                    pos / c.levels,
+                    pos % c.levels,
+                    c.codebook_size
+                ),
+            ));
         }
         let ids: Vec<u32> = ids.iter().map(|&v| v as u32).collect();
         self.cpu.decode(&ids).ok_or_else(no_decoder)
@@ -251,9 +264,8 @@ impl NpyArray {
 /// Parses `.npy` bytes (2-D, little-endian f32 or f16, C order) with the same reader as the
 /// trainer.
 #[wasm_bindgen(js_name = readNpy)]
-pub fn read_npy(bytes: &[u8]) -> Result<NpyArray, JsError> {
-    let (x, kind) =
-        crate::npy::read_embeddings_bytes(bytes).map_err(|e| JsError::new(&e.to_string()))?;
+pub fn read_npy(bytes: &[u8]) -> Result<NpyArray, ApiError> {
+    let (x, kind) = crate::npy::read_embeddings_bytes(bytes)?;
     Ok(NpyArray {
         rows: x.rows(),
         dim: x.dim(),
@@ -277,10 +289,6 @@ pub struct WasmIdTable {
     inner: IdTable,
 }
 
-fn js_err(e: impl std::fmt::Display) -> JsError {
-    JsError::new(&e.to_string())
-}
-
 fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("reports serialise")
 }
@@ -289,7 +297,7 @@ fn to_json<T: serde::Serialize>(value: &T) -> String {
 impl WasmIdTable {
     /// An empty table for `encoder`'s model; `reassign` picks the collision policy.
     #[wasm_bindgen(constructor)]
-    pub fn new(encoder: &WasmEncoder, reassign: bool) -> Result<WasmIdTable, JsError> {
+    pub fn new(encoder: &WasmEncoder, reassign: bool) -> Result<WasmIdTable, ApiError> {
         let c = &encoder.weights.config;
         let resolution = if reassign {
             Resolution::Reassign
@@ -303,24 +311,24 @@ impl WasmIdTable {
             resolution,
         )
         .map(|inner| Self { inner })
-        .map_err(js_err)
+        .map_err(ApiError::from)
     }
 
     /// Parses and checks a table's JSON Lines.
     #[wasm_bindgen(js_name = fromJsonl)]
-    pub fn from_jsonl(text: &str) -> Result<WasmIdTable, JsError> {
+    pub fn from_jsonl(text: &str) -> Result<WasmIdTable, ApiError> {
         IdTable::from_jsonl(text)
             .map(|inner| Self { inner })
-            .map_err(js_err)
+            .map_err(ApiError::from)
     }
 
     /// Fails unless the table was made by `encoder`'s model.
     #[wasm_bindgen(js_name = checkModel)]
-    pub fn check_model(&self, encoder: &WasmEncoder) -> Result<(), JsError> {
+    pub fn check_model(&self, encoder: &WasmEncoder) -> Result<(), ApiError> {
         let c = &encoder.weights.config;
         self.inner
             .check_model(encoder.cpu.fingerprint(), c.levels, c.codebook_size)
-            .map_err(js_err)
+            .map_err(ApiError::from)
     }
 
     /// Assigns f32 rows; `ids_json` is a JSON array of ids (integers or strings), or empty for
@@ -333,10 +341,12 @@ impl WasmIdTable {
         dim: usize,
         ids_json: &str,
         reassign_changed: bool,
-    ) -> Result<String, JsError> {
+    ) -> Result<String, ApiError> {
         let x = checked_rows(rows, dim, 0, encoder.weights.config.input_dim)?;
         let ids = if ids_json.is_empty() {
-            self.inner.row_number_ids(x.rows()).map_err(js_err)?
+            self.inner
+                .row_number_ids(x.rows())
+                .map_err(ApiError::from)?
         } else {
             parse_ids(ids_json)?
         };
@@ -347,7 +357,7 @@ impl WasmIdTable {
             &ids,
             AssignOptions { reassign_changed },
         )
-        .map_err(js_err)?;
+        .map_err(ApiError::from)?;
         Ok(to_json(&report))
     }
 
@@ -409,12 +419,14 @@ impl WasmIdTable {
 }
 
 /// A JSON array of ids, each checked like an items file's.
-fn parse_ids(text: &str) -> Result<Vec<ItemId>, JsError> {
+fn parse_ids(text: &str) -> Result<Vec<ItemId>, ApiError> {
     let values: Vec<serde_json::Value> = serde_json::from_str(text)
-        .map_err(|e| JsError::new(&format!("ids: not a JSON array: {e}")))?;
+        .map_err(|e| ApiError::new("ERR_IDS", format!("ids: not a JSON array: {e}")))?;
     values
         .iter()
         .enumerate()
-        .map(|(row, v)| ItemId::from_json(v).map_err(|m| JsError::new(&format!("ids[{row}]: {m}"))))
+        .map(|(row, v)| {
+            ItemId::from_json(v).map_err(|m| ApiError::new("ERR_IDS", format!("ids[{row}]: {m}")))
+        })
         .collect()
 }

@@ -187,7 +187,7 @@ test('bad input rejects in the page and the page stays usable', async () => {
         await attempt();
         out.push('resolved');
       } catch (e) {
-        out.push(`${e.constructor.name}: ${e.message}`);
+        out.push(`${e.constructor.name} ${e.code}: ${e.message}`);
       }
     }
     rows[768 + 3] = 0.01;
@@ -195,9 +195,9 @@ test('bad input rejects in the page and the page stays usable', async () => {
     encoder.free();
     return out;
   });
-  assert.match(messages[0], /^Error: row 1, column 3 is NaN/);
-  assert.match(messages[1], /^Error: 100 values are not a whole number of rows/);
-  assert.match(messages[2], /^Error: weights: not a safetensors file/);
+  assert.match(messages[0], /^RqvaeError ERR_NON_FINITE: row 1, column 3 is NaN/);
+  assert.match(messages[1], /^RqvaeError ERR_INPUT: 100 values are not a whole number of rows/);
+  assert.match(messages[2], /^RqvaeError ERR_WEIGHTS: weights: not a safetensors file/);
   assert.equal(messages[3], 6);
 });
 

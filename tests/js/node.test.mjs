@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CpuWorkerError, Encoder, readNpy, webgpuAdapterKind, webgpuAvailable } from '../../js/index.js';
+import { CpuWorkerError, Encoder, IdTable, readNpy, RqvaeError, webgpuAdapterKind, webgpuAvailable } from '../../js/index.js';
 import { adapterKind } from '../../js/adapter.js';
 import { CpuPool } from '../../js/cpu-pool.js';
 import { CRASH_EXIT, CRASH_THROW } from './crashing-cpu-worker.mjs';
@@ -266,4 +266,53 @@ test('free() during an encode on 2 workers rejects that encode with the freed me
     },
   );
   await assert.rejects(encoder.encode(data.subarray(0, 768)), /freed/);
+});
+
+test('every failure is an RqvaeError with a stable code; cancelling rejects with the signal reason', async () => {
+  const { data } = await readNpy(sampleBytes);
+  const code = (expected) => (e) => {
+    assert.ok(e instanceof RqvaeError, `an RqvaeError, not ${e?.name}: ${e?.message}`);
+    assert.equal(e.code, expected, e.message);
+    return true;
+  };
+  const encoder = await Encoder.loadDefault();
+  const nan = data.slice(0, 10 * 768);
+  nan[5 * 768 + 1] = NaN;
+  // Codes made in Rust (the wasm module) and in JavaScript alike.
+  await assert.rejects(encoder.encode(nan), code('ERR_NON_FINITE'));
+  await assert.rejects(encoder.encode(new Float32Array(2 * 512), { dim: 512 }), code('ERR_DIMENSION'));
+  await assert.rejects(encoder.encode(new Float32Array(769)), code('ERR_INPUT'));
+  await assert.rejects(encoder.encode([1, 2]), code('ERR_INPUT'));
+  await assert.rejects(encoder.encode(data, { batchSize: 0 }), code('ERR_OPTION'));
+  await assert.rejects(encoder.decode([0, 0, 300]), code('ERR_ID_RANGE'));
+  await assert.rejects(encoder.decode(Uint16Array.of(0, 0, 300)), code('ERR_ID_RANGE'));
+  await assert.rejects(readNpy(new Uint8Array(20)), code('ERR_NPY'));
+  await assert.rejects(Encoder.load(new Uint8Array(64)), code('ERR_WEIGHTS'));
+  await assert.rejects(Encoder.loadDefault({ backend: 'gpu' }), code('ERR_OPTION'));
+  await assert.rejects(Encoder.loadDefault({ backend: 'webgpu' }), code('ERR_NO_WEBGPU'));
+  await assert.rejects(IdTable.load('{"id": 1}\n'), code('ERR_TABLE'));
+  await assert.rejects(IdTable.assign(encoder, data.subarray(0, 2 * 768), { ids: ['a'] }), code('ERR_IDS'));
+
+  // Cancel: an AbortError by default, or the reason given, on one thread and on workers.
+  for (const threads of [1, 2]) {
+    const enc = await Encoder.loadDefault({ threads });
+    const plain = new AbortController();
+    await assert.rejects(
+      enc.encode(data, { batchSize: 100, signal: plain.signal, onProgress: () => plain.abort() }),
+      (e) => e instanceof DOMException && e.name === 'AbortError',
+    );
+    const reasoned = new AbortController();
+    const reason = new Error('user pressed stop');
+    await assert.rejects(
+      enc.encode(data, { batchSize: 100, signal: reasoned.signal, onProgress: () => reasoned.abort(reason) }),
+      (e) => e === reason,
+    );
+    enc.free();
+    await assert.rejects(enc.encode(data), code('ERR_FREED'));
+  }
+  // Through a worker: the wasm module's code survives the trip.
+  const pooled = await Encoder.loadDefault({ threads: 2 });
+  await assert.rejects(pooled.encode(nan, { batchSize: 4 }), code('ERR_NON_FINITE'));
+  pooled.free();
+  encoder.free();
 });

@@ -30,7 +30,7 @@ before(() => {
 
 test('the tarball holds the module, its types, the wasm and the default model, and nothing else', () => {
   const files = new Set(tarball.files);
-  for (const f of ['package.json', 'js/index.js', 'js/index.d.ts', 'js/cpu-pool.js', 'js/cpu-worker.js', 'js/checks.js', 'js/id-table.js', 'pkg/rqvae.js', 'pkg/rqvae_bg.wasm', 'www/models/default.safetensors']) {
+  for (const f of ['package.json', 'js/index.js', 'js/index.d.ts', 'js/cpu-pool.js', 'js/cpu-worker.js', 'js/checks.js', 'js/id-table.js', 'js/adapter.js', 'js/errors.js', 'pkg/rqvae.js', 'pkg/rqvae_bg.wasm', 'www/models/default.safetensors']) {
     assert.ok(files.has(f), `tarball lacks ${f}`);
   }
   for (const f of files) {

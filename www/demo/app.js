@@ -43,9 +43,11 @@ function startWorker() {
 }
 
 function onReady(msg) {
-  ui.webgpuNote.textContent = msg.webgpu
-    ? 'WebGPU is available here; Auto still uses the CPU for small sets (faster for this model).'
-    : 'This browser offers no WebGPU: IDs are computed on the CPU (WebAssembly).';
+  ui.webgpuNote.textContent = !msg.webgpu
+    ? 'This browser offers no WebGPU: IDs are computed on the CPU (WebAssembly).'
+    : msg.adapter === 'software'
+      ? 'WebGPU here runs on a software adapter, slower than the CPU: Auto uses the CPU.'
+      : 'WebGPU runs on this GPU: Auto uses it from 64 items.';
   ui.webgpuNote.dataset.webgpu = String(msg.webgpu);
   if (!msg.webgpu) {
     const option = ui.backend.querySelector('option[value="webgpu"]');

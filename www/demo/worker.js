@@ -5,7 +5,7 @@
 // read from File objects and never sent anywhere.
 
 import { assignIds, checkTableModel, readTable } from './id-table-job.js';
-import { Encoder, initWasm } from './js/index.js';
+import { Encoder, initWasm, webgpuAdapterKind } from './js/index.js';
 import {
   InputError, checkSize, kindOf, parseCsv, parseJsonl, parseNpy, parseTitles,
 } from './parse.js';
@@ -71,11 +71,7 @@ async function readAll(blob, onProgress, signal) {
 }
 
 async function webgpuAdapter() {
-  try {
-    return Boolean(self.navigator?.gpu && (await self.navigator.gpu.requestAdapter()));
-  } catch {
-    return false;
-  }
+  return (await webgpuAdapterKind()) !== 'none';
 }
 
 /** The encoder for `model` (a File, or null for the default) on `backend`, cached between runs. */
@@ -104,7 +100,8 @@ async function getEncoder(model, backend, job) {
   try {
     encoder = await Encoder.load(bytes, { backend });
   } catch (e) {
-    if (/^WebGPU/.test(e.message)) throw e;
+    // Decided by the package's error code: only bad weights are the model file's fault.
+    if (e.code !== 'ERR_WEIGHTS') throw e;
     throw new InputError(name, e.message.replace(/^weights: /, ''));
   }
   cached?.encoder.free();
@@ -217,7 +214,8 @@ async function run({ job, source, model, backend }) {
         onProgress: ({ done, total }) => report(done, total),
       });
     } catch (e) {
-      if (signal.aborted) throw e;
+      // Cancel rejects with the signal's reason (an AbortError); bad rows with their code.
+      if (signal.aborted || e.name === 'AbortError') throw e;
       throw new InputError(parsed.name, e.message);
     }
     const encodeMs = performance.now() - t2;
@@ -302,9 +300,9 @@ self.onmessage = ({ data }) => {
 (async () => {
   try {
     await initWasm();
-    const webgpu = await webgpuAdapter();
+    const adapter = await webgpuAdapterKind();
     const entry = await getEncoder(null, 'cpu', 0);
-    post({ type: 'ready', webgpu, model: modelInfo(entry) });
+    post({ type: 'ready', webgpu: adapter !== 'none', adapter, model: modelInfo(entry) });
   } catch (e) {
     post({ type: 'fatal', message: `the demo could not start: ${e.message ?? e}` });
   }
