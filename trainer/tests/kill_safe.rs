@@ -68,9 +68,9 @@ fn log_lines(run_dir: &Path) -> usize {
         .unwrap_or(0)
 }
 
-/// Waits (polling every millisecond) until `ready` holds, then SIGKILLs `child`. Panics if the
-/// child ends first or a minute passes.
-fn kill_when(mut child: Child, what: &str, ready: impl Fn() -> bool) {
+/// Polls every millisecond until `ready` holds. Panics if the child ends first or a minute
+/// passes.
+fn wait_for(child: &mut Child, what: &str, ready: impl Fn() -> bool) {
     let started = Instant::now();
     while !ready() {
         if let Some(status) = child.try_wait().unwrap() {
@@ -82,6 +82,11 @@ fn kill_when(mut child: Child, what: &str, ready: impl Fn() -> bool) {
         );
         std::thread::sleep(Duration::from_millis(1));
     }
+}
+
+/// SIGKILLs `child` once `ready` holds.
+fn kill_when(mut child: Child, what: &str, ready: impl Fn() -> bool) {
+    wait_for(&mut child, what, ready);
     child.kill().unwrap();
     let status = child.wait().unwrap();
     assert!(!status.success(), "SIGKILL ends the run: {status}");
@@ -126,12 +131,18 @@ fn assert_same_run(a: &Path, b: &Path) {
     assert_eq!(epochs_of(a), epochs_of(b), "the logs' losses differ");
 }
 
-#[test]
-fn killed_three_times_and_resumed_ends_bit_identical() {
-    let dir = scratch("kill-safe");
+/// A scratch directory, the recipe in it, and the uninterrupted run to compare against.
+fn uninterrupted(name: &str) -> (PathBuf, PathBuf, PathBuf) {
+    let dir = scratch(name);
     let recipe = recipe(&dir);
     let whole = dir.join("whole");
     finish(start(&whole, &recipe));
+    (dir, recipe, whole)
+}
+
+#[test]
+fn killed_three_times_and_resumed_ends_bit_identical() {
+    let (dir, recipe, whole) = uninterrupted("kill-safe");
 
     let killed = dir.join("killed");
     let ckpt = killed.join("checkpoint");
@@ -160,18 +171,10 @@ fn killed_three_times_and_resumed_ends_bit_identical() {
 
 #[test]
 fn ctrl_c_then_resume_ends_bit_identical() {
-    let dir = scratch("ctrl-c");
-    let recipe = recipe(&dir);
-    let whole = dir.join("whole");
-    finish(start(&whole, &recipe));
-
+    let (dir, recipe, whole) = uninterrupted("ctrl-c");
     let stopped = dir.join("stopped");
-    let child = start(&stopped, &recipe);
-    let started = Instant::now();
-    while log_lines(&stopped) < 7 {
-        assert!(started.elapsed() < Duration::from_secs(60), "no epoch 7");
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    let mut child = start(&stopped, &recipe);
+    wait_for(&mut child, "epoch 7", || log_lines(&stopped) >= 7);
     let pid = child.id().to_string();
     assert!(Command::new("kill")
         .args(["-INT", &pid])
