@@ -119,6 +119,11 @@ pub enum TrainError {
     BatchTooLarge { batch: usize, rows: usize },
     #[error("batch size must be at least 1")]
     ZeroBatch,
+    #[error(
+        "ae_warmup_epochs {warmup} leaves no epoch for the quantizer in a run of {epochs} epochs; \
+         the codebooks are initialised after the warm-up, so use fewer warm-up epochs"
+    )]
+    WarmupTooLong { warmup: usize, epochs: usize },
     #[error("training data has dimension {found} but the model config expects {expected}")]
     Dim { expected: usize, found: usize },
     #[error("checkpoint {path}: {reason}")]
@@ -707,6 +712,12 @@ fn check_recipe(
 ) -> Result<(), TrainError> {
     if train.batch_size == 0 {
         return Err(TrainError::ZeroBatch);
+    }
+    if train.ae_warmup_epochs > 0 && train.ae_warmup_epochs >= train.epochs {
+        return Err(TrainError::WarmupTooLong {
+            warmup: train.ae_warmup_epochs,
+            epochs: train.epochs,
+        });
     }
     if train.batch_size > data.rows() {
         return Err(TrainError::BatchTooLarge {

@@ -188,6 +188,21 @@ fn bad_recipes_are_refused() {
         Err(TrainError::ZeroBatch)
     ));
 
+    // A warm-up as long as the run would never initialise the codebooks.
+    let all_warmup = TrainConfig {
+        epochs: 3,
+        ae_warmup_epochs: 3,
+        batch_size: 500,
+        ..Default::default()
+    };
+    match Trainer::<AD>::new(config.clone(), all_warmup, &data, &device) {
+        Err(e @ TrainError::WarmupTooLong { .. }) => {
+            assert!(e.to_string().contains("ae_warmup_epochs 3"), "{e}")
+        }
+        Err(other) => panic!("expected WarmupTooLong, got {other:?}"),
+        Ok(_) => panic!("a run that is all warm-up was accepted"),
+    }
+
     let small = TrainConfig {
         batch_size: 100,
         ..Default::default()
