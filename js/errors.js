@@ -29,8 +29,3 @@ export function toError(e) {
   }
   return new RqvaeError('ERR_INTERNAL', e instanceof Error ? e.message : String(e), { cause: e });
 }
-
-/** Throws the signal's reason (a DOMException named AbortError unless the caller gave one). */
-export function throwIfAborted(signal) {
-  signal?.throwIfAborted();
-}

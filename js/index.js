@@ -47,13 +47,7 @@ export function initWasm() {
 
 /** Whether this context offers a WebGPU adapter (false in Node.js and browsers without WebGPU). */
 export async function webgpuAvailable() {
-  const gpu = globalThis.navigator?.gpu;
-  if (!gpu) return false;
-  try {
-    return (await gpu.requestAdapter()) != null;
-  } catch {
-    return false;
-  }
+  return (await webgpuAdapterKind()) !== 'none';
 }
 
 const yieldToEventLoop = () => new Promise((resolve) => setTimeout(resolve, 0));

@@ -5,7 +5,7 @@
 // read from File objects and never sent anywhere.
 
 import { assignIds, checkTableModel, readTable } from './id-table-job.js';
-import { Encoder, initWasm, webgpuAdapterKind } from './js/index.js';
+import { Encoder, initWasm, webgpuAdapterKind, webgpuAvailable } from './js/index.js';
 import {
   InputError, checkSize, kindOf, parseCsv, parseJsonl, parseNpy, parseTitles,
 } from './parse.js';
@@ -70,10 +70,6 @@ async function readAll(blob, onProgress, signal) {
   return out.buffer.slice(0, offset);
 }
 
-async function webgpuAdapter() {
-  return (await webgpuAdapterKind()) !== 'none';
-}
-
 /** The encoder for `model` (a File, or null for the default) on `backend`, cached between runs. */
 async function getEncoder(model, backend, job) {
   const key = model ? `${model.name}|${model.size}|${model.lastModified}|${backend}` : `default|${backend}`;
@@ -93,7 +89,7 @@ async function getEncoder(model, backend, job) {
       });
     bytes = new Uint8Array(await defaultBytes);
   }
-  if (backend === 'webgpu' && !(await webgpuAdapter())) {
+  if (backend === 'webgpu' && !(await webgpuAvailable())) {
     throw new Error('WebGPU was chosen but this browser offers no WebGPU adapter; choose Auto or CPU');
   }
   let encoder;
