@@ -15,6 +15,17 @@ pub enum EmbeddingsError {
     DimMismatch { expected: usize, found: usize },
 }
 
+impl EmbeddingsError {
+    /// Fails unless `found` is the dimension a model expects (also for rows not yet read).
+    pub fn check_dim(expected: usize, found: usize) -> Result<(), EmbeddingsError> {
+        if found == expected {
+            Ok(())
+        } else {
+            Err(EmbeddingsError::DimMismatch { expected, found })
+        }
+    }
+}
+
 /// `rows × dim` f32 values, row-major, all finite.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Embeddings {
@@ -82,14 +93,7 @@ impl Embeddings {
 
     /// Fails unless rows have the dimension a model expects.
     pub fn expect_dim(&self, expected: usize) -> Result<(), EmbeddingsError> {
-        if self.dim == expected {
-            Ok(())
-        } else {
-            Err(EmbeddingsError::DimMismatch {
-                expected,
-                found: self.dim,
-            })
-        }
+        EmbeddingsError::check_dim(expected, self.dim)
     }
 
     /// Rows `start..end` as a new matrix (used to batch encoding).

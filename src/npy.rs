@@ -188,9 +188,110 @@ fn float_kind(descr: &str) -> Result<NpyFloat, NpyError> {
     }
 }
 
-/// Parses `.npy` bytes into embeddings (f16 is widened to f32) and reports the stored precision.
-pub fn read_embeddings_bytes(bytes: &[u8]) -> Result<(Embeddings, NpyFloat), NpyError> {
-    let header = parse_header(bytes)?;
+/// Where a 2-D embeddings array sits in a `.npy` file: enough to read its rows in chunks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NpyLayout {
+    pub kind: NpyFloat,
+    pub rows: usize,
+    pub dim: usize,
+    /// Offset of the first value (the header's length).
+    pub data_start: usize,
+    /// Bytes of data after the header: `rows × dim × width`.
+    pub data_bytes: usize,
+}
+
+impl NpyLayout {
+    /// Bytes per value.
+    pub fn width(&self) -> usize {
+        match self.kind {
+            NpyFloat::F32 => 4,
+            NpyFloat::F16 => 2,
+        }
+    }
+
+    /// The file size this layout implies.
+    pub fn file_bytes(&self) -> usize {
+        self.data_start + self.data_bytes
+    }
+
+    /// Fails unless `found` bytes follow the header: a file's size is checked before any row is
+    /// read, so a truncated file is refused up front instead of after minutes of encoding.
+    pub fn check_data_bytes(&self, found: u64) -> Result<(), NpyError> {
+        let shape = vec![self.rows, self.dim];
+        let expected = self.data_bytes as u64;
+        if found < expected {
+            return Err(NpyError::Truncated {
+                shape,
+                expected: self.data_bytes,
+                found: found as usize,
+            });
+        }
+        if found > expected {
+            return Err(NpyError::Trailing {
+                shape,
+                found: usize::try_from(found - expected).unwrap_or(usize::MAX),
+            });
+        }
+        Ok(())
+    }
+
+    /// Widens one chunk of whole rows (`bytes.len()` a multiple of the row size) into checked
+    /// embeddings; `first_row` makes a non-finite value's row number the file's, not the chunk's.
+    pub fn rows_from_bytes(&self, bytes: &[u8], first_row: usize) -> Result<Embeddings, NpyError> {
+        let data: Vec<f32> = match self.kind {
+            NpyFloat::F32 => bytes
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect(),
+            NpyFloat::F16 => bytes
+                .chunks_exact(2)
+                .map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32())
+                .collect(),
+        };
+        Embeddings::new(data, self.dim).map_err(|e| match e {
+            EmbeddingsError::NonFinite { row, col, value } => EmbeddingsError::NonFinite {
+                row: row + first_row,
+                col,
+                value,
+            }
+            .into(),
+            other => other.into(),
+        })
+    }
+}
+
+/// What the first bytes of a `.npy` stream say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeaderProbe {
+    /// The header is longer than the bytes given: read at least this many, then probe again.
+    NeedBytes(usize),
+    Ready(NpyLayout),
+}
+
+/// Reads a `.npy` header from the start of a stream. `at_end` says that `prefix` is the whole
+/// stream: a short prefix is then an error (the file is truncated) rather than a request for more.
+pub fn probe_header(prefix: &[u8], at_end: bool) -> Result<HeaderProbe, NpyError> {
+    if !at_end {
+        let magic_ok = prefix.iter().zip(MAGIC).all(|(a, b)| a == b);
+        if magic_ok && prefix.len() < 12 {
+            return Ok(HeaderProbe::NeedBytes(12));
+        }
+        if magic_ok {
+            let end = match prefix[6] {
+                1 => 10 + u16::from_le_bytes([prefix[8], prefix[9]]) as usize,
+                _ => 12usize.saturating_add(u32::from_le_bytes([
+                    prefix[8], prefix[9], prefix[10], prefix[11],
+                ]) as usize),
+            };
+            if matches!(prefix[6], 1..=3) && prefix.len() < end {
+                return Ok(HeaderProbe::NeedBytes(end));
+            }
+        }
+    }
+    layout(parse_header(prefix)?).map(HeaderProbe::Ready)
+}
+
+fn layout(header: Header) -> Result<NpyLayout, NpyError> {
     let kind = float_kind(&header.descr)?;
     if header.fortran {
         return Err(NpyError::FortranOrder);
@@ -203,38 +304,115 @@ pub fn read_embeddings_bytes(bytes: &[u8]) -> Result<(Embeddings, NpyFloat), Npy
         NpyFloat::F32 => 4,
         NpyFloat::F16 => 2,
     };
-    let body = &bytes[header.data_start..];
-    let expected = rows
+    let data_bytes = rows
         .checked_mul(dim)
         .and_then(|n| n.checked_mul(width))
+        .filter(|n| n.checked_add(header.data_start).is_some())
         .ok_or_else(|| NpyError::TooLarge(header.shape.clone()))?;
-    if body.len() < expected {
-        return Err(NpyError::Truncated {
-            shape: header.shape,
-            expected,
-            found: body.len(),
-        });
-    }
-    if body.len() > expected {
-        return Err(NpyError::Trailing {
-            shape: header.shape,
-            found: body.len() - expected,
-        });
-    }
-    if rows == 0 {
+    Ok(NpyLayout {
+        kind,
+        rows,
+        dim,
+        data_start: header.data_start,
+        data_bytes,
+    })
+}
+
+/// Parses `.npy` bytes into embeddings (f16 is widened to f32) and reports the stored precision.
+pub fn read_embeddings_bytes(bytes: &[u8]) -> Result<(Embeddings, NpyFloat), NpyError> {
+    let layout = layout(parse_header(bytes)?)?;
+    let body = &bytes[layout.data_start..];
+    layout.check_data_bytes(body.len() as u64)?;
+    if layout.rows == 0 {
         return Err(EmbeddingsError::Empty.into());
     }
-    let data: Vec<f32> = match kind {
-        NpyFloat::F32 => body
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect(),
-        NpyFloat::F16 => body
-            .chunks_exact(2)
-            .map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32())
-            .collect(),
-    };
-    Ok((Embeddings::new(data, dim)?, kind))
+    if layout.dim == 0 {
+        return Err(EmbeddingsError::ZeroDim.into());
+    }
+    Ok((layout.rows_from_bytes(body, 0)?, layout.kind))
+}
+
+/// An embeddings file read in chunks of rows: memory stays bounded by the chunk, not the file.
+pub struct NpyRowReader<R> {
+    reader: R,
+    layout: NpyLayout,
+    next_row: usize,
+    path: String,
+}
+
+impl NpyRowReader<std::io::BufReader<std::fs::File>> {
+    /// Opens `path`, reads its header and checks the file's size against it; every error names
+    /// the file.
+    pub fn open(path: &Path) -> Result<Self, NpyFileError> {
+        use std::io::Read;
+        let fail = |e: NpyError| e.in_file(path);
+        let file = std::fs::File::open(path).map_err(|e| fail(NpyError::Io(e)))?;
+        let size = file.metadata().map_err(|e| fail(NpyError::Io(e)))?.len();
+        let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+        let mut prefix = Vec::new();
+        let layout = loop {
+            let at_end = prefix.len() as u64 >= size;
+            match probe_header(&prefix, at_end).map_err(fail)? {
+                HeaderProbe::Ready(layout) => break layout,
+                HeaderProbe::NeedBytes(n) => {
+                    let want = (n as u64).min(size) as usize - prefix.len();
+                    let start = prefix.len();
+                    prefix.resize(start + want, 0);
+                    reader
+                        .read_exact(&mut prefix[start..])
+                        .map_err(|e| fail(NpyError::Io(e)))?;
+                }
+            }
+        };
+        // The probe may have read past the header only if the file ends inside it.
+        layout
+            .check_data_bytes(size.saturating_sub(layout.data_start as u64))
+            .map_err(fail)?;
+        if layout.rows == 0 {
+            return Err(fail(EmbeddingsError::Empty.into()));
+        }
+        if layout.dim == 0 {
+            return Err(fail(EmbeddingsError::ZeroDim.into()));
+        }
+        let skip = layout.data_start - prefix.len();
+        std::io::copy(&mut (&mut reader).take(skip as u64), &mut std::io::sink())
+            .map_err(|e| fail(NpyError::Io(e)))?;
+        Ok(Self {
+            reader,
+            layout,
+            next_row: 0,
+            path: path.display().to_string(),
+        })
+    }
+}
+
+impl<R: std::io::Read> NpyRowReader<R> {
+    pub fn layout(&self) -> NpyLayout {
+        self.layout
+    }
+
+    /// The next at most `max_rows` rows and the index of the first, or `None` after the last.
+    pub fn next_chunk(
+        &mut self,
+        max_rows: usize,
+    ) -> Result<Option<(usize, Embeddings)>, NpyFileError> {
+        let first = self.next_row;
+        let count = max_rows.max(1).min(self.layout.rows - first);
+        if count == 0 {
+            return Ok(None);
+        }
+        let fail = |e: NpyError| NpyFileError {
+            path: self.path.clone(),
+            error: e,
+        };
+        let mut bytes = vec![0u8; count * self.layout.dim * self.layout.width()];
+        self.reader
+            .read_exact(&mut bytes)
+            .map_err(|e| fail(NpyError::Io(e)))?;
+        let rows = self.layout.rows_from_bytes(&bytes, first).map_err(fail)?;
+        self.next_row += count;
+        Ok(Some((first, rows)))
+    }
 }
 
 /// Reads an embeddings file; every error names the file.
@@ -279,13 +457,9 @@ impl NpyElement for u16 {
     }
 }
 
-/// Serialises a 2-D C-order array as `.npy` version 1.0 bytes.
-pub fn to_npy_bytes<T: NpyElement>(values: &[T], rows: usize, cols: usize) -> Vec<u8> {
-    assert_eq!(
-        values.len(),
-        rows * cols,
-        "npy writer: shape does not match data"
-    );
+/// The `.npy` version 1.0 header of a 2-D C-order array of `T`: the data follows it directly,
+/// so a writer can emit the header first and the rows as they are made.
+pub fn npy_header<T: NpyElement>(rows: usize, cols: usize) -> Vec<u8> {
     let mut header = format!(
         "{{'descr': '{}', 'fortran_order': False, 'shape': ({rows}, {cols}), }}",
         T::DESCR
@@ -294,13 +468,30 @@ pub fn to_npy_bytes<T: NpyElement>(values: &[T], rows: usize, cols: usize) -> Ve
     let unpadded = MAGIC.len() + 2 + 2 + header.len() + 1;
     header.extend(std::iter::repeat_n(' ', (64 - unpadded % 64) % 64));
     header.push('\n');
-    let mut out = Vec::with_capacity(MAGIC.len() + 4 + header.len() + values.len() * 4);
+    let mut out = Vec::with_capacity(MAGIC.len() + 4 + header.len());
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&[1, 0]);
     out.extend_from_slice(&(header.len() as u16).to_le_bytes());
     out.extend_from_slice(header.as_bytes());
+    out
+}
+
+/// Appends `values` in the `.npy` byte layout (little-endian), e.g. after [`npy_header`].
+pub fn push_npy_values<T: NpyElement>(values: &[T], out: &mut Vec<u8>) {
     for &v in values {
-        v.write_le(&mut out);
+        v.write_le(out);
     }
+}
+
+/// Serialises a 2-D C-order array as `.npy` version 1.0 bytes.
+pub fn to_npy_bytes<T: NpyElement>(values: &[T], rows: usize, cols: usize) -> Vec<u8> {
+    assert_eq!(
+        values.len(),
+        rows * cols,
+        "npy writer: shape does not match data"
+    );
+    let mut out = npy_header::<T>(rows, cols);
+    out.reserve(values.len() * 4);
+    push_npy_values(values, &mut out);
     out
 }

@@ -6,7 +6,10 @@ use common::unique_temp_path;
 use half::f16;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
-use rqvae::npy::{read_embeddings, read_embeddings_bytes, to_npy_bytes, NpyError, NpyFloat};
+use rqvae::npy::{
+    probe_header, read_embeddings, read_embeddings_bytes, to_npy_bytes, HeaderProbe, NpyError,
+    NpyFloat, NpyRowReader,
+};
 use rqvae::EmbeddingsError;
 
 const SAMPLE: &str = concat!(
@@ -293,4 +296,131 @@ fn read_embeddings_bad_file_names_the_path() {
     assert!(matches!(e.error, NpyError::BadMagic), "{e:?}");
     let msg = e.to_string();
     assert!(msg.contains(&shown) && msg.contains("magic"), "{msg}");
+}
+
+/// Writes `bytes` to a fresh temporary file for the chunked reader.
+fn temp_npy(name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let path = unique_temp_path(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[test]
+fn row_reader_chunks_equal_the_whole_read_for_both_precisions() {
+    let mut rng = StdRng::seed_from_u64(7);
+    let (rows, cols) = (37, 13);
+    let values: Vec<f32> = (0..rows * cols)
+        .map(|_| rng.random::<f32>() - 0.5)
+        .collect();
+    let halves: Vec<f16> = values.iter().map(|&v| f16::from_f32(v)).collect();
+    for (name, bytes) in [
+        ("rows-f32.npy", to_npy_bytes(&values, rows, cols)),
+        ("rows-f16.npy", to_npy_bytes(&halves, rows, cols)),
+    ] {
+        let path = temp_npy(name, &bytes);
+        let whole = read_embeddings(&path).unwrap();
+        for chunk in [1, 5, 36, 37, 1000] {
+            let mut reader = NpyRowReader::open(&path).unwrap();
+            assert_eq!((reader.layout().rows, reader.layout().dim), (rows, cols));
+            let mut read = Vec::new();
+            let mut starts = Vec::new();
+            while let Some((start, part)) = reader.next_chunk(chunk).unwrap() {
+                assert!(part.rows() <= chunk);
+                starts.push(start);
+                read.extend_from_slice(part.as_slice());
+            }
+            assert_eq!(read, whole.as_slice(), "{name}, chunks of {chunk}");
+            let expected: Vec<usize> = (0..rows).step_by(chunk).collect();
+            assert_eq!(starts, expected, "{name}, chunks of {chunk}");
+            assert!(reader.next_chunk(chunk).unwrap().is_none());
+        }
+        std::fs::remove_file(path).unwrap();
+    }
+}
+
+#[test]
+fn row_reader_refuses_a_bad_size_before_reading_any_row() {
+    let full = to_npy_bytes(&[1.0f32; 12], 3, 4);
+    let truncated = temp_npy("truncated.npy", &full[..full.len() - 4]);
+    let e = NpyRowReader::open(&truncated)
+        .err()
+        .expect("truncated file opened");
+    assert!(matches!(e.error, NpyError::Truncated { .. }), "{e:?}");
+    assert!(e.to_string().contains(truncated.to_str().unwrap()), "{e}");
+    let mut long = full.clone();
+    long.extend_from_slice(&[0; 3]);
+    let trailing = temp_npy("trailing.npy", &long);
+    let e = NpyRowReader::open(&trailing)
+        .err()
+        .expect("file with trailing bytes opened");
+    assert!(
+        matches!(e.error, NpyError::Trailing { found: 3, .. }),
+        "{e:?}"
+    );
+    // A file that ends inside its header is the whole-file reader's error, with the file named.
+    let short = temp_npy("short-header.npy", &full[..40]);
+    let e = NpyRowReader::open(&short).err().expect("short file opened");
+    assert!(matches!(e.error, NpyError::TruncatedHeader(_)), "{e:?}");
+    for p in [truncated, trailing, short] {
+        std::fs::remove_file(p).unwrap();
+    }
+}
+
+#[test]
+fn row_reader_names_the_files_row_of_a_non_finite_value() {
+    let (rows, cols) = (30, 4);
+    let mut values = vec![0.5f32; rows * cols];
+    values[23 * cols + 2] = f32::NAN;
+    let path = temp_npy("nan-row.npy", &to_npy_bytes(&values, rows, cols));
+    let mut reader = NpyRowReader::open(&path).unwrap();
+    let mut result = Ok(None);
+    for _ in 0..rows {
+        result = reader.next_chunk(5);
+        if result.is_err() {
+            break;
+        }
+    }
+    let e = result.expect_err("NaN not reported");
+    assert!(
+        matches!(
+            e.error,
+            NpyError::Embeddings(EmbeddingsError::NonFinite {
+                row: 23,
+                col: 2,
+                ..
+            })
+        ),
+        "{e:?}"
+    );
+    std::fs::remove_file(path).unwrap();
+}
+
+#[test]
+fn header_probe_asks_for_more_bytes_until_the_header_is_whole() {
+    let bytes = to_npy_bytes(&[1.0f32; 12], 3, 4);
+    let (whole, _) = read_embeddings_bytes(&bytes).unwrap();
+    let data_start = bytes.len() - 48;
+    for len in 0..=bytes.len() {
+        match probe_header(&bytes[..len], false).unwrap() {
+            HeaderProbe::NeedBytes(n) => {
+                assert!(n > len && n <= data_start, "prefix {len}: asked for {n}")
+            }
+            HeaderProbe::Ready(layout) => {
+                assert!(len >= data_start, "ready with a {len}-byte prefix");
+                assert_eq!((layout.rows, layout.dim), (whole.rows(), whole.dim()));
+                assert_eq!(layout.data_start, data_start);
+                assert_eq!(layout.data_bytes, 48);
+            }
+        }
+    }
+    // At the end of a stream, a short prefix is the whole-file reader's error.
+    for len in [0, 3, 8, 40] {
+        let probed = probe_header(&bytes[..len], true).unwrap_err().to_string();
+        assert_eq!(probed, err(&bytes[..len]).to_string(), "prefix {len}");
+    }
+    // A bad magic is refused at once, without asking for more.
+    assert!(matches!(
+        probe_header(b"PK\x03", false),
+        Err(NpyError::BadMagic)
+    ));
 }

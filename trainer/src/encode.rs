@@ -1,11 +1,12 @@
 //! `rqvae-train encode`.
 
 use crate::backend::BackendKind;
-use crate::output::{ids_bytes, write_atomic};
+use crate::output::{ids_bytes, write_atomic, AtomicFile};
 use anyhow::{bail, Result};
 use clap::Args;
 use rqvae::canonical::encode_on_backend;
 use rqvae::inference::{decode_ids, DEFAULT_BATCH};
+use rqvae::npy::{npy_header, push_npy_values};
 use rqvae::HostModel;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -31,6 +32,10 @@ pub struct EncodeArgs {
     backend: BackendKind,
 }
 
+/// Rows read, encoded and written at a time: memory is bounded by this, not by the file
+/// (16,384 rows of 768-d are 50 MB as f32).
+pub const CHUNK_ROWS: usize = 16_384;
+
 pub fn run(args: EncodeArgs) -> Result<ExitCode> {
     let weights = crate::inputs::model(&args.model)?;
     if args.recon.is_some() && weights.decoder.is_none() {
@@ -39,34 +44,50 @@ pub fn run(args: EncodeArgs) -> Result<ExitCode> {
             args.model.display()
         );
     }
-    let x = crate::inputs::embeddings_for(&args.embeddings, &weights)?;
+    let mut reader = crate::inputs::embedding_rows_for(&args.embeddings, &weights)?;
+    let layout = reader.layout();
     let levels = weights.config.levels;
     // Validate the output format before spending time on encoding.
     ids_bytes(&args.out, &[], levels)?;
     let host = HostModel::new(&weights)?;
+    let mut recon = match &args.recon {
+        Some(path) => {
+            let mut file = AtomicFile::create(path)?;
+            file.write(&npy_header::<f32>(layout.rows, layout.dim))?;
+            Some(file)
+        }
+        None => None,
+    };
     let started = std::time::Instant::now();
-    let (checked, recon) = crate::with_backend!(args.backend, |B, device| {
+    let mut ids = Vec::with_capacity(layout.rows * levels);
+    let mut redecided = 0;
+    crate::with_backend!(args.backend, |B, device| {
         let model = weights.to_model::<B>(&device);
-        let checked = encode_on_backend(&model, &host, &x, args.batch_size, &device);
-        let recon = args
-            .recon
-            .as_ref()
-            .and_then(|_| decode_ids(&model, &checked.ids, levels, args.batch_size, &device));
-        (checked, recon)
+        while let Some((_, chunk)) = reader.next_chunk(CHUNK_ROWS)? {
+            let checked = encode_on_backend(&model, &host, &chunk, args.batch_size, &device);
+            if let Some(file) = recon.as_mut() {
+                let values = decode_ids(&model, &checked.ids, levels, args.batch_size, &device)
+                    .expect("the decoder was checked above");
+                let mut bytes = Vec::with_capacity(values.len() * 4);
+                push_npy_values(&values, &mut bytes);
+                file.write(&bytes)?;
+            }
+            redecided += checked.redecided.len();
+            ids.extend(checked.ids);
+        }
     });
-    let ids = checked.ids;
     let seconds = started.elapsed().as_secs_f64();
     write_atomic(&args.out, &ids_bytes(&args.out, &ids, levels)?)?;
-    if let (Some(path), Some(recon)) = (&args.recon, recon) {
-        write_atomic(path, &rqvae::npy::to_npy_bytes(&recon, x.rows(), x.dim()))?;
+    if let Some(file) = recon {
+        file.finish()?;
     }
     eprintln!(
         "encoded {} items in {:.3} s ({:.0} items/s) → {}; {} near-tie rows re-decided canonically",
-        x.rows(),
+        layout.rows,
         seconds,
-        x.rows() as f64 / seconds,
+        layout.rows as f64 / seconds,
         args.out.display(),
-        checked.redecided.len()
+        redecided
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -1,7 +1,11 @@
 //! Reading the user's files, with errors that name the file.
 
 use anyhow::{Context, Result};
+use rqvae::embeddings::EmbeddingsError;
+use rqvae::npy::NpyRowReader;
 use rqvae::{Embeddings, ModelWeights};
+use std::fs::File;
+use std::io::BufReader;
 use std::path::Path;
 
 pub fn embeddings(path: &Path) -> Result<Embeddings> {
@@ -21,4 +25,16 @@ pub fn embeddings_for(path: &Path, weights: &ModelWeights) -> Result<Embeddings>
     x.expect_dim(weights.config.input_dim)
         .with_context(|| format!("{}: does not fit the model", path.display()))?;
     Ok(x)
+}
+
+/// Embeddings read in chunks of rows, their dimension checked against the model up front.
+pub fn embedding_rows_for(
+    path: &Path,
+    weights: &ModelWeights,
+) -> Result<NpyRowReader<BufReader<File>>> {
+    let reader = NpyRowReader::open(path)?;
+    let found = reader.layout().dim;
+    EmbeddingsError::check_dim(weights.config.input_dim, found)
+        .with_context(|| format!("{}: does not fit the model", path.display()))?;
+    Ok(reader)
 }

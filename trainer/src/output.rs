@@ -1,17 +1,65 @@
 //! Writing results: IDs as .npy / .csv / .jsonl, reconstructions and JSON, without partial files.
 
 use anyhow::{bail, Context, Result};
-use std::path::Path;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
 
 /// Writes `bytes` to a sibling temporary file and renames it over `path`, so an interrupted write
 /// never leaves a truncated result behind.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut file = AtomicFile::create(path)?;
+    file.write(bytes)?;
+    file.finish()
+}
+
+fn partial_path(path: &Path) -> Result<PathBuf> {
     let file_name = path
         .file_name()
         .with_context(|| format!("{} is not a file path", path.display()))?;
-    let tmp = path.with_file_name(format!(".{}.partial", file_name.to_string_lossy()));
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", path.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+    Ok(path.with_file_name(format!(".{}.partial", file_name.to_string_lossy())))
+}
+
+/// A result written piece by piece into a sibling temporary file, renamed over `path` only by
+/// [`AtomicFile::finish`]: a run that fails or is killed half-way leaves no truncated result, and
+/// the pieces need not all be in memory at once.
+pub struct AtomicFile {
+    path: PathBuf,
+    tmp: PathBuf,
+    out: BufWriter<File>,
+}
+
+impl AtomicFile {
+    pub fn create(path: &Path) -> Result<Self> {
+        let tmp = partial_path(path)?;
+        let file =
+            File::create(&tmp).with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            tmp,
+            out: BufWriter::with_capacity(1 << 20, file),
+        })
+    }
+
+    pub fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        self.out
+            .write_all(bytes)
+            .with_context(|| format!("cannot write {}", self.path.display()))
+    }
+
+    pub fn finish(mut self) -> Result<()> {
+        let context = || format!("cannot write {}", self.path.display());
+        self.out.flush().with_context(context)?;
+        std::fs::rename(&self.tmp, &self.path).with_context(context)
+    }
+}
+
+impl Drop for AtomicFile {
+    /// An unfinished file is removed; after `finish` the rename already moved it, so this fails
+    /// silently.
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.tmp);
+    }
 }
 
 /// Serialises IDs (`[n, levels]` row-major) in the format named by `path`'s extension.
