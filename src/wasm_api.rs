@@ -430,3 +430,71 @@ fn parse_ids(text: &str) -> Result<Vec<ItemId>, ApiError> {
         })
         .collect()
 }
+
+/// The layout of a `.npy` stream from its first bytes, as JSON, with the trainer's header
+/// reader: `{"needBytes": n}` while the header is longer than `prefix` (unless `at_end`), else
+/// `{"dtype", "rows", "dim", "dataOffset", "dataBytes"}`. The package streams the rows itself.
+#[wasm_bindgen(js_name = npyHeaderJson)]
+pub fn npy_header_json(prefix: &[u8], at_end: bool) -> Result<String, ApiError> {
+    use crate::npy::{probe_header, HeaderProbe, NpyFloat};
+    Ok(match probe_header(prefix, at_end)? {
+        HeaderProbe::NeedBytes(n) => to_json(&serde_json::json!({ "needBytes": n })),
+        HeaderProbe::Ready(layout) => to_json(&serde_json::json!({
+            "dtype": match layout.kind {
+                NpyFloat::F32 => "float32",
+                NpyFloat::F16 => "float16",
+            },
+            "rows": layout.rows,
+            "dim": layout.dim,
+            "dataOffset": layout.data_start,
+            "dataBytes": layout.data_bytes,
+        })),
+    })
+}
+
+/// Fails (`ERR_NPY`) unless `found` data bytes follow the header in `header` (the bytes given
+/// to [`npy_header_json`]): the trainer's truncated / trailing-bytes messages, for a stream
+/// whose length is only known at its end.
+#[wasm_bindgen(js_name = npyCheckDataBytes)]
+pub fn npy_check_data_bytes(header: &[u8], found: f64) -> Result<(), ApiError> {
+    use crate::npy::{probe_header, HeaderProbe, NpyError};
+    match probe_header(header, true)? {
+        HeaderProbe::Ready(layout) => Ok(layout.check_data_bytes(found as u64)?),
+        HeaderProbe::NeedBytes(_) => Err(NpyError::TruncatedHeader("incomplete".into()).into()),
+    }
+}
+
+/// Code usage of IDs (`[n, levels]` row-major) as JSON, by the trainer's definitions:
+/// `{"levels": [{"used", "dead", "utilisation", "perplexity", "gini", "entropy_ratio"}, …],
+/// "unique": distinct full tuples, "rows"}`.
+#[wasm_bindgen(js_name = codeUsageJson)]
+pub fn code_usage_json(
+    ids: &[u16],
+    levels: usize,
+    codebook_size: usize,
+) -> Result<String, ApiError> {
+    if levels == 0 || !ids.len().is_multiple_of(levels) {
+        return Err(ApiError::new(
+            "ERR_IDS",
+            format!("{} IDs are not whole rows of {levels} levels", ids.len()),
+        ));
+    }
+    if let Some(pos) = ids.iter().position(|&v| v as usize >= codebook_size) {
+        return Err(ApiError::new(
+            "ERR_ID_RANGE",
+            format!(
+                "ID {} at row {}, level {} is outside the codebook (size {codebook_size})",
+                ids[pos],
+                pos / levels,
+                pos % levels
+            ),
+        ));
+    }
+    let wide: Vec<u32> = ids.iter().map(|&v| v as u32).collect();
+    let (unique, _) = crate::metrics::tuple_stats(&wide, levels);
+    Ok(to_json(&serde_json::json!({
+        "levels": crate::metrics::level_usage(&wide, levels, codebook_size),
+        "unique": unique,
+        "rows": ids.len() / levels,
+    })))
+}
