@@ -37,3 +37,8 @@ export async function webgpuAdapterKind() {
     return 'none';
   }
 }
+
+/** Whether this context offers a WebGPU adapter (false in Node.js and browsers without WebGPU). */
+export async function webgpuAvailable() {
+  return (await webgpuAdapterKind()) !== 'none';
+}

@@ -3,10 +3,8 @@
 // SharedArrayBuffer and works on any page and in Node.js.
 
 import { RqvaeError } from './errors.js';
+import { platform } from './platform.js';
 
-const inNode = typeof globalThis.process?.versions?.node === 'string' && typeof globalThis.Worker === 'undefined';
-
-const WORKER_URL = new URL('./cpu-worker.js', import.meta.url);
 const FREED = 'the encoder was freed during the call';
 
 /** A CPU worker stopped answering (it crashed, or could not start); the message says why. */
@@ -18,44 +16,6 @@ export class CpuWorkerError extends RqvaeError {
 }
 
 const freed = () => new RqvaeError('ERR_FREED', FREED);
-
-/**
- * A worker with one interface over Node's worker_threads and the browser's Web Workers.
- * `onDeath(reason)` runs when the worker can no longer answer: an uncaught error, a message it
- * could not read, or (Node.js) its thread ending.
- */
-async function spawn(url, onMessage, onDeath) {
-  if (inNode) {
-    const { Worker } = await import('node:worker_threads');
-    const worker = new Worker(url);
-    worker.on('message', onMessage);
-    worker.on('error', (e) => onDeath(e instanceof Error ? `uncaught ${e.name}: ${e.message}` : String(e)));
-    worker.on('messageerror', (e) => onDeath(`a message could not be read: ${e?.message ?? e}`));
-    worker.on('exit', (code) => onDeath(`its thread exited with code ${code}`));
-    // Idle workers must not keep the process alive; `call` holds a reference while a job runs.
-    worker.unref();
-    return {
-      post: (msg, transfer) => worker.postMessage(msg, transfer),
-      hold: () => worker.ref(),
-      release: () => worker.unref(),
-      terminate: () => worker.terminate(),
-    };
-  }
-  const worker = new Worker(url, { type: 'module' });
-  worker.addEventListener('message', (event) => onMessage(event.data));
-  worker.addEventListener('error', (event) => {
-    event.preventDefault();
-    // A script that fails to load gives an error event without a message.
-    onDeath(event.message || `${url} failed to load`);
-  });
-  worker.addEventListener('messageerror', () => onDeath('a message from it could not be read'));
-  return {
-    post: (msg, transfer) => worker.postMessage(msg, transfer),
-    hold: () => {},
-    release: () => {},
-    terminate: () => worker.terminate(),
-  };
-}
 
 /** One worker and the calls waiting on it. Once dead, every call on it rejects at once. */
 class WorkerSlot {
@@ -70,7 +30,7 @@ class WorkerSlot {
 
   static async start(url, module, weights) {
     const slot = new WorkerSlot();
-    slot.#handle = await spawn(url, (msg) => slot.#settle(msg), (reason) => slot.#die(reason));
+    slot.#handle = platform().spawnCpuWorker(url, (msg) => slot.#settle(msg), (reason) => slot.#die(reason));
     try {
       await slot.call({ type: 'init', module, weights });
     } catch (e) {
@@ -150,9 +110,10 @@ export class CpuPool {
 
   /**
    * Starts `threads` workers, each with the compiled wasm `module` and the weights.
-   * `workerUrl` replaces js/cpu-worker.js; it is for tests, which wrap the worker to crash it.
+   * `workerUrl` replaces the platform's worker script; it is for tests, which wrap the worker to
+   * crash it.
    */
-  static async start(threads, module, weights, { workerUrl = WORKER_URL } = {}) {
+  static async start(threads, module, weights, { workerUrl } = {}) {
     // Kept to start a replacement for a worker that dies; a copy, so that the caller's array
     // can change afterwards.
     const own = weights.slice();

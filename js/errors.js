@@ -4,10 +4,12 @@
 
 /**
  * Codes:
- * ERR_INPUT (rows, ids or weights of the wrong type or shape), ERR_DIMENSION, ERR_NON_FINITE,
- * ERR_OPTION (a bad option value), ERR_WEIGHTS, ERR_NO_DECODER, ERR_NPY, ERR_TOO_LARGE,
- * ERR_ID_RANGE, ERR_IDS, ERR_TABLE, ERR_MODEL_MISMATCH, ERR_FREED, ERR_NO_WEBGPU, ERR_WEBGPU,
- * ERR_WORKER, ERR_FETCH, ERR_INTERNAL (anything else: a bug).
+ * ERR_INPUT (rows, ids, weights or the wasm of the wrong type or shape), ERR_DIMENSION,
+ * ERR_NON_FINITE, ERR_OPTION (a bad option value, or a second wasm source), ERR_WEIGHTS,
+ * ERR_NO_DECODER, ERR_NPY, ERR_TOO_LARGE, ERR_ID_RANGE, ERR_IDS, ERR_TABLE, ERR_MODEL_MISMATCH,
+ * ERR_FREED, ERR_NO_WEBGPU, ERR_WEBGPU, ERR_WORKER, ERR_FETCH (weights, the default model or the
+ * wasm could not be fetched or read, or what came was not wasm), ERR_INTERNAL (anything else: a
+ * bug).
  */
 export class RqvaeError extends Error {
   constructor(code, message, options) {

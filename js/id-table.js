@@ -7,7 +7,7 @@
 import { WasmIdTable, f16ToF32 } from '../pkg/rqvae.js';
 import { checkRows, toBytes, wasmEncoders } from './checks.js';
 import { RqvaeError, toError } from './errors.js';
-import { initWasm } from './index.js';
+import { initWasm } from './wasm.js';
 
 const camel = (key) => key.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase());
 

@@ -32,6 +32,13 @@ export const AUTO_WEBGPU_MIN_ROWS: number;
 /** This context's WebGPU adapter: none, a software (fallback) adapter, or hardware. */
 export function webgpuAdapterKind(): Promise<'none' | 'software' | 'hardware'>;
 
+/**
+ * Where weights or the wasm module come from: their bytes, a fetch Response (which must be a
+ * success), or a location to fetch (a URL, or a string resolved as fetch resolves it). In Node.js a
+ * location may also be a file: URL or a file path.
+ */
+export type AssetSource = Uint8Array | ArrayBuffer | ArrayBufferView | Response | URL | string;
+
 export interface LoadOptions {
   /** 'auto' (default), 'webgpu' or 'cpu'. */
   backend?: BackendChoice;
@@ -77,10 +84,17 @@ export class RqvaeError extends Error {
 export class Encoder {
   /** Use Encoder.load or Encoder.loadDefault. */
   private constructor();
-  /** Loads `.safetensors` weights from `rqvae-train export`. Rejects with a message on bad weights. */
-  static load(weights: Uint8Array | ArrayBuffer, options?: LoadOptions): Promise<Encoder>;
-  /** Loads the default model shipped with the package. */
-  static loadDefault(options?: LoadOptions): Promise<Encoder>;
+  /**
+   * Loads `.safetensors` weights from `rqvae-train export`: their bytes, a Response, or where to
+   * fetch them. Rejects with ERR_WEIGHTS on bad weights, ERR_FETCH when they cannot be fetched or
+   * read, ERR_INPUT for a source of another type.
+   */
+  static load(weights: AssetSource, options?: LoadOptions): Promise<Encoder>;
+  /**
+   * Loads the default model shipped with the package: from `defaultModelUrl` (where bundlers
+   * emit it), or from `url` where the app serves its own copy.
+   */
+  static loadDefault(options?: LoadOptions & { url?: URL | string }): Promise<Encoder>;
   readonly config: RqVaeConfig;
   /** Workers the CPU backend encodes on (1: the calling thread). */
   readonly threads: number;
@@ -103,6 +117,8 @@ export class Encoder {
 
 /** A CPU worker died during a call (or could not start); the message says why. */
 export class CpuWorkerError extends RqvaeError {
+  /** Made by the package only. */
+  private constructor();
   name: 'CpuWorkerError';
   readonly code: 'ERR_WORKER';
 }
@@ -118,8 +134,20 @@ export function readNpy(bytes: Uint8Array | ArrayBuffer): Promise<{
 /** Whether a WebGPU adapter is available here. */
 export function webgpuAvailable(): Promise<boolean>;
 
-/** Loads the wasm module (called by every function; exposed to warm it up early). */
-export function initWasm(): Promise<void>;
+/**
+ * Loads the wasm module once (every function calls it; call it early to warm it up). `wasm`
+ * loads the module from elsewhere than next to the package's modules (a copy the app hosts, or
+ * an already compiled module); it must come before any other call, or the call rejects with
+ * ERR_OPTION. A failed load rejects (ERR_FETCH) and may be retried.
+ */
+export function initWasm(options?: { wasm?: AssetSource | WebAssembly.Module }): Promise<void>;
+
+/**
+ * The default model's URL, next to the package's modules: in a bundled app, the URL of the
+ * copy the bundler emitted; in Node.js a file: URL. For apps that host the file themselves, it
+ * is also exported as `rqvae/models/default.safetensors` (and the wasm as `rqvae/rqvae_bg.wasm`).
+ */
+export const defaultModelUrl: string;
 
 export type ItemId = number | string;
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Builds the web demo as plain static files in dist/ (no bundler):
 //   dist/index.html, app.js, worker.js, parse.js, stats.js, style.css   from www/demo/
-//   dist/js/index.js                  the package API (js/index.js; default model path rewritten)
-//   dist/js/cpu-pool.js, cpu-worker.js, checks.js, id-table.js, adapter.js, errors.js  its other modules
+//   dist/js/                          the package's modules, all of js/ as it is (the demo
+//                                     imports js/index.js, the browser entry)
 //   dist/pkg/rqvae.js, rqvae_bg.wasm  the wasm-bindgen build (run `npm run build` first)
 //   dist/models/default.safetensors   the default model
 //   dist/sample/…                     the shipped sample (www/sample/)
@@ -10,7 +10,7 @@
 //
 // Usage: node scripts/build-demo.mjs [--out dist]
 
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,18 +51,10 @@ mkdirSync(join(OUT, 'pkg'));
 cpSync(pkgJs, join(OUT, 'pkg/rqvae.js'));
 cpSync(pkgWasm, join(OUT, 'pkg/rqvae_bg.wasm'));
 
-// The package API, with the default model's path moved from ../www/models/ to ../models/.
-const api = readFileSync(join(ROOT, 'js/index.js'), 'utf8');
-const from = "'../www/models/default.safetensors'";
-if (!api.includes(from)) {
-  console.error(`build-demo: js/index.js no longer mentions ${from}; update the rewrite in scripts/build-demo.mjs`);
-  process.exit(1);
-}
-mkdirSync(join(OUT, 'js'));
-writeFileSync(join(OUT, 'js/index.js'), api.replaceAll(from, "'../models/default.safetensors'"));
-// The modules js/index.js imports: its CPU worker pool (whose worker loads ../pkg/rqvae.js, as
-// here), the shared input checks and the ID table.
-for (const f of ['cpu-pool.js', 'cpu-worker.js', 'checks.js', 'id-table.js', 'adapter.js', 'errors.js']) cpSync(join(ROOT, 'js', f), join(OUT, 'js', f));
+// All of js/, whatever modules it holds: js/index.js's graph is relative imports only, so it runs
+// from these static files as it is. The demo's worker fetches the model from models/ itself; the
+// package's own default-model URL (../www/models/, unused here) needs no rewriting.
+cpSync(join(ROOT, 'js'), join(OUT, 'js'), { recursive: true });
 
 mkdirSync(join(OUT, 'vendor'));
 cpSync(need(join(d3Dir, 'dist/d3-hierarchy.mjs')), join(OUT, 'vendor/d3-hierarchy.mjs'));

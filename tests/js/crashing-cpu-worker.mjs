@@ -1,8 +1,8 @@
-// The package's CPU worker (js/cpu-worker.js) with a way to kill it in the middle of a call, for
-// the pool's recovery tests. A float32 batch whose first value is CRASH_EXIT ends the worker
-// (Node.js: its thread exits with code 3); one whose first value is CRASH_THROW throws an uncaught
-// error (an `error` event in browsers and Node.js). Either happens before the real worker sees
-// the batch, so the call is left without an answer.
+// The package's CPU worker (js/node-cpu-worker.js in Node.js, js/cpu-worker.js in browsers) with
+// a way to kill it in the middle of a call, for the pool's recovery tests. A float32 batch whose
+// first value is CRASH_EXIT ends the worker (Node.js: its thread exits with code 3); one whose
+// first value is CRASH_THROW throws an uncaught error (an `error` event in browsers and Node.js).
+// Either happens before the real worker sees the batch, so the call is left without an answer.
 
 export const CRASH_EXIT = 4242;
 export const CRASH_THROW = -4242;
@@ -22,11 +22,11 @@ function crashOn(msg) {
 if (port) {
   // The real worker's message listener is wrapped as it registers, so a crash comes before it.
   // (A listener of our own would not do: in Node.js, messages start flowing as soon as one is
-  // added, and the worker's init would reach it before js/cpu-worker.js had loaded.)
+  // added, and the worker's init would reach it before js/node-cpu-worker.js had loaded.)
   if (inNode) {
     const on = port.on.bind(port);
     port.on = (type, listener) => on(type, type === 'message' ? (msg) => { crashOn(msg); return listener(msg); } : listener);
-    await import('../../js/cpu-worker.js');
+    await import('../../js/node-cpu-worker.js');
   } else {
     // Browsers deliver messages as soon as the worker's first script has run, and those that
     // arrive while js/cpu-worker.js loads would find no listener: held here, replayed after.

@@ -20,7 +20,7 @@ import { chromium } from 'playwright-core';
 import {
   DATA, DEFAULT_MODEL, ROOT, SAMPLE_NPY, chromiumOptions, csvRows, serveStatic,
 } from './fixtures.mjs';
-import { Encoder, IdTable, readNpy } from '../../js/index.js';
+import { Encoder, IdTable, readNpy } from '../../js/node.js';
 
 const DIST = join(ROOT, 'dist');
 const SHOTS = join(ROOT, 'test-artifacts');

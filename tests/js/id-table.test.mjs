@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Encoder, IdTable, readNpy } from '../../js/index.js';
+import { Encoder, IdTable, readNpy } from '../../js/node.js';
 import {
   DEFAULT_MODEL, SAMPLE_NPY, itemIds, nativeAssign, nativeNearTieIds, nearTieModel, npyBytes,
 } from './fixtures.mjs';

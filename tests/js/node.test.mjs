@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CpuWorkerError, Encoder, IdTable, readNpy, RqvaeError, webgpuAdapterKind, webgpuAvailable } from '../../js/index.js';
+import { CpuWorkerError, Encoder, IdTable, readNpy, RqvaeError, webgpuAdapterKind, webgpuAvailable } from '../../js/node.js';
 import { adapterKind } from '../../js/adapter.js';
 import { CpuPool } from '../../js/cpu-pool.js';
 import { CRASH_EXIT, CRASH_THROW } from './crashing-cpu-worker.mjs';
@@ -137,7 +137,9 @@ test('bad weights reject with a message naming the problem', async () => {
   // Another input size in the config: every encoder.layers.0 shape now disagrees.
   corrupted.set(new TextEncoder().encode('\\"input_dim\\":512'), at);
   await assert.rejects(Encoder.load(corrupted), /encoder\.layers\.0\.weight.*\[768, 512\].*\[512, 512\]/);
-  await assert.rejects(Encoder.load('model.safetensors'), /Uint8Array or ArrayBuffer/);
+  await assert.rejects(Encoder.load(42), /weights must be bytes \(Uint8Array, ArrayBuffer\), a Response, a URL/);
+  // A string is where the weights are: in Node.js a path (or a file: or http(s) URL).
+  await assert.rejects(Encoder.load('no-such-model.safetensors'), /could not read weights from no-such-model\.safetensors: ENOENT/);
   await assert.rejects(Encoder.load(modelBytes, { backend: 'cuda' }), /backend must be/);
   // The module still loads good weights afterwards.
   const encoder = await Encoder.load(modelBytes.buffer.slice(modelBytes.byteOffset, modelBytes.byteOffset + modelBytes.byteLength));

@@ -4,9 +4,10 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import {
   ROOT, SAMPLE_NPY, chromiumOptions, itemIds, nativeAssign, nativeIds, serveStatic,
@@ -30,7 +31,14 @@ before(() => {
 
 test('the tarball holds the module, its types, the wasm and the default model, and nothing else', () => {
   const files = new Set(tarball.files);
-  for (const f of ['package.json', 'js/index.js', 'js/index.d.ts', 'js/cpu-pool.js', 'js/cpu-worker.js', 'js/checks.js', 'js/id-table.js', 'js/adapter.js', 'js/errors.js', 'pkg/rqvae.js', 'pkg/rqvae_bg.wasm', 'www/models/default.safetensors']) {
+  // Every module of js/ (both entries, their workers, whatever they import) and the types.
+  const modules = readdirSync(join(ROOT, 'js'), { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile())
+    .map((d) => relative(ROOT, join(d.parentPath ?? d.path, d.name)));
+  for (const f of ['js/index.js', 'js/node.js', 'js/cpu-worker.js', 'js/node-cpu-worker.js', 'js/index.d.ts']) {
+    assert.ok(modules.includes(f), `js/ lacks ${f}`);
+  }
+  for (const f of ['package.json', ...modules, 'pkg/rqvae.js', 'pkg/rqvae_bg.wasm', 'www/models/default.safetensors']) {
     assert.ok(files.has(f), `tarball lacks ${f}`);
   }
   for (const f of files) {
@@ -49,13 +57,17 @@ test('installed package works from Node.js (CPU)', () => {
     // not keep the process alive.
     const pooled = await Encoder.loadDefault({ threads: 2 });
     const pooledIds = await pooled.encode(data.subarray(0, 50 * 768), { batchSize: 10 });
-    console.log(JSON.stringify({ backend: encoder.backend, ids: Array.from(ids), pooledIds: Array.from(pooledIds) }));
+    // The package's exports: Node.js gets its own entry; the assets have names of their own.
+    const resolved = ['rqvae', 'rqvae/rqvae_bg.wasm', 'rqvae/models/default.safetensors'].map((s) => import.meta.resolve(s));
+    console.log(JSON.stringify({ backend: encoder.backend, ids: Array.from(ids), pooledIds: Array.from(pooledIds), resolved }));
   `;
   writeFileSync(join(project, 'use.mjs'), script);
   const out = JSON.parse(execFileSync(process.execPath, ['use.mjs'], { cwd: project, encoding: 'utf8', timeout: 120_000 }));
   assert.equal(out.backend, 'cpu');
   assert.deepEqual(out.ids, native.slice(0, 150));
   assert.deepEqual(out.pooledIds, native.slice(0, 150));
+  const installed = pathToFileURL(join(project, 'node_modules/rqvae/')).href;
+  assert.deepEqual(out.resolved, ['js/node.js', 'pkg/rqvae_bg.wasm', 'www/models/default.safetensors'].map((f) => installed + f));
 });
 
 test('installed package makes the same ID table as rqvae-train assign', () => {

@@ -1,0 +1,37 @@
+// What a CPU worker does with the messages js/cpu-pool.js sends it, for both worker scripts
+// (js/cpu-worker.js in browsers, js/node-cpu-worker.js in Node.js): load the compiled module and
+// the weights into a wasm instance of its own, then encode batches. No memory is shared, so
+// pages need no cross-origin isolation for this.
+
+import init, { WasmEncoder, f16ToF32 } from '../pkg/rqvae.js';
+
+/**
+ * Answers the pool's messages.
+ * @param {(handler: (msg: any) => void) => void} listen registers the message handler
+ * @param {(msg: any, transfer?: Transferable[]) => void} post answers the pool
+ */
+export function answerCpuPool(listen, post) {
+  let encoder;
+  // Rows this worker has encoded, sent with each result: the pool's evidence of who did the work.
+  let encodedRows = 0;
+
+  listen(async (msg) => {
+    try {
+      if (msg.type === 'init') {
+        await init({ module_or_path: msg.module });
+        encoder = new WasmEncoder(msg.weights);
+        post({ id: msg.id, ok: true });
+      } else if (msg.type === 'encode') {
+        const rows = msg.f16 ? f16ToF32(msg.rows) : msg.rows;
+        const ids = encoder.encodeCpu(rows, msg.dim, msg.rowOffset);
+        encodedRows += rows.length / msg.dim;
+        post({ id: msg.id, ok: true, ids, encodedRows }, [ids.buffer]);
+      } else {
+        throw new Error(`unknown message type ${JSON.stringify(msg.type)}`);
+      }
+    } catch (e) {
+      // The wasm module's errors carry a stable code; the pool rebuilds an RqvaeError from it.
+      post({ id: msg.id, ok: false, message: e instanceof Error ? e.message : String(e), code: e?.code });
+    }
+  });
+}
