@@ -1,7 +1,7 @@
 //! ID tables on the real sample with the default model: uniqueness, the resolution rule,
 //! incremental growth, the model check, the file format and its errors, exports and reports.
 
-use rqvae::assign::{assign, AssignOptions};
+use rqvae::assign::{assign, AssignOptions, Assignment};
 use rqvae::fingerprint::model_fingerprint;
 use rqvae::id_quality::{churn, table_quality};
 use rqvae::id_table::{read_item_ids, IdTable, ItemId, Resolution, TableError};
@@ -461,4 +461,64 @@ fn bad_requests_leave_the_table_unchanged() {
         )
     );
     assert_eq!(table, before);
+}
+
+/// Rows served chunk by chunk after a first pass for their nearest codes, as `rqvae-train
+/// assign` does to keep memory bounded.
+fn assign_in_chunks(
+    table: &mut IdTable,
+    host: &HostModel,
+    x: &Embeddings,
+    ids: &[ItemId],
+    options: AssignOptions,
+    chunk: usize,
+) -> rqvae::assign::AssignReport {
+    let nearest = rqvae::canonical::encode(host, x);
+    let mut run = Assignment::plan(table, host, &nearest, ids, options).unwrap();
+    for first in (0..x.rows()).step_by(chunk) {
+        let end = (first + chunk).min(x.rows());
+        run.serve(table, host, &rows(x, first, end), first);
+    }
+    run.finish(table)
+}
+
+#[test]
+fn chunked_assignment_equals_one_go_for_tables_and_reports() {
+    let host = HostModel::new(&default_weights()).unwrap();
+    let (x, ids) = sample();
+    for resolution in [Resolution::Reassign, Resolution::Suffix] {
+        let mut whole = new_table(&host, resolution);
+        let whole_report = assign(&mut whole, &host, &x, &ids, AssignOptions::default()).unwrap();
+        for chunk in [1, 333, 2000] {
+            let mut chunked = new_table(&host, resolution);
+            let report = assign_in_chunks(
+                &mut chunked,
+                &host,
+                &x,
+                &ids,
+                AssignOptions::default(),
+                chunk,
+            );
+            assert_eq!(
+                chunked.to_jsonl(),
+                whole.to_jsonl(),
+                "{resolution:?}, {chunk}"
+            );
+            assert_eq!(report, whole_report, "{resolution:?}, chunks of {chunk}");
+        }
+    }
+    // Re-assigning changed items releases all of their IDs before any row is served, in one go
+    // and in chunks alike: items 0..300 come back with the embeddings of rows 1000..1300.
+    let base = assigned(&host, &x, &ids, Resolution::Reassign);
+    let swapped = rows(&x, 1000, 1300);
+    let options = AssignOptions {
+        reassign_changed: true,
+    };
+    let mut whole = base.clone();
+    let whole_report = assign(&mut whole, &host, &swapped, &ids[..300], options).unwrap();
+    assert!(whole_report.reassigned_changed > 0);
+    let mut chunked = base.clone();
+    let report = assign_in_chunks(&mut chunked, &host, &swapped, &ids[..300], options, 7);
+    assert_eq!(chunked.to_jsonl(), whole.to_jsonl());
+    assert_eq!(report, whole_report);
 }

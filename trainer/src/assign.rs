@@ -1,9 +1,11 @@
 //! `rqvae-train assign`: the ID table, new or grown.
 
+use crate::inputs::CHUNK_ROWS;
 use crate::output::write_atomic;
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use rqvae::assign::{assign, AssignOptions, AssignReport};
+use rqvae::assign::{AssignOptions, AssignReport, Assignment};
+use rqvae::canonical;
 use rqvae::id_quality::table_quality;
 use rqvae::id_table::{read_item_ids, IdTable, Resolution};
 use rqvae::HostModel;
@@ -60,7 +62,10 @@ pub fn run(args: AssignArgs) -> Result<ExitCode> {
     let weights = crate::inputs::model(&args.model)?;
     let host = HostModel::new(&weights)
         .with_context(|| format!("{}: not usable rqvae weights", args.model.display()))?;
-    let x = crate::inputs::embeddings_for(&args.embeddings, &weights)?;
+    // Read twice in chunks, never whole: nearest codes first (small), then the rows again for
+    // collision resolution, so memory is bounded by a chunk and the table.
+    let mut reader = crate::inputs::embedding_rows_for(&args.embeddings, &weights)?;
+    let rows = reader.layout().rows;
     let c = &weights.config;
     let requested = if args.no_reassign {
         Resolution::Suffix
@@ -88,31 +93,42 @@ pub fn run(args: AssignArgs) -> Result<ExitCode> {
         Some(path) => {
             let ids = read_item_ids(&read_text(path, "items file")?)
                 .with_context(|| format!("{}: not a usable items file", path.display()))?;
-            if ids.len() != x.rows() {
+            if ids.len() != rows {
                 bail!(
                     "{} names {} items but {} has {} rows: line i must name row i",
                     path.display(),
                     ids.len(),
                     args.embeddings.display(),
-                    x.rows()
+                    rows
                 );
             }
             ids
         }
         None => table
-            .row_number_ids(x.rows())
+            .row_number_ids(rows)
             .context("pass the new items' ids with --items")?,
     };
     let started = std::time::Instant::now();
-    let report = assign(
-        &mut table,
-        &host,
-        &x,
-        &ids,
-        AssignOptions {
-            reassign_changed: args.reassign_changed,
-        },
-    )?;
+    let mut nearest = Vec::with_capacity(rows * c.levels);
+    while let Some((_, chunk)) = reader.next_chunk(CHUNK_ROWS)? {
+        nearest.extend(canonical::encode(&host, &chunk));
+    }
+    let options = AssignOptions {
+        reassign_changed: args.reassign_changed,
+    };
+    let mut run = Assignment::plan(&mut table, &host, &nearest, &ids, options)?;
+    let first_layout = reader.layout();
+    let mut reader = crate::inputs::embedding_rows_for(&args.embeddings, &weights)?;
+    if reader.layout() != first_layout {
+        bail!(
+            "{}: the file changed while it was being read",
+            args.embeddings.display()
+        );
+    }
+    while let Some((first, chunk)) = reader.next_chunk(CHUNK_ROWS)? {
+        run.serve(&mut table, &host, &chunk, first);
+    }
+    let report = run.finish(&table);
     let seconds = started.elapsed().as_secs_f64();
     write_atomic(&args.out, table.to_jsonl().as_bytes())?;
     if let Some(path) = &args.csv {

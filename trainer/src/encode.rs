@@ -1,6 +1,7 @@
 //! `rqvae-train encode`.
 
 use crate::backend::BackendKind;
+use crate::inputs::CHUNK_ROWS;
 use crate::output::{ids_bytes, write_atomic, AtomicFile};
 use anyhow::{bail, Result};
 use clap::Args;
@@ -31,10 +32,6 @@ pub struct EncodeArgs {
     #[arg(long, value_enum, default_value = "cpu")]
     backend: BackendKind,
 }
-
-/// Rows read, encoded and written at a time: memory is bounded by this, not by the file
-/// (16,384 rows of 768-d are 50 MB as f32).
-pub const CHUNK_ROWS: usize = 16_384;
 
 pub fn run(args: EncodeArgs) -> Result<ExitCode> {
     let weights = crate::inputs::model(&args.model)?;

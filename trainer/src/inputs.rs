@@ -27,6 +27,10 @@ pub fn embeddings_for(path: &Path, weights: &ModelWeights) -> Result<Embeddings>
     Ok(x)
 }
 
+/// Rows read, encoded and written at a time: memory is bounded by this, not by the file
+/// (16,384 rows of 768-d are 50 MB as f32).
+pub const CHUNK_ROWS: usize = 16_384;
+
 /// Embeddings read in chunks of rows, their dimension checked against the model up front.
 pub fn embedding_rows_for(
     path: &Path,
