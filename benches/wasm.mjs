@@ -12,7 +12,7 @@ import { gzipSync } from 'node:zlib';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { Encoder, readNpy } from '../js/index.js';
+import { Encoder, readNpy } from '../js/node.js';
 import { DATA, DEFAULT_MODEL, ROOT, chromiumOptions, nativeIds, serveStatic, trainerBin } from '../tests/js/fixtures.mjs';
 
 const args = Object.fromEntries(
