@@ -33,15 +33,12 @@ pub enum NpyError {
     )]
     Truncated {
         shape: Vec<usize>,
-        expected: usize,
-        found: usize,
+        expected: u64,
+        found: u64,
     },
     #[error("{found} trailing bytes after the data of shape {shape:?}")]
-    Trailing { shape: Vec<usize>, found: usize },
-    #[error(
-        "shape {0:?} needs more bytes than this platform can address ({bits}-bit)",
-        bits = usize::BITS
-    )]
+    Trailing { shape: Vec<usize>, found: u64 },
+    #[error("shape {0:?} needs more than 2^64 bytes")]
     TooLarge(Vec<usize>),
     #[error(transparent)]
     Embeddings(#[from] EmbeddingsError),
@@ -196,8 +193,9 @@ pub struct NpyLayout {
     pub dim: usize,
     /// Offset of the first value (the header's length).
     pub data_start: usize,
-    /// Bytes of data after the header: `rows × dim × width`.
-    pub data_bytes: usize,
+    /// Bytes of data after the header: `rows × dim × width`. A u64, so that a 32-bit target
+    /// (wasm32) can stream a file of more than 4 GiB that it could never hold.
+    pub data_bytes: u64,
 }
 
 impl NpyLayout {
@@ -209,27 +207,22 @@ impl NpyLayout {
         }
     }
 
-    /// The file size this layout implies.
-    pub fn file_bytes(&self) -> usize {
-        self.data_start + self.data_bytes
-    }
-
     /// Fails unless `found` bytes follow the header: a file's size is checked before any row is
     /// read, so a truncated file is refused up front instead of after minutes of encoding.
     pub fn check_data_bytes(&self, found: u64) -> Result<(), NpyError> {
         let shape = vec![self.rows, self.dim];
-        let expected = self.data_bytes as u64;
+        let expected = self.data_bytes;
         if found < expected {
             return Err(NpyError::Truncated {
                 shape,
-                expected: self.data_bytes,
-                found: found as usize,
+                expected,
+                found,
             });
         }
         if found > expected {
             return Err(NpyError::Trailing {
                 shape,
-                found: usize::try_from(found - expected).unwrap_or(usize::MAX),
+                found: found - expected,
             });
         }
         Ok(())
@@ -304,10 +297,10 @@ fn layout(header: Header) -> Result<NpyLayout, NpyError> {
         NpyFloat::F32 => 4,
         NpyFloat::F16 => 2,
     };
-    let data_bytes = rows
-        .checked_mul(dim)
+    let data_bytes = (rows as u64)
+        .checked_mul(dim as u64)
         .and_then(|n| n.checked_mul(width))
-        .filter(|n| n.checked_add(header.data_start).is_some())
+        .filter(|n| n.checked_add(header.data_start as u64).is_some())
         .ok_or_else(|| NpyError::TooLarge(header.shape.clone()))?;
     Ok(NpyLayout {
         kind,
