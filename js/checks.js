@@ -24,7 +24,10 @@ export function checkRows(rows, dim, inputDim) {
   return { n: rows.length / width, width, isF16 };
 }
 
-/** The wasm encoder behind each Encoder, for this package's modules (not public API). */
+/**
+ * For this package's modules (not public API): each Encoder's way to run `fn(wasmEncoder)` on
+ * the running wasm instance, `(what, fn) => Promise` (it rebuilds its Rust object after a trap).
+ */
 export const wasmEncoders = new WeakMap();
 
 export function toBytes(weights, what) {

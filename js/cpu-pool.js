@@ -66,7 +66,11 @@ class WorkerSlot {
     if (this.#jobs.size === 0) this.#handle.release();
     if (typeof msg.encodedRows === 'number') this.rowsEncoded = msg.encodedRows;
     if (msg.ok) job.resolve(msg);
-    else job.reject(new RqvaeError(msg.code ?? 'ERR_INTERNAL', msg.message));
+    else if (msg.trapped) {
+      job.reject(new RqvaeError('ERR_WASM_TRAP', `a CPU worker's wasm instance trapped (${msg.message}): most likely an allocation that did not fit in its memory, else a bug; the worker is stopped and the pool starts a new one for the next call`));
+      // Its instance cannot be trusted: no further call goes to it.
+      this.#die(`its wasm instance trapped (${msg.message})`);
+    } else job.reject(new RqvaeError(msg.code ?? 'ERR_INTERNAL', msg.message));
   }
 
   /** The worker is gone or cannot be trusted: its calls reject, and it is stopped if it still runs. */

@@ -30,8 +30,15 @@ export function answerCpuPool(listen, post) {
         throw new Error(`unknown message type ${JSON.stringify(msg.type)}`);
       }
     } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      if (e instanceof WebAssembly.RuntimeError) {
+        // A trap: this worker's instance is unusable from now on. The pool stops the worker and
+        // starts another before its next call; until then nothing more is sent here.
+        post({ id: msg.id, ok: false, trapped: true, message: `${e.name}: ${message}` });
+        return;
+      }
       // The wasm module's errors carry a stable code; the pool rebuilds an RqvaeError from it.
-      post({ id: msg.id, ok: false, message: e instanceof Error ? e.message : String(e), code: e?.code });
+      post({ id: msg.id, ok: false, message, code: e?.code });
     }
   });
 }

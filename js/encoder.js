@@ -1,6 +1,10 @@
 // Encoder: loads a model and turns embeddings into semantic IDs (and IDs back into vectors). It
 // batches rows, reports progress, chooses the backend and turns every failure into a rejected
 // Promise with an RqvaeError.
+//
+// Its Rust object lives in one wasm instance; if that instance traps, the package starts a fresh
+// one (js/wasm.js) and the encoder rebuilds its object there from the weights it keeps, on its
+// next call, so one failed call never breaks the encoder.
 
 import { WasmEncoder, f16ToF32 } from '../pkg/rqvae.js';
 import { AUTO_WEBGPU_MIN_ROWS, webgpuAdapterKind, webgpuAvailable } from './adapter.js';
@@ -8,27 +12,44 @@ import { defaultModelUrl } from './assets.js';
 import { checkRows, wasmEncoders } from './checks.js';
 import { CpuPool } from './cpu-pool.js';
 import { RqvaeError, toError } from './errors.js';
-import { sourceBytes } from './sources.js';
-import { compiledWasm, initWasm } from './wasm.js';
+import { MAX_WEIGHTS_BYTES, checkBatchSize, showBytes } from './limits.js';
+import { isLocation, sourceBytes } from './sources.js';
+import { compiledWasm, initWasm, isLiveGeneration, onLiveWasm, unlessTrapped } from './wasm.js';
 
 const DEFAULT_BATCH = 2048;
+/** Rows per decode call: 16,384 × 768 float32 are 48 MiB out, plus the decoder's layers. */
+const DEFAULT_DECODE_BATCH = 16_384;
+
+const freedError = () => new RqvaeError('ERR_FREED', 'this encoder has been freed; load a new one');
 
 const yieldToEventLoop = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 export class Encoder {
+  /** The WasmEncoder, made in instance #generation (undefined once freed). */
   #inner;
+  #generation;
+  /** The weights' bytes (our own copy), to rebuild #inner in a fresh instance after a trap. */
+  #weights;
+  #freed = false;
   #pool;
   #preference;
   #backend;
   #config;
+  #fingerprint;
+  #hasDecoder;
 
-  constructor(inner, preference, pool) {
+  constructor(inner, generation, weights, preference, pool) {
     this.#inner = inner;
+    this.#generation = generation;
+    this.#weights = weights;
     this.#pool = pool;
     this.#preference = preference;
     this.#backend = preference === 'webgpu' ? 'webgpu' : 'cpu';
+    // Read once: the getters must answer even while the instance is being replaced.
     this.#config = JSON.parse(inner.configJson());
-    wasmEncoders.set(this, inner);
+    this.#fingerprint = inner.fingerprint;
+    this.#hasDecoder = inner.hasDecoder();
+    wasmEncoders.set(this, (what, fn) => this.#call(what, fn));
   }
 
   /**
@@ -62,32 +83,83 @@ export class Encoder {
       throw new RqvaeError('ERR_OPTION', `threads must be an integer from 1 to 256, got ${JSON.stringify(threads)}`);
     }
     // Together, so that the wasm's compilation overlaps the weights' download.
-    const [, bytes] = await Promise.all([initWasm(), sourceBytes(source, what)]);
-    let inner;
-    try {
-      inner = new WasmEncoder(bytes);
-    } catch (e) {
-      throw toError(e);
+    const [, fetched] = await Promise.all([initWasm(), sourceBytes(source, what)]);
+    if (fetched.length > MAX_WEIGHTS_BYTES) {
+      throw new RqvaeError('ERR_TOO_LARGE', `${what}: ${showBytes(fetched.length)}, more than the ${showBytes(MAX_WEIGHTS_BYTES)} this package loads into its wasm memory (rqvae models are a few MB); is this the right file?`);
     }
+    // Kept to rebuild the model after a trap: a copy of bytes the caller may change later.
+    const bytes = isLocation(source) ? fetched : fetched.slice();
+    const [inner, generation] = await onLiveWasm((gen) => {
+      try {
+        return [new WasmEncoder(bytes), gen];
+      } catch (e) {
+        throw toError(e, 'loading the weights');
+      }
+    });
     let pool;
     if (threads > 1 && backend !== 'webgpu') {
       try {
         pool = await CpuPool.start(threads, await compiledWasm(), bytes);
       } catch (e) {
-        inner.free();
+        Encoder.#release(inner, generation);
         throw new RqvaeError('ERR_WORKER', `could not start ${threads} CPU workers: ${e.message}`, { cause: e });
       }
     }
-    const encoder = new Encoder(inner, backend, pool);
+    const encoder = new Encoder(inner, generation, bytes, backend, pool);
     if (backend === 'webgpu') {
       try {
         await encoder.#ensureWebGpu();
       } catch (e) {
-        inner.free();
+        encoder.free();
         throw e;
       }
     }
     return encoder;
+  }
+
+  /**
+   * Frees a WasmEncoder in its instance, or, if that instance is dead, only forgets it: its
+   * pointer means nothing in the new instance, and calling the dead one is not safe.
+   */
+  static #release(inner, generation) {
+    if (isLiveGeneration(generation)) inner.free();
+    else inner.__destroy_into_raw();
+  }
+
+  /**
+   * Runs `fn(wasmEncoder)` synchronously on a running instance; after a trap, first rebuilds
+   * the Rust object there from the weights. A trap in `fn` rejects with ERR_WASM_TRAP.
+   * @template T
+   * @param {string} what the operation, for messages
+   * @param {(inner: WasmEncoder) => T} fn
+   * @returns {Promise<T>}
+   */
+  #call(what, fn) {
+    return onLiveWasm((gen) => {
+      if (this.#freed) throw freedError();
+      try {
+        if (this.#generation !== gen) {
+          // The old object belongs to a dead instance: forget it, never free it into this one.
+          this.#inner?.__destroy_into_raw();
+          this.#inner = undefined;
+          this.#inner = new WasmEncoder(this.#weights);
+          this.#generation = gen;
+        }
+        return fn(this.#inner);
+      } catch (e) {
+        throw toError(e, what);
+      }
+    });
+  }
+
+  /** `#call` for a call that returns a Promise of the instance: rejects if the instance traps first. */
+  async #callAsync(what, fn) {
+    const promise = await this.#call(what, (inner) => unlessTrapped(fn(inner)));
+    try {
+      return await promise;
+    } catch (e) {
+      throw toError(e, what);
+    }
   }
 
   /** The model's sizes: input_dim, hidden_dims, latent_dim, levels, codebook_size. */
@@ -97,7 +169,8 @@ export class Encoder {
 
   /** The model's fingerprint (`sha256:…`): ID tables record the model that made them by it. */
   get fingerprint() {
-    return this.#live().fingerprint;
+    this.#live();
+    return this.#fingerprint;
   }
 
   /** Workers the CPU backend encodes on (1: the calling thread). */
@@ -112,23 +185,28 @@ export class Encoder {
 
   /** Whether `decode` can reconstruct vectors (the model was exported with its decoder). */
   get hasDecoder() {
-    return this.#live().hasDecoder();
+    this.#live();
+    return this.#hasDecoder;
   }
 
   #live() {
-    if (!this.#inner) throw new RqvaeError('ERR_FREED', 'this encoder has been freed; load a new one');
-    return this.#inner;
+    if (this.#freed) throw freedError();
   }
 
+  /**
+   * Sets WebGPU up for the current Rust object: once per object, so again after a trap replaced
+   * it (the fresh instance has no WebGPU state either).
+   */
   async #ensureWebGpu() {
-    const inner = this.#live();
-    if (inner.hasWebGpu()) return;
+    this.#live();
+    if (await this.#call('the WebGPU check', (inner) => inner.hasWebGpu())) return;
     if (!(await webgpuAvailable())) {
       throw new RqvaeError('ERR_NO_WEBGPU', 'WebGPU was requested but this browser offers no WebGPU adapter; use backend "cpu" or "auto"');
     }
     try {
-      await inner.initWebGpu();
+      await this.#callAsync('the WebGPU set-up', (inner) => inner.initWebGpu());
     } catch (e) {
+      if (e instanceof RqvaeError && (e.code === 'ERR_WASM_TRAP' || e.code === 'ERR_FREED')) throw e;
       throw new RqvaeError('ERR_WEBGPU', `WebGPU initialisation failed: ${e?.message ?? e}`, { cause: e });
     }
   }
@@ -153,35 +231,35 @@ export class Encoder {
    * Semantic IDs of `rows` (row-major, `dim` values per row): a Uint16Array of N × levels.
    * @param {Float32Array | Uint16Array} rows float32 values, or float16 bit patterns
    * @param {{ dim?: number, batchSize?: number, onProgress?: (p: {done: number, total: number}) => void, signal?: AbortSignal }} [options]
+   *   `batchSize`: rows per call, 1 to 65,536 (fewer for models wider than 2,048)
    */
-  async encode(rows, { dim, batchSize = DEFAULT_BATCH, onProgress, signal } = {}) {
-    const inner = this.#live();
+  async encode(rows, { dim, batchSize, onProgress, signal } = {}) {
+    this.#live();
     const { n, width, isF16 } = checkRows(rows, dim, this.#config.input_dim);
-    if (!Number.isInteger(batchSize) || batchSize < 1) {
-      throw new RqvaeError('ERR_OPTION', `batchSize must be a positive integer, got ${batchSize}`);
-    }
+    const batch = checkBatchSize(batchSize, width, DEFAULT_BATCH);
     const levels = this.#config.levels;
     const backend = await this.#chooseBackend(n);
     const out = new Uint16Array(n * levels);
     if (backend === 'cpu' && this.#pool) {
-      await this.#pool.encode(rows, { width, isF16, batchSize, levels, out, onProgress, signal });
+      await this.#pool.encode(rows, { width, isF16, batchSize: batch, levels, out, onProgress, signal });
       this.#backend = backend;
       return out;
     }
-    for (let start = 0; start < n; start += batchSize) {
+    for (let start = 0; start < n; start += batch) {
       signal?.throwIfAborted();
-      // free() may have run while this encode yielded; the wasm object is gone then.
-      if (this.#inner !== inner) throw new RqvaeError('ERR_FREED', 'this encoder was freed while encoding; load a new one');
-      const end = Math.min(n, start + batchSize);
+      // free() may have run while this encode yielded.
+      if (this.#freed) throw new RqvaeError('ERR_FREED', 'this encoder was freed while encoding; load a new one');
+      const end = Math.min(n, start + batch);
       const slice = rows.subarray(start * width, end * width);
-      const batch = isF16 ? f16ToF32(slice) : slice;
+      // Inside the calls: widening float16 is a call into the module too.
+      const values = () => (isF16 ? f16ToF32(slice) : slice);
       let ids;
-      try {
-        ids = backend === 'webgpu'
-          ? await inner.encodeWebGpu(batch, width, start)
-          : inner.encodeCpu(batch, width, start);
-      } catch (e) {
-        throw toError(e);
+      if (backend === 'webgpu') {
+        // Again per batch: a trap elsewhere may have replaced the Rust object since the last one.
+        await this.#ensureWebGpu();
+        ids = await this.#callAsync('encode (WebGPU)', (inner) => inner.encodeWebGpu(values(), width, start));
+      } else {
+        ids = await this.#call('encode', (inner) => inner.encodeCpu(values(), width, start));
       }
       out.set(ids, start * levels);
       onProgress?.({ done: end, total: n });
@@ -192,34 +270,57 @@ export class Encoder {
   }
 
   /**
-   * Decoder reconstructions of IDs (N × levels, row-major): a Float32Array of N × input_dim.
+   * Decoder reconstructions of IDs (N × levels, row-major): a Float32Array of N × input_dim,
+   * decoded `batchSize` rows per call into the wasm module and assembled here.
    * @param {Uint16Array | number[]} ids
+   * @param {{ batchSize?: number }} [options] rows per call (default 16,384; at most 65,536)
    */
-  async decode(ids) {
-    const inner = this.#live();
-    if (!(ids instanceof Uint16Array)) {
-      if (!Array.isArray(ids)) throw new RqvaeError('ERR_INPUT', 'ids must be a Uint16Array or an array of numbers');
-      // Uint16Array.from would wrap 65541 to 5 and decode a code nobody asked for.
-      const size = this.#config.codebook_size;
-      const bad = ids.findIndex((v) => !Number.isInteger(v) || v < 0 || v >= size);
-      if (bad >= 0) {
-        const levels = this.#config.levels;
-        throw new RqvaeError('ERR_ID_RANGE', `ID ${ids[bad]} at row ${Math.floor(bad / levels)}, level ${bad % levels} is outside the codebook (size ${size})`);
-      }
+  async decode(ids, { batchSize } = {}) {
+    this.#live();
+    const { levels, codebook_size: size, input_dim: dim } = this.#config;
+    const batch = checkBatchSize(batchSize, dim, DEFAULT_DECODE_BATCH);
+    if (!(ids instanceof Uint16Array) && !Array.isArray(ids)) {
+      throw new RqvaeError('ERR_INPUT', 'ids must be a Uint16Array or an array of numbers');
+    }
+    if (!this.#hasDecoder) {
+      // The Rust side's own refusal (ERR_NO_DECODER), from a call too small to need memory.
+      await this.#call('decode', (inner) => inner.decodeCpu(new Uint16Array(levels)));
+      throw new RqvaeError('ERR_INTERNAL', 'decode: a model without a decoder decoded');
+    }
+    // Checked here for the whole array, in the Rust side's order and words, because the batches
+    // would count rows from their own start (and, for an array, because Uint16Array.from would
+    // wrap 65541 to 5 and decode a code nobody asked for).
+    if (ids.length === 0 || ids.length % levels !== 0) {
+      throw new RqvaeError('ERR_ID_RANGE', `${ids.length} IDs are not a whole number of rows of ${levels} levels`);
+    }
+    const bad = ids.findIndex((v) => !Number.isInteger(v) || v < 0 || v >= size);
+    if (bad >= 0) {
+      throw new RqvaeError('ERR_ID_RANGE', `ID ${ids[bad]} at row ${Math.floor(bad / levels)}, level ${bad % levels} is outside the codebook (size ${size})`);
     }
     const array = ids instanceof Uint16Array ? ids : Uint16Array.from(ids);
+    const n = array.length / levels;
+    let out;
     try {
-      return inner.decodeCpu(array);
+      out = new Float32Array(n * dim);
     } catch (e) {
-      throw toError(e);
+      throw toError(e, 'decode');
     }
+    for (let start = 0; start < n; start += batch) {
+      if (this.#freed) throw new RqvaeError('ERR_FREED', 'this encoder was freed while decoding; load a new one');
+      const end = Math.min(n, start + batch);
+      const part = array.subarray(start * levels, end * levels);
+      out.set(await this.#call('decode', (inner) => inner.decodeCpu(part)), start * dim);
+      if (end < n) await yieldToEventLoop();
+    }
+    return out;
   }
 
   /** Releases the wasm memory and stops the CPU workers; later calls reject. */
   free() {
-    if (this.#inner) {
+    if (!this.#freed) {
+      this.#freed = true;
       wasmEncoders.delete(this);
-      this.#inner.free();
+      if (this.#inner) Encoder.#release(this.#inner, this.#generation);
       this.#inner = undefined;
     }
     this.#pool?.terminate();

@@ -3,11 +3,18 @@
 // The table and its rules live in the Rust crate (the CLI's `rqvae-train assign` runs the same
 // code), so the package and the CLI give the same table for the same inputs. IDs come from the
 // canonical CPU computation, whatever backend the encoder was loaded with.
+//
+// A table lives only in the wasm instance's memory. If that instance traps, the package replaces
+// it (js/wasm.js) and the table is gone: every later call on it rejects with ERR_WASM_TRAP,
+// saying to load it again from its last saved JSON Lines. (Keeping a copy in JavaScript would
+// cost a serialisation of the whole table after every add.)
 
 import { WasmIdTable, f16ToF32 } from '../pkg/rqvae.js';
+import { assignInBatches } from './assign-batches.js';
 import { checkRows, toBytes, wasmEncoders } from './checks.js';
 import { RqvaeError, toError } from './errors.js';
-import { initWasm } from './wasm.js';
+import { checkBatchSize, maxBatchRows } from './limits.js';
+import { onLiveWasm, wasmGeneration } from './wasm.js';
 
 const camel = (key) => key.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase());
 
@@ -20,19 +27,24 @@ function camelKeys(value) {
   return value;
 }
 
+/**
+ * The encoder's way to run `fn(wasmEncoder)` on the running instance (see Encoder's #call): it
+ * rebuilds its Rust object after a trap.
+ * @returns {(what: string, fn: (inner: any) => any) => Promise<any>}
+ */
 function wasmEncoderOf(encoder) {
-  const inner = wasmEncoders.get(encoder);
-  if (!inner) throw new RqvaeError('ERR_FREED', 'encoder must be a loaded Encoder that has not been freed');
-  return inner;
+  const call = wasmEncoders.get(encoder);
+  if (!call) throw new RqvaeError('ERR_FREED', 'encoder must be a loaded Encoder that has not been freed');
+  return call;
 }
 
-function call(fn) {
-  try {
-    return fn();
-  } catch (e) {
-    throw toError(e);
-  }
-}
+/**
+ * Rows per `add` call into the wasm module by default: 16,384 rows of 768 took the module to
+ * 163 MiB where 65,536 took it to 556 MiB, in the same time (65,536 random rows: 8.9 s vs 9.0 s).
+ */
+const DEFAULT_ADD_BATCH = 16_384;
+
+const lostError = () => new RqvaeError('ERR_WASM_TRAP', 'this ID table was lost: the wasm module trapped in an earlier call and was restarted, and a table lives in its memory. Load it again from its last saved JSON Lines (IdTable.load(saved)) and add again the rows added since');
 
 function idsJson(ids, n) {
   if (ids === undefined) return '';
@@ -46,10 +58,14 @@ function idsJson(ids, n) {
 }
 
 export class IdTable {
+  /** The WasmIdTable, made in instance #generation (undefined once freed or lost). */
   #inner;
+  #generation;
+  #lost = false;
 
-  constructor(inner) {
+  constructor(inner, generation) {
     this.#inner = inner;
+    this.#generation = generation;
   }
 
   /**
@@ -58,8 +74,9 @@ export class IdTable {
    *   disambiguation code only (TIGER-style)
    */
   static async create(encoder, { reassign = true } = {}) {
-    await initWasm();
-    return new IdTable(call(() => new WasmIdTable(wasmEncoderOf(encoder), reassign)));
+    // The generation read in the same step as the table is made: it is the table's instance.
+    const [made, gen] = await wasmEncoderOf(encoder)('creating an ID table', (inner) => [new WasmIdTable(inner, reassign), wasmGeneration()]);
+    return new IdTable(made, gen);
   }
 
   /** A new table holding IDs for `rows`: `create` then `add`. Resolves to `{ table, report }`. */
@@ -75,14 +92,44 @@ export class IdTable {
 
   /** Parses and checks a table's JSON Lines (a string, or its UTF-8 bytes). */
   static async load(jsonl) {
-    await initWasm();
-    const text = typeof jsonl === 'string' ? jsonl : new TextDecoder().decode(toBytes(jsonl, 'the table'));
-    return new IdTable(call(() => WasmIdTable.fromJsonl(text)));
+    let text;
+    try {
+      text = typeof jsonl === 'string' ? jsonl : new TextDecoder().decode(toBytes(jsonl, 'the table'));
+    } catch (e) {
+      // Bytes longer than the engine's longest string (V8: 512 MiB).
+      throw toError(e, 'reading the table');
+    }
+    return onLiveWasm((gen) => {
+      try {
+        return new IdTable(WasmIdTable.fromJsonl(text), gen);
+      } catch (e) {
+        throw toError(e, 'loading the table');
+      }
+    });
   }
 
+  /** The Rust table, if it is still there: not freed, and its instance has not trapped since. */
   #live() {
+    if (this.#lost) throw lostError();
     if (!this.#inner) throw new RqvaeError('ERR_FREED', 'this table has been freed');
+    if (this.#generation !== wasmGeneration()) {
+      // Forget the dead instance's object without calling into any instance.
+      this.#inner.__destroy_into_raw();
+      this.#inner = undefined;
+      this.#lost = true;
+      throw lostError();
+    }
     return this.#inner;
+  }
+
+  /** `fn(table)` on the live table; a trap in it loses the table (and says so). */
+  #use(what, fn) {
+    const table = this.#live();
+    try {
+      return fn(table);
+    } catch (e) {
+      throw toError(e, what);
+    }
   }
 
   /**
@@ -90,64 +137,87 @@ export class IdTable {
    * already in the table keep their ID; if their embedding now gives other codes they are
    * reported in `changed` (and re-assigned only with `reassignChanged`). Rejects, leaving the
    * table as it was, for another model's encoder or bad input.
+   * Rows go into the wasm module `batchSize` at a time (default 16,384, at most 65,536 rows of
+   * 768 values), giving the same table and report as one call. With `reassignChanged` they
+   * cannot be split: up to 65,536 rows go in one call, more are refused (ERR_TOO_LARGE).
    * @param {Float32Array | Uint16Array} rows float32 values, or float16 bit patterns
-   * @param {{ ids?: (number|string)[], dim?: number, reassignChanged?: boolean }} [options]
+   * @param {{ ids?: (number|string)[], dim?: number, reassignChanged?: boolean, batchSize?: number }} [options]
    *   without `ids`, an item's id is its row number counted on from the table's size
    */
-  async add(encoder, rows, { ids, dim, reassignChanged = false } = {}) {
-    const table = this.#live();
-    const wasmEncoder = wasmEncoderOf(encoder);
+  async add(encoder, rows, { ids, dim, reassignChanged = false, batchSize } = {}) {
+    this.#live();
+    const withEncoder = wasmEncoderOf(encoder);
     const { n, width, isF16 } = checkRows(rows, dim, encoder.config.input_dim);
     const json = idsJson(ids, n);
-    const values = isF16 ? f16ToF32(rows) : rows;
-    const report = call(() => table.assign(wasmEncoder, values, width, json, Boolean(reassignChanged)));
-    return camelKeys(JSON.parse(report));
+    const cap = maxBatchRows(width);
+    const batch = checkBatchSize(batchSize, width, DEFAULT_ADD_BATCH);
+    const levels = encoder.config.levels;
+    let report;
+    if (n <= batch || (reassignChanged && n <= cap)) {
+      report = await withEncoder('IdTable.add', (wasmEncoder) => this.#use('IdTable.add', (table) => {
+        const values = isF16 ? f16ToF32(rows) : rows;
+        return JSON.parse(table.assign(wasmEncoder, values, width, json, Boolean(reassignChanged)));
+      }));
+    } else if (reassignChanged) {
+      throw new RqvaeError('ERR_TOO_LARGE', `${n.toLocaleString('en-US')} rows with reassignChanged: re-assigning changed items needs every row in one call into the wasm module, and one call takes at most ${cap.toLocaleString('en-US')} rows of ${width} values (its memory is at most 4 GiB). Add them in several calls of at most that many rows (each call re-assigns the changed items among its own rows), or without reassignChanged, which batches by itself`);
+    } else {
+      report = await withEncoder('IdTable.add', (wasmEncoder) => this.#use('IdTable.add', (table) => assignInBatches(table, wasmEncoder, {
+        rows, n, width, isF16, ids, batchSize: batch, levels, toF32: f16ToF32,
+      })));
+    }
+    return camelKeys(report);
   }
 
   /** Items in the table. */
   get size() {
-    return this.#live().size;
+    return this.#use('IdTable.size', (table) => table.size);
   }
 
   /** `{ format, version, model, levels, codebookSize, resolution }`. */
   get header() {
-    return camelKeys(JSON.parse(this.#live().headerJson()));
+    return camelKeys(JSON.parse(this.#use('IdTable.header', (table) => table.headerJson())));
   }
 
   /** Every entry in table order: `{ id, codes, tokens, reassignedFrom }` (`null` if not moved). */
   entries() {
-    return camelKeys(JSON.parse(this.#live().entriesJson()));
+    return camelKeys(JSON.parse(this.#use('IdTable.entries', (table) => table.entriesJson())));
   }
 
   /** Uniqueness, collisions and per-level balance of the assigned IDs. */
   quality() {
-    return camelKeys(JSON.parse(this.#live().qualityJson()));
+    return camelKeys(JSON.parse(this.#use('IdTable.quality', (table) => table.qualityJson())));
   }
 
   /** Churn from `previous` to this table: `{ common, changed, churn, onlyPrevious, onlyCurrent }`. */
   churn(previous) {
     if (!(previous instanceof IdTable)) throw new RqvaeError('ERR_INPUT', 'previous must be an IdTable');
-    return camelKeys(JSON.parse(this.#live().churnJson(previous.#live())));
+    const before = previous.#live();
+    return camelKeys(JSON.parse(this.#use('IdTable.churn', (table) => table.churnJson(before))));
   }
 
   /** The table as JSON Lines (the format `load` reads and `rqvae-train assign` writes). */
   toJsonl() {
-    return this.#live().toJsonl();
+    return this.#use('IdTable.toJsonl', (table) => table.toJsonl());
   }
 
   /** `item_id,sid_0,…` with the disambiguation code last. */
   toCsv() {
-    return this.#live().toCsv();
+    return this.#use('IdTable.toCsv', (table) => table.toCsv());
   }
 
   /** LC-Rec's index: `{"<item id>": ["<a_5>", …], …}`. */
   toLcRecJson() {
-    return this.#live().toLcRecJson();
+    return this.#use('IdTable.toLcRecJson', (table) => table.toLcRecJson());
   }
 
-  /** Releases the table's wasm memory; later calls throw. */
+  /** Releases the table's wasm memory; later calls throw (ERR_FREED). */
   free() {
-    this.#inner?.free();
+    if (this.#inner) {
+      // A table of a dead instance is only forgotten: its pointer means nothing in the new one.
+      if (this.#generation === wasmGeneration()) this.#inner.free();
+      else this.#inner.__destroy_into_raw();
+    }
     this.#inner = undefined;
+    this.#lost = false;
   }
 }

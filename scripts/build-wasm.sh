@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds pkg/: the wasm module (burn-wgpu + the SIMD128 CPU path) with its wasm-bindgen JS glue.
-#   cargo (wasm32, profile wasm-release) → wasm-bindgen (exactly Cargo.lock's version) → wasm-opt
+#   cargo (wasm32, profile wasm-release) → wasm-bindgen (exactly Cargo.lock's version)
+#   → scripts/patch-glue.mjs (trap recovery in the JS glue) → wasm-opt
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TARGET_DIR="${CARGO_TARGET_DIR:-target}"
@@ -18,6 +19,8 @@ if [ "$want" != "$have" ]; then
 fi
 rm -rf pkg
 wasm-bindgen --target web --out-dir pkg --out-name rqvae "$wasm"
+# The glue as generated cannot load a second instance; the package replaces one that trapped.
+node scripts/patch-glue.mjs pkg/rqvae.js
 
 # Debian's binaryen 108 corrupts wasm-bindgen output; the npm package's is current.
 # -O1, measured here on the opt-level "z" build: 22 s and 676 kB gzipped; -Oz took 75 s for 724 kB.

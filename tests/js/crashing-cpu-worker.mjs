@@ -3,9 +3,15 @@
 // first value is CRASH_EXIT ends the worker (Node.js: its thread exits with code 3); one whose
 // first value is CRASH_THROW throws an uncaught error (an `error` event in browsers and Node.js).
 // Either happens before the real worker sees the batch, so the call is left without an answer.
+// One whose first value is CRASH_TRAP reaches the real worker swapped for 700,000 rows of zeros
+// (2.15 GB of float32, zero pages the system hands out lazily): copying them into the worker's
+// wasm instance is an allocation past wasm32's 2 GiB limit, which Rust answers by aborting, so the
+// real worker's call traps (`unreachable`), as a bug that slipped past the package's caps would.
 
 export const CRASH_EXIT = 4242;
 export const CRASH_THROW = -4242;
+export const CRASH_TRAP = 4343;
+const TRAP_ROWS = 700_000;
 
 const inNode = typeof globalThis.process?.versions?.node === 'string' && typeof globalThis.WorkerGlobalScope === 'undefined';
 const inWebWorker = typeof globalThis.WorkerGlobalScope !== 'undefined';
@@ -17,6 +23,7 @@ function crashOn(msg) {
   const first = msg.rows[0];
   if (first === CRASH_EXIT && inNode) process.exit(3);
   if (first === CRASH_EXIT || first === CRASH_THROW) throw new Error(`test crash on the batch at row ${msg.rowOffset}`);
+  if (first === CRASH_TRAP) msg.rows = new Float32Array(TRAP_ROWS * msg.dim);
 }
 
 if (port) {
