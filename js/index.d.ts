@@ -12,7 +12,11 @@ export type BackendChoice = 'auto' | 'webgpu' | 'cpu';
 export interface EncodeOptions {
   /** Values per row; defaults to the model's input_dim and must equal it. */
   dim?: number;
-  /** Rows per forward pass (default 2048). */
+  /**
+   * Rows per call into the wasm module (default 2048). At most 65,536 (fewer for models wider
+   * than 2,048 values: at most 512 MiB of float32 rows per call), since one call's copy of its
+   * rows and its outputs must fit in wasm32 memory (at most 4 GiB); larger is refused (ERR_OPTION).
+   */
   batchSize?: number;
   /** Called after every batch. */
   onProgress?: (progress: { done: number; total: number }) => void;
@@ -69,11 +73,21 @@ export type RqvaeErrorCode =
   | 'ERR_WEBGPU'
   | 'ERR_WORKER'
   | 'ERR_FETCH'
+  | 'ERR_WASM_TRAP'
   | 'ERR_INTERNAL';
 
 /**
  * Every failure of the package (cancelling aside, which rejects with the AbortSignal's reason).
  * Branch on `code`; the message is for people and may be reworded.
+ *
+ * ERR_TOO_LARGE: more than one call into the wasm module may take (readNpy's cap, weights over
+ * 1 GiB, `add` with reassignChanged over 65,536 rows), or more than the JavaScript engine could
+ * allocate. ERR_WASM_TRAP: the wasm module trapped (most likely an allocation past its memory,
+ * else a bug; no input the package accepts should get there): that call rejects, the module is
+ * restarted from the same compiled module, and later calls work: encoders rebuild their model
+ * from the weights they keep (and set WebGPU up again when next used), but an IdTable made
+ * before lived in the dead module's memory and every later call on it fails with ERR_WASM_TRAP;
+ * load it again from its last saved JSON Lines.
  */
 export class RqvaeError extends Error {
   name: 'RqvaeError' | 'CpuWorkerError';
@@ -87,7 +101,8 @@ export class Encoder {
   /**
    * Loads `.safetensors` weights from `rqvae-train export`: their bytes, a Response, or where to
    * fetch them. Rejects with ERR_WEIGHTS on bad weights, ERR_FETCH when they cannot be fetched or
-   * read, ERR_INPUT for a source of another type.
+   * read, ERR_INPUT for a source of another type, ERR_TOO_LARGE over 1 GiB. The encoder keeps a
+   * copy of the weights, to rebuild its model if the wasm module traps and is restarted.
    */
   static load(weights: AssetSource, options?: LoadOptions): Promise<Encoder>;
   /**
@@ -109,8 +124,12 @@ export class Encoder {
    * before the next one.
    */
   encode(rows: Float32Array | Uint16Array, options?: EncodeOptions): Promise<Uint16Array>;
-  /** Reconstructed vectors, row-major N × input_dim (models exported with their decoder). */
-  decode(ids: Uint16Array | number[]): Promise<Float32Array>;
+  /**
+   * Reconstructed vectors, row-major N × input_dim (models exported with their decoder),
+   * decoded `batchSize` rows per call into the wasm module (default 16,384, at most 65,536 as
+   * for encode) and assembled in JavaScript.
+   */
+  decode(ids: Uint16Array | number[], options?: { batchSize?: number }): Promise<Float32Array>;
   /** Releases the model and stops its CPU workers; later calls reject. */
   free(): void;
 }
@@ -123,8 +142,14 @@ export class CpuWorkerError extends RqvaeError {
   readonly code: 'ERR_WORKER';
 }
 
-/** Parses `.npy` bytes (2-D, little-endian float32 or float16, C order). */
-export function readNpy(bytes: Uint8Array | ArrayBuffer): Promise<{
+/**
+ * Parses `.npy` bytes (2-D, little-endian float32 or float16, C order). The file and its float32
+ * array are both in wasm memory during the call, so a file whose float32 array would pass
+ * `maxBytes` (default 1 GiB: 349,525 rows of 768; at most 1.5 GiB) is refused from its header,
+ * before anything is copied (ERR_TOO_LARGE, naming the size and the cap); read such files with
+ * `encodeStream`, batch by batch.
+ */
+export function readNpy(bytes: Uint8Array | ArrayBuffer, options?: { maxBytes?: number }): Promise<{
   data: Float32Array;
   rows: number;
   dim: number;
@@ -138,7 +163,8 @@ export function webgpuAvailable(): Promise<boolean>;
  * Loads the wasm module once (every function calls it; call it early to warm it up). `wasm`
  * loads the module from elsewhere than next to the package's modules (a copy the app hosts, or
  * an already compiled module); it must come before any other call, or the call rejects with
- * ERR_OPTION. A failed load rejects (ERR_FETCH) and may be retried.
+ * ERR_OPTION. A failed load rejects (ERR_FETCH) and may be retried. After a trap
+ * (ERR_WASM_TRAP) it resolves once the restarted module runs.
  */
 export function initWasm(options?: { wasm?: AssetSource | WebAssembly.Module }): Promise<void>;
 
@@ -230,11 +256,25 @@ export interface AddOptions {
   ids?: ItemId[];
   /** Values per row; defaults to the model's input_dim. */
   dim?: number;
-  /** Re-assign existing items whose embedding now gives other codes (default: only report them). */
+  /**
+   * Re-assign existing items whose embedding now gives other codes (default: only report them).
+   * Needs every row in one call into the wasm module: more than 65,536 rows (of 768 values) are
+   * refused (ERR_TOO_LARGE); add them in several calls.
+   */
   reassignChanged?: boolean;
+  /**
+   * Rows per call into the wasm module (default 16,384; at most 65,536, as for encode). More rows
+   * go in batches with the same table and report as one call (the cost means equal up to float
+   * rounding); ignored with `reassignChanged`.
+   */
+  batchSize?: number;
 }
 
-/** Unique, stable semantic IDs: the same table `rqvae-train assign` writes. */
+/**
+ * Unique, stable semantic IDs: the same table `rqvae-train assign` writes. A table lives in the
+ * wasm module's memory: if the module traps, every later call on the table throws or rejects
+ * with ERR_WASM_TRAP (save it with `toJsonl()` to be able to load it again).
+ */
 export class IdTable {
   /** Use IdTable.create, IdTable.assign or IdTable.load. */
   private constructor();
@@ -260,3 +300,155 @@ export class IdTable {
   toLcRecJson(): string;
   free(): void;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Streaming: files of any size in bounded memory (js/stream.js, js/code-usage.js)
+
+/**
+ * What the streaming functions read: a Blob or File, a ReadableStream of bytes, any (async)
+ * iterable of Uint8Array chunks (in Node.js, `fs.createReadStream(path)`), or bytes in memory.
+ * Chunks must not be changed after they are handed over (batches may be views of them).
+ */
+export type ByteSourceInput =
+  | Blob
+  | ReadableStream<Uint8Array>
+  | AsyncIterable<Uint8Array>
+  | Iterable<Uint8Array>
+  | Uint8Array
+  | ArrayBuffer;
+
+export type EmbeddingsFormat = 'npy' | 'jsonl' | 'csv';
+
+/** The sizes in a `.npy` header, known before any row is read. */
+export interface NpyHeader {
+  rows: number;
+  dim: number;
+  dtype: 'float32' | 'float16';
+}
+
+export interface ReadOptions {
+  /** 'npy' (float32 or float16), 'jsonl' or 'csv'; default: from the name's extension. */
+  format?: EmbeddingsFormat;
+  /** The source's name for messages (and its format); default: a File's name or a Node.js file stream's path. */
+  name?: string;
+  /**
+   * The source's length in bytes, for a stream that cannot tell (a Blob's or bytes' own length is
+   * used anyway): a truncated `.npy` is then refused before any row, and progress has a total.
+   */
+  size?: number;
+  /** Rows per batch (default 4096; fewer where 4096 rows would pass 64 MiB). */
+  batchRows?: number;
+  /** Cancels: the iteration rejects with `signal.reason`, and the source is closed. */
+  signal?: AbortSignal;
+  /** `.npy` only: the header's sizes, before the first batch. Throw to stop. */
+  onHeader?: (header: NpyHeader) => void;
+}
+
+/** One batch of rows as read (readEmbeddings). */
+export interface EmbeddingsBatch {
+  /** The first row's number in the file (rows count from 0). */
+  start: number;
+  count: number;
+  dim: number;
+  dtype: 'float32' | 'float16';
+  /** count × dim values: float32, or float16 bit patterns (which `encode` takes as they are). */
+  rows: Float32Array | Uint16Array;
+  /** JSON Lines and CSV: the rows' ids (CSV ids are strings). */
+  ids?: ItemId[];
+  /** JSON Lines and CSV: the rows' titles ('' where none). */
+  titles?: string[];
+  /** Bytes of the source read when the batch was complete. */
+  bytesRead: number;
+}
+
+/** One encoded batch (encodeStream). */
+export interface EncodedBatch {
+  start: number;
+  count: number;
+  /** Semantic IDs, count × levels, row-major. */
+  ids: Uint16Array;
+  /** The batch's embeddings (to add them to an IdTable, say). Not kept by the stream. */
+  rows: Float32Array | Uint16Array;
+  dim: number;
+  dtype: 'float32' | 'float16';
+  /** JSON Lines and CSV: the rows' own ids and titles. */
+  itemIds?: ItemId[];
+  titles?: string[];
+}
+
+export interface StreamProgress {
+  rowsDone: number;
+  /** `.npy`: the rows its header gives; else undefined. */
+  totalRows?: number;
+  bytesRead: number;
+  /** The source's size where known (Blob, bytes, or the `size` option). */
+  totalBytes?: number;
+}
+
+/**
+ * Reads embeddings from `source` in batches of whole rows, as they arrive, without encoding them.
+ * Every value is checked finite; an error is an RqvaeError naming the source and the row or line
+ * (ERR_NPY, ERR_TOO_LARGE, ERR_INPUT, ERR_DIMENSION, ERR_NON_FINITE; ERR_FETCH when the source
+ * itself fails to read). `.npy` headers are read by the same Rust reader as the CLI's.
+ *
+ * Memory is bounded by the batch, not the file: the batch being filled (at most `batchRows` rows,
+ * and never more than 64 MiB), one chunk of the source (longer chunks are cut to 1 MiB), and for
+ * JSON Lines and CSV the longest line.
+ */
+export function readEmbeddings(
+  source: ByteSourceInput,
+  options?: ReadOptions & { /** Rows must have this dimension (checked before any row). */ dim?: number },
+): AsyncGenerator<EmbeddingsBatch, void, undefined>;
+
+/**
+ * Encodes `source` batch by batch as it is read, yielding each batch's IDs as soon as they are
+ * made; while you handle one batch, the next is read and encoded (on the encoder's workers, if it
+ * has any). Rows must have the model's dimension (checked from the header or first row).
+ *
+ * Memory is bounded by the batch size, not the file: at most three batches of rows (being read,
+ * being encoded, handed to you; with the defaults about 3 × 4,096 × 768 × 4 bytes ≈ 38 MB; more
+ * only where one source chunk completes several small batches at once), one chunk of the source
+ * (cut to 1 MiB), and for JSON Lines and CSV the longest line. Keep only what you need of each
+ * batch (the IDs are 6 bytes a row for 3 levels).
+ *
+ * Cancelling rejects with `signal.reason`; every other failure is an RqvaeError (see
+ * readEmbeddings) whose message names the source. The source is closed when the iteration ends,
+ * fails, or is left early.
+ */
+export function encodeStream(
+  encoder: Encoder,
+  source: ByteSourceInput,
+  options?: ReadOptions & { onProgress?: (progress: StreamProgress) => void },
+): AsyncGenerator<EncodedBatch, void, undefined>;
+
+/**
+ * Reads an items file, JSON Lines of `{"id", "title"?}` (line i names row i of an `.npy`), in
+ * chunks. Rejects (ERR_INPUT) with the line of a bad one, or when `expectedRows` is given and the
+ * file names another number of items.
+ */
+export function readItems(
+  source: ByteSourceInput,
+  options?: {
+    name?: string;
+    size?: number;
+    expectedRows?: number;
+    signal?: AbortSignal;
+    onProgress?: (progress: { bytesRead: number; totalBytes?: number }) => void;
+  },
+): Promise<{ ids: ItemId[]; titles: string[] }>;
+
+/** What `codeUsage` reports: the trainer's metrics of a set of IDs. */
+export interface CodeUsage {
+  /** Per level: used and dead codes, utilisation, perplexity, Gini, entropy ratio. */
+  levels: LevelUsage[];
+  /** Distinct full (A, B, C, …) tuples. */
+  unique: number;
+  rows: number;
+}
+
+/**
+ * Code usage of IDs (N × levels, row-major, as `encode` returns them) by the trainer's own
+ * definitions (the same code as `rqvae-train eval`). Rejects with ERR_IDS for IDs that are not
+ * whole rows, ERR_ID_RANGE for a code outside the codebook.
+ */
+export function codeUsage(ids: Uint16Array, options: { levels: number; codebookSize: number }): Promise<CodeUsage>;

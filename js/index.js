@@ -14,3 +14,5 @@ export { IdTable } from './id-table.js';
 export { CpuWorkerError } from './cpu-pool.js';
 export { RqvaeError } from './errors.js';
 export { AUTO_WEBGPU_MIN_ROWS, webgpuAdapterKind, webgpuAvailable } from './adapter.js';
+export { encodeStream, readEmbeddings, readItems } from './stream.js';
+export { codeUsage } from './code-usage.js';

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Builds the web demo as plain static files in dist/ (no bundler):
-//   dist/index.html, app.js, worker.js, parse.js, stats.js, style.css   from www/demo/
+//   dist/index.html, app.js, worker.js, …, style.css   from www/demo/
 //   dist/js/                          the package's modules, all of js/ as it is (the demo
 //                                     imports js/index.js, the browser entry)
 //   dist/pkg/rqvae.js, rqvae_bg.wasm  the wasm-bindgen build (run `npm run build` first)

@@ -1,14 +1,29 @@
-// The demo's CSV in Node.js, without a browser: how www/demo/parse.js tells a header from a row
-// (pandas' numbered headers included), and how www/demo/stats.js writes titles that a
-// spreadsheet would run as formulas. tests/js/demo.test.mjs drives the same paths in the page.
+// The demo's CSV in Node.js, without a browser: how the package's CSV reader (js/readers/csv.js,
+// which the demo uses) tells a header from a row (pandas' numbered headers included), and how
+// www/demo/stats.js writes titles that a spreadsheet would run as formulas.
+// tests/js/demo.test.mjs drives the same paths in the page.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseCsv } from '../../www/demo/parse.js';
+import { readEmbeddings } from '../../js/node.js';
 import { toCsv } from '../../www/demo/stats.js';
 import { csvRows } from './fixtures.mjs';
 
 const csvFile = (text) => new Blob([text]);
+
+/** Every row of a CSV source: `{ rows, dim, ids, titles, data }`. */
+async function parseCsv(name, source) {
+  const out = { rows: 0, dim: 0, ids: [], titles: [], data: [] };
+  for await (const b of readEmbeddings(source, { name, batchRows: 1 })) {
+    out.rows += b.count;
+    out.dim = b.dim;
+    out.ids.push(...b.ids);
+    out.titles.push(...b.titles);
+    out.data.push(...b.rows);
+  }
+  out.data = Float32Array.from(out.data);
+  return out;
+}
 
 test('pandas headers (id,title,0,1,… / ,title,0,1,… / id,0,1,…) are headers, not rows', async () => {
   const cases = [
@@ -29,7 +44,7 @@ test('pandas headers (id,title,0,1,… / ,title,0,1,… / id,0,1,…) are header
   }
   // The header's width still has to match the rows'.
   await assert.rejects(parseCsv('pandas.csv', csvFile('id,title,0,1\na,A,1,2,3\n')),
-    { name: 'InputError', message: 'pandas.csv: ragged rows: line 2 has 5 fields but the header has 4' });
+    { name: 'RqvaeError', code: 'ERR_INPUT', message: 'pandas.csv: ragged rows: line 2 has 5 fields but the header has 4' });
 });
 
 test('rows that only look like part of a pandas header stay rows', async () => {

@@ -147,7 +147,7 @@ export function npyBytes(values, rows, dim) {
 }
 
 /** Weights bytes in the package's format (`.safetensors`, F32) for a config and named tensors. */
-function safetensorsBytes(config, tensors) {
+export function safetensorsBytes(config, tensors) {
   const header = {
     __metadata__: { format: 'rqvae', format_version: '1', config: JSON.stringify(config) },
   };

@@ -1,10 +1,13 @@
-// Fuzzing of the demo's parsers (www/demo/parse.js: .npy, CSV, JSON Lines embeddings, titles) in
-// Node.js, within a fixed time budget. Inputs: hand-written edge cases, then mutations of valid
-// files (bit flips, truncation, insertion of tokens that matter to the format, header edits, …).
-// Property: every input either parses into a consistent result (rows, dim and data agree, every
-// value is finite, one id and one title per row) or is refused with the parser's own InputError
-// naming the file; never another error, never a hang. Text files are also read in random-size
-// chunks, which must give exactly what one chunk gives.
+// Fuzzing of the package's streaming readers (js/readers/: .npy, CSV, JSON Lines embeddings, and
+// items files of ids and titles), which the demo uses, in Node.js, within a fixed time budget.
+// Inputs: hand-written edge cases, then mutations of valid files (bit flips, truncation,
+// insertion of tokens that matter to the format, header edits, …). Property: every input either
+// parses into a consistent result (batches of whole rows that follow each other, rows, dim and
+// data agree, every value is finite, one id and one title per row) or is refused with an
+// RqvaeError of a reader's codes whose message names the file; never another error, never a
+// hang. Every file is read whole and again in random-size chunks (tiny ones mostly) and random
+// batch sizes, which must give exactly what one chunk gives; an .npy is also read as a stream
+// of unknown length, which may find another problem first but must agree on whether it parses.
 //
 // The seed is random unless FUZZ_SEED is set; it is printed, and a failure names the seed and the
 // case and writes the input to test-artifacts/fuzz/. FUZZ_MS sets the budget (default 6,000 ms).
@@ -13,7 +16,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { InputError, parseCsv, parseJsonl, parseNpy, parseTitles } from '../../www/demo/parse.js';
+import { RqvaeError, readEmbeddings, readItems } from '../../js/node.js';
 import { ROOT } from './fixtures.mjs';
 
 const BUDGET_MS = Number(process.env.FUZZ_MS ?? 6000);
@@ -51,25 +54,20 @@ function concat(...parts) {
   return out;
 }
 
-/** A Blob-like file whose stream yields `bytes` in one chunk, or in chunks of `nextSize()` bytes. */
-function fileOf(bytes, nextSize) {
-  return {
-    size: bytes.length,
-    stream() {
-      let at = 0;
-      return new ReadableStream({
-        pull(controller) {
-          if (at >= bytes.length) {
-            controller.close();
-            return;
-          }
-          const n = nextSize ? nextSize() : bytes.length;
-          controller.enqueue(bytes.slice(at, at + n));
-          at += n;
-        },
-      });
+/** `bytes` as a ReadableStream of chunks of `nextSize()` bytes (the length unknown to a reader). */
+function streamOf(bytes, nextSize) {
+  let at = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (at >= bytes.length) {
+        controller.close();
+        return;
+      }
+      const n = nextSize();
+      controller.enqueue(bytes.slice(at, at + n));
+      at += n;
     },
-  };
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -256,10 +254,36 @@ function withTimeout(promise, what) {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+const CODES = new Set(['ERR_NPY', 'ERR_TOO_LARGE', 'ERR_INPUT', 'ERR_DIMENSION', 'ERR_NON_FINITE']);
+
 function checkRefusal(e, name) {
-  if (!(e instanceof InputError)) throw new Error(`not an InputError but ${e?.name}: ${e?.message}\n${e?.stack}`);
-  assert.ok(typeof e.problem === 'string' && e.problem.trim() !== '', `an empty problem: ${e.message}`);
-  assert.ok(e.message.startsWith(`${name}: `), `the message does not name the file: ${e.message}`);
+  if (!(e instanceof RqvaeError)) throw new Error(`not an RqvaeError but ${e?.name}: ${e?.message}\n${e?.stack}`);
+  assert.ok(CODES.has(e.code), `code ${e.code}: ${e.message}`);
+  assert.ok(e.message.startsWith(`${name}: `) && e.message.length > name.length + 2, `the message does not name the file: ${e.message}`);
+}
+
+/** Every batch of `readEmbeddings`, checked and joined into one result. */
+async function readAll(source, options) {
+  const batches = [];
+  for await (const b of readEmbeddings(source, options)) batches.push(b);
+  assert.ok(batches.length > 0, 'a parse without rows');
+  const { dim, dtype } = batches[0];
+  let next = 0;
+  for (const b of batches) {
+    assert.equal(b.start, next, 'batches follow each other');
+    assert.ok(b.count >= 1 && b.count <= (options.batchRows ?? 4096), `a batch of ${b.count} rows`);
+    assert.equal(b.rows.length, b.count * dim, `${b.rows.length} values for ${b.count} rows of ${dim}`);
+    assert.deepEqual([b.dim, b.dtype], [dim, dtype], 'every batch has the same shape');
+    next += b.count;
+  }
+  const data = new (dtype === 'float16' ? Uint16Array : Float32Array)(next * dim);
+  for (const b of batches) data.set(b.rows, b.start * dim);
+  const result = { rows: next, dim, dtype, data };
+  if (batches[0].ids) {
+    result.ids = batches.flatMap((b) => b.ids);
+    result.titles = batches.flatMap((b) => b.titles);
+  }
+  return result;
 }
 
 function checkVectors({ rows, dim, dtype, data }) {
@@ -289,21 +313,54 @@ function checkIdsAndTitles({ ids, titles }, rows, { csv = false } = {}) {
   assert.ok(titles.every((t) => typeof t === 'string'), 'titles are strings');
 }
 
+/** The outcome of `read()`: `{ result }`, or `{ refused }` with the message of a proper refusal. */
+async function outcome(name, read, check) {
+  try {
+    const result = await read();
+    check(result);
+    return { result };
+  } catch (e) {
+    if (e instanceof assert.AssertionError) throw e;
+    checkRefusal(e, name);
+    return { refused: e.message };
+  }
+}
+
+// Mostly tiny chunks: they split rows, characters, \r\n pairs, quotes, the BOM and the header.
+const randomSize = (rng) => () => 1 + int(rng, rng() < 0.8 ? 8 : 4096);
+
+/**
+ * Reads `bytes` whole (bytes: the size known) and in random chunks with random batch sizes, which
+ * must agree exactly; `extra` adds reads that must agree on parsing alone.
+ */
+async function readBoth(name, bytes, rng, format, check, extra = []) {
+  const dim = rng() < 0.2 ? (format === 'npy' ? 4 : 3) : undefined;
+  const batchRows = 1 + int(rng, 5);
+  const whole = await outcome(name, () => readAll(bytes, { format, name, dim }), check);
+  const chunked = await outcome(name, () => readAll(streamOf(bytes, randomSize(rng)), {
+    format, name, dim, batchRows, size: bytes.length,
+  }), check);
+  assert.deepEqual(chunked, whole, 'reading in random chunks changed the outcome');
+  for (const read of extra) {
+    const other = await outcome(name, () => read({ format, name, dim, batchRows }), check);
+    assert.equal(Boolean(other.result), Boolean(whole.result), `one read parsed, the other refused: ${other.refused ?? whole.refused}`);
+    if (other.result) assert.deepEqual(other, whole);
+  }
+  return whole;
+}
+
 const FORMATS = {
   npy: {
     edges: npyEdgeCases(),
     input: (rng, i) => npyCase(rng, i, FORMATS.npy.edges),
-    async parse(name, bytes, rng) {
-      const buffer = bytes.slice().buffer;
-      const result = await parseNpy(name, buffer, { expectedDim: rng() < 0.2 ? 4 : undefined, onProgress: () => {} });
-      checkVectors(result);
-      return [{ result }];
-    },
+    // Also as a stream whose length is only known at its end (the size check comes last then).
+    parse: (name, bytes, rng) => readBoth(name, bytes, rng, 'npy', checkVectors,
+      [(options) => readAll(streamOf(bytes, randomSize(rng)), options)]),
   },
   csv: {
     edges: csvEdgeCases(),
     input: (rng, i) => textCase(rng, i, FORMATS.csv.edges, CSV_SEEDS, CSV_TOKENS),
-    parse: (name, bytes, rng) => parseText(name, bytes, rng, parseCsv, (r) => {
+    parse: (name, bytes, rng) => readBoth(name, bytes, rng, 'csv', (r) => {
       checkVectors(r);
       checkIdsAndTitles(r, r.rows, { csv: true });
     }),
@@ -311,7 +368,7 @@ const FORMATS = {
   jsonl: {
     edges: jsonlEdgeCases(),
     input: (rng, i) => textCase(rng, i, FORMATS.jsonl.edges, JSONL_SEEDS, JSON_TOKENS),
-    parse: (name, bytes, rng) => parseText(name, bytes, rng, parseJsonl, (r) => {
+    parse: (name, bytes, rng) => readBoth(name, bytes, rng, 'jsonl', (r) => {
       checkVectors(r);
       checkIdsAndTitles(r, r.rows);
     }),
@@ -319,43 +376,22 @@ const FORMATS = {
   titles: {
     edges: jsonlEdgeCases(),
     input: (rng, i) => textCase(rng, i, FORMATS.titles.edges, TITLES_SEEDS, JSON_TOKENS),
-    parse: (name, bytes, rng) => {
+    async parse(name, bytes, rng) {
       const expectedRows = rng() < 0.5 ? 3 : undefined;
-      return parseText(name, bytes, rng, (n, f, o) => parseTitles(n, f, { ...o, expectedRows }), (r) => {
+      const check = (r) => {
         checkIdsAndTitles(r, r.ids.length);
         assert.ok(r.ids.length >= 1);
         if (expectedRows != null) assert.equal(r.ids.length, expectedRows);
-      });
+      };
+      const whole = await outcome(name, () => readItems(bytes, { name, expectedRows }), check);
+      const chunked = await outcome(name, () => readItems(streamOf(bytes, randomSize(rng)), { name, expectedRows }), check);
+      assert.deepEqual(chunked, whole, 'reading in random chunks changed the outcome');
+      return whole;
     },
   },
 };
 
-/** Parses a text file in one chunk and in random chunks: both must pass `check` and agree. */
-async function parseText(name, bytes, rng, parse, check) {
-  const outcomes = [];
-  const expectedDim = rng() < 0.2 ? 3 : undefined;
-  // Mostly tiny chunks: they split characters, \r\n pairs, quotes and the BOM.
-  const randomSize = () => 1 + int(rng, rng() < 0.8 ? 8 : 4096);
-  for (const chunks of [null, randomSize]) {
-    let read = 0;
-    const onProgress = (done, total) => {
-      assert.ok(done >= read && done <= total, `progress ${done} of ${total} after ${read}`);
-      read = done;
-    };
-    try {
-      const result = await parse(name, fileOf(bytes, chunks), { expectedDim, onProgress });
-      check(result);
-      outcomes.push({ result });
-    } catch (e) {
-      if (e instanceof assert.AssertionError) throw e;
-      checkRefusal(e, name);
-      outcomes.push({ refused: e.message });
-    }
-  }
-  return outcomes;
-}
-
-test(`demo parsers: fuzzed .npy, CSV, JSON Lines and titles files parse consistently or are refused with an InputError (seed ${SEED})`, { timeout: BUDGET_MS + 120_000 }, async (t) => {
+test(`readers: fuzzed .npy, CSV, JSON Lines and items files parse consistently or are refused with an RqvaeError (seed ${SEED})`, { timeout: BUDGET_MS + 120_000 }, async (t) => {
   const deadline = Date.now() + BUDGET_MS;
   const counts = Object.fromEntries(Object.keys(FORMATS).map((f) => [f, 0]));
   const parsed = { ...counts };
@@ -368,22 +404,8 @@ test(`demo parsers: fuzzed .npy, CSV, JSON Lines and titles files parse consiste
       const bytes = FORMATS[format].input(rng, i);
       const name = `case-${i}.${format === 'titles' ? 'jsonl' : format}`;
       try {
-        const outcomes = await withTimeout(
-          (async () => {
-            try {
-              return await FORMATS[format].parse(name, bytes, rng);
-            } catch (e) {
-              if (e instanceof assert.AssertionError) throw e;
-              checkRefusal(e, name);
-              return [{ refused: e.message }];
-            }
-          })(),
-          name,
-        );
-        if (outcomes.length === 2) {
-          assert.deepEqual(outcomes[1], outcomes[0], 'reading in random chunks changed the outcome');
-        }
-        if (outcomes[0].result) parsed[format] += 1;
+        const result = await withTimeout(FORMATS[format].parse(name, bytes, rng), name);
+        if (result.result) parsed[format] += 1;
       } catch (e) {
         const dir = join(ROOT, 'test-artifacts/fuzz');
         mkdirSync(dir, { recursive: true });
@@ -403,23 +425,25 @@ test(`demo parsers: fuzzed .npy, CSV, JSON Lines and titles files parse consiste
 // Crashes and inconsistencies the fuzzer found, each pinned to the message it now gives.
 test('fuzz findings: negative .npy sizes, ids past a double, a second BOM split across chunks', async () => {
   const four = f32Bytes([1, 2, 3, 4]);
-  // (-1, -4) has a positive product: it was read as -1 rows of -4 values.
+  // (-1, -4) has a positive product: the demo's old reader read it as -1 rows of -4 values. The
+  // Rust header reader takes sizes as unsigned integers only.
   for (const shape of ['(-1, -4)', '(-2, -2)', '(1e1, 4)', '(0x2, 2)']) {
-    await assert.rejects(parseNpy('neg.npy', npyBytes({ shape, data: four }).buffer), {
-      name: 'InputError',
-      message: `neg.npy: the array has shape ${shape}; its sizes must be whole numbers from 0 to 2^53 - 1`,
+    await assert.rejects(readAll(npyBytes({ shape, data: four }), { format: 'npy', name: 'neg.npy' }), {
+      name: 'RqvaeError',
+      code: 'ERR_NPY',
+      message: `neg.npy: malformed .npy header "{'descr': '<f4', 'fortran_order': False, 'shape': ${shape}, }": 'shape' holds a non-integer`,
     });
   }
-  await assert.rejects(parseJsonl('big.jsonl', fileOf(utf8('{"id":1e400,"embedding":[1]}\n'))), {
-    name: 'InputError',
+  await assert.rejects(readAll(utf8('{"id":1e400,"embedding":[1]}\n'), { format: 'jsonl', name: 'big.jsonl' }), {
+    code: 'ERR_INPUT',
     message: 'big.jsonl: line 1: the id is a number too large for a double; write it as a string',
   });
-  await assert.rejects(parseTitles('big.jsonl', fileOf(utf8('{"id":-1e400}\n'))), { name: 'InputError', message: /line 1: the id is a number too large/ });
+  await assert.rejects(readItems(utf8('{"id":-1e400}\n'), { name: 'big.jsonl' }), { code: 'ERR_INPUT', message: /^big\.jsonl: line 1: the id is a number too large/ });
   // The decoder drops the first BOM; a second one was dropped too, unless the first chunk ended
   // inside the BOM's three bytes.
   const twoBoms = utf8('\uFEFF\uFEFF{"id":1,"title":"t","embedding":[1]}\n');
-  const whole = await parseJsonl('bom.jsonl', fileOf(twoBoms));
-  const byteAtATime = await parseJsonl('bom.jsonl', fileOf(twoBoms, () => 1));
+  const whole = await readAll(twoBoms, { format: 'jsonl', name: 'bom.jsonl' });
+  const byteAtATime = await readAll(streamOf(twoBoms, () => 1), { format: 'jsonl', name: 'bom.jsonl' });
   assert.deepEqual(byteAtATime, whole);
   assert.deepEqual(whole.ids, [1]);
 });

@@ -76,9 +76,7 @@ function onWorkerMessage(msg) {
       break;
     case 'progress':
       if (msg.job !== runningJob) return;
-      ui.progressLabel.textContent = msg.phase === 'encode'
-        ? `${msg.label}: ${fmt(msg.done)} of ${fmt(msg.total)}`
-        : `${msg.label}…`;
+      ui.progressLabel.textContent = msg.detail ? `${msg.label}: ${msg.detail}` : `${msg.label}…`;
       ui.progressBar.max = Math.max(1, msg.total);
       ui.progressBar.value = msg.done;
       break;

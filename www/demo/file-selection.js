@@ -1,9 +1,10 @@
 // The page's file inputs: embeddings, titles for an .npy, a model and an existing ID table. Files
-// are refused by name and size as soon as they are chosen (the worker checks their contents); a
-// model is test-loaded in the worker at once, so that a bad one is refused before any run.
+// are refused by name (and when empty) as soon as they are chosen; there is no size limit, as the
+// worker streams the embeddings in batches and checks their contents. A model is test-loaded in
+// the worker at once, so that a bad one is refused before any run.
 
 import { errorShown, hideError, showError } from './alerts.js';
-import { InputError, checkSize, kindOf } from './parse.js';
+import { emptyProblem, kindOf } from './inputs.js';
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -25,17 +26,6 @@ let userModel = null; // the chosen model File, while it is checked and once it 
 let userModelInfo = null; // its { name, isDefault, config } once the worker accepted it
 let modelCheckJob = null;
 
-/** Refuses a file by size (≥ 1 GB or empty) before anything reads it. */
-function sizeProblem(file) {
-  try {
-    checkSize(file.name, file.size);
-    return null;
-  } catch (e) {
-    if (e instanceof InputError) return e.message;
-    throw e;
-  }
-}
-
 function showModel() {
   const info = userModelInfo ?? defaultModel;
   if (!info) return;
@@ -56,7 +46,7 @@ function onEmbeddingsChosen() {
   hideError();
   const file = ui.embeddings.files[0];
   if (file) {
-    const problem = sizeProblem(file) ?? (kindOf(file.name) && kindOf(file.name) !== 'safetensors'
+    const problem = emptyProblem(file) ?? (kindOf(file.name) && kindOf(file.name) !== 'safetensors'
       ? null : `${file.name}: unknown file type; embeddings must be .npy, .jsonl or .csv`);
     if (problem) {
       showError(problem);
@@ -69,7 +59,7 @@ function onEmbeddingsChosen() {
 function onTitlesChosen() {
   hideError();
   const file = ui.titles.files[0];
-  const problem = file && sizeProblem(file);
+  const problem = file && emptyProblem(file);
   if (problem) {
     showError(problem);
     ui.titles.value = '';
@@ -80,7 +70,7 @@ function onTableChosen() {
   hideError();
   const file = ui.table.files[0];
   if (file) {
-    const problem = sizeProblem(file) ?? (kindOf(file.name) === 'jsonl'
+    const problem = emptyProblem(file) ?? (kindOf(file.name) === 'jsonl'
       ? null : `${file.name}: unknown file type; an ID table is a .jsonl file (as this page or rqvae-train assign writes it)`);
     if (problem) {
       showError(problem);
@@ -99,7 +89,7 @@ function onModelChosen() {
     showModel();
     return;
   }
-  const problem = sizeProblem(file);
+  const problem = emptyProblem(file);
   if (problem) {
     showError(`${problem} — the default model stays in use.`);
     ui.model.value = '';
@@ -163,9 +153,9 @@ function modelForRun() {
   return userModelInfo ? userModel : null;
 }
 
-function firstSizeProblem(files) {
+function firstEmptyProblem(files) {
   for (const f of files) {
-    const problem = f && sizeProblem(f);
+    const problem = f && emptyProblem(f);
     if (problem) return problem;
   }
   return null;
@@ -182,7 +172,7 @@ export function filesRun() {
   if (model === undefined) return null;
   const titles = ui.titles.files[0] ?? null;
   const table = ui.table.files[0] ?? null;
-  const problem = firstSizeProblem([embeddings, titles, table]);
+  const problem = firstEmptyProblem([embeddings, titles, table]);
   if (problem) {
     showError(problem);
     return null;
@@ -195,7 +185,7 @@ export function sampleRun() {
   const model = modelForRun();
   if (model === undefined) return null;
   const table = ui.table.files[0] ?? null;
-  const problem = firstSizeProblem([table]);
+  const problem = firstEmptyProblem([table]);
   if (problem) {
     showError(problem);
     return null;

@@ -1,10 +1,12 @@
 // The worker's side of the ID table: reads an existing table file, checks that it was made by the
-// model in use, gives the run's items their unique IDs and packs what the page shows of the
+// model in use, gives the run's items their unique IDs batch by batch as the embeddings stream in
+// (so no more than a batch of embeddings is ever held), and packs what the page shows of the
 // table. The table's rules live in the package (js/id-table.js, the same code as
-// `rqvae-train assign`), so the page's table is the one the package and the CLI make.
+// `rqvae-train assign`), so the page's table is the one the package and the CLI make: items are
+// served in row order, so adding the rows batch by batch gives the table of adding them at once.
 
 import { IdTable } from './js/index.js';
-import { InputError } from './parse.js';
+import { InputError } from './inputs.js';
 
 /** An item id as the table keys it: integers and strings are different ids (5 is not "5"). */
 const idKey = (id) => (typeof id === 'number' ? `n${id}` : `s${id}`);
@@ -46,25 +48,6 @@ export function checkTableModel(existing, encoder, modelName) {
     + 'A table only grows with the model that made it: choose that model, or remove the table to give every item a new ID.');
 }
 
-/**
- * Ids the table can key: unique strings and safe integers. `idsName` is the file the ids came
- * from. (The package checks too; here the message can name the file.)
- */
-function checkIds(ids, idsName) {
-  const rowOf = new Map();
-  for (let r = 0; r < ids.length; r++) {
-    const id = ids[r];
-    if (!(typeof id === 'string' || Number.isSafeInteger(id))) {
-      throw new InputError(idsName, `the id of row ${r} (rows count from 0) is ${JSON.stringify(id)}; an ID table names items by strings or integers (write it as a string to keep it)`);
-    }
-    const first = rowOf.get(idKey(id));
-    if (first !== undefined) {
-      throw new InputError(idsName, `id ${JSON.stringify(id)} names rows ${first} and ${r} (rows count from 0); an ID table needs one id per item`);
-    }
-    rowOf.set(idKey(id), r);
-  }
-}
-
 /** Which input a failed `add` is about: its ids, the table, or else the embeddings. */
 function blame(message, { idsName, tableName, embeddingsName }) {
   if (/^id .* is given to rows/.test(message)) return idsName;
@@ -78,33 +61,135 @@ function rowsWhere(n, keep) {
   return Int32Array.from(out);
 }
 
+/** Whether row `r`'s assigned (A, B, C) differs from its nearest: what the cost calls moved. */
+function assignedElsewhere(entry, nearest, r, levels) {
+  for (let l = 0; l < levels; l++) if (entry.codes[l] !== nearest[r * levels + l]) return true;
+  return false;
+}
+
 /**
- * Gives the rows of `parsed` (their ids: `parsed.ids`) unique IDs: in a new table, or added to
- * `existing` (from readTable). Returns what the page needs (see the result's `table` in
- * worker.js) and the typed arrays to transfer.
+ * The run's ID table, grown batch by batch: `add` each batch of rows as it is encoded, then
+ * `finish` once. `existing` (from readTable) is grown, else a new table is made.
  */
-export async function assignIds(encoder, parsed, existing, { idsName, idsAreRowNumbers }) {
-  checkIds(parsed.ids, idsName);
-  const levels = encoder.config.levels;
-  const n = parsed.rows;
-  const previous = existing ? await IdTable.load(existing.text) : null;
-  const table = existing ? await IdTable.load(existing.text) : await IdTable.create(encoder);
-  try {
+export class TableJob {
+  #encoder;
+  #table;
+  #previous;
+  #existing;
+  #names;
+  #rowOf = new Map(); // idKey → row, to refuse an id given twice in the whole file
+  #batches = []; // { start, count, cost } of each add, for the run's cost over every row
+  #report = null;
+
+  constructor(encoder, table, previous, existing, names) {
+    this.#encoder = encoder;
+    this.#table = table;
+    this.#previous = previous;
+    this.#existing = existing;
+    this.#names = names;
+  }
+
+  /**
+   * @param {{ idsName: string, embeddingsName: string, idsAreRowNumbers: boolean }} names
+   *   `idsName`: the file the ids come from
+   */
+  static async start(encoder, existing, names) {
+    const previous = existing ? await IdTable.load(existing.text) : null;
+    const table = existing ? await IdTable.load(existing.text) : await IdTable.create(encoder);
+    return new TableJob(encoder, table, previous, existing, names);
+  }
+
+  /**
+   * Ids the table can key: unique strings and safe integers, over the whole run. (The package
+   * checks within a batch too; here the message names the file and the rows.)
+   */
+  #checkIds(ids, start) {
+    const { idsName, idsAreRowNumbers } = this.#names;
+    if (idsAreRowNumbers) return;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
+      const r = start + i;
+      if (!(typeof id === 'string' || Number.isSafeInteger(id))) {
+        throw new InputError(idsName, `the id of row ${r} (rows count from 0) is ${JSON.stringify(id)}; an ID table names items by strings or integers (write it as a string to keep it)`);
+      }
+      const first = this.#rowOf.get(idKey(id));
+      if (first !== undefined) {
+        throw new InputError(idsName, `id ${JSON.stringify(id)} names rows ${first} and ${r} (rows count from 0); an ID table needs one id per item`);
+      }
+      this.#rowOf.set(idKey(id), r);
+    }
+  }
+
+  /** Gives rows `start…` (their embeddings `rows`, `dim` wide, and item ids `ids`) their IDs. */
+  async add(rows, ids, dim, start) {
+    this.#checkIds(ids, start);
     let report;
     try {
-      report = await table.add(encoder, parsed.data, { ids: parsed.ids, dim: parsed.dim });
+      report = await this.#table.add(this.#encoder, rows, { ids, dim });
     } catch (e) {
-      throw new InputError(blame(e.message, { idsName, tableName: existing?.name, embeddingsName: parsed.name }), e.message);
+      const { idsName, embeddingsName } = this.#names;
+      throw new InputError(blame(e.message, { idsName, tableName: this.#existing?.name, embeddingsName }), e.message);
     }
+    this.#batches.push({ start, count: ids.length, cost: report.cost });
+    const sum = this.#report;
+    this.#report = sum === null ? { ...report, changed: [...report.changed] } : {
+      ...report,
+      rows: sum.rows + report.rows,
+      added: sum.added + report.added,
+      kept: sum.kept + report.kept,
+      changed: sum.changed.concat(report.changed),
+      reassignedChanged: sum.reassignedChanged + report.reassignedChanged,
+      moved: sum.moved + report.moved,
+      suffixed: sum.suffixed + report.suffixed,
+    };
+  }
+
+  /**
+   * The run's cost over every row: each batch's means, weighted by its rows (and by its rows
+   * whose assigned codes are not their nearest, for the moved means, as the package counts them).
+   */
+  #cost(entryOf, nearest, levels) {
+    if (this.#batches.some((b) => !b.cost)) return null;
+    let rows = 0;
+    let moved = 0;
+    const sums = { cosineNearest: 0, cosineAssigned: 0, movedCosineNearest: 0, movedCosineAssigned: 0 };
+    for (const { start, count, cost } of this.#batches) {
+      let m = 0;
+      for (let r = start; r < start + count; r++) if (assignedElsewhere(entryOf(r), nearest, r, levels)) m += 1;
+      rows += count;
+      moved += m;
+      sums.cosineNearest += cost.cosineNearest * count;
+      sums.cosineAssigned += cost.cosineAssigned * count;
+      sums.movedCosineNearest += cost.movedCosineNearest * m;
+      sums.movedCosineAssigned += cost.movedCosineAssigned * m;
+    }
+    return {
+      cosineNearest: sums.cosineNearest / rows,
+      cosineAssigned: sums.cosineAssigned / rows,
+      movedCosineNearest: moved ? sums.movedCosineNearest / moved : 0,
+      movedCosineAssigned: moved ? sums.movedCosineAssigned / moved : 0,
+    };
+  }
+
+  /**
+   * What the page needs of the table once every row was added (see the result's `table` in
+   * worker.js) and the typed arrays to transfer. `itemIds`: every row's id; `nearest`: the
+   * model's codes of every row (N × levels).
+   */
+  finish(itemIds, nearest) {
+    const table = this.#table;
+    const levels = this.#encoder.config.levels;
+    const n = itemIds.length;
     const byId = new Map(table.entries().map((e) => [idKey(e.id), e]));
-    const before = new Set(previous ? previous.entries().map((e) => idKey(e.id)) : []);
+    const before = new Set(this.#previous ? this.#previous.entries().map((e) => idKey(e.id)) : []);
+    const report = { ...this.#report, cost: this.#cost((r) => byId.get(idKey(itemIds[r])), nearest, levels) };
     const changed = new Set(report.changed.map(idKey));
     const width = levels + 1;
     const ids = new Uint32Array(n * width);
     const reassignedFrom = new Int32Array(n).fill(-1);
     const kept = new Uint8Array(n);
     for (let r = 0; r < n; r++) {
-      const key = idKey(parsed.ids[r]);
+      const key = idKey(itemIds[r]);
       const entry = byId.get(key);
       ids.set(entry.codes, r * width);
       if (entry.reassignedFrom != null) reassignedFrom[r] = entry.reassignedFrom;
@@ -113,28 +198,32 @@ export async function assignIds(encoder, parsed, existing, { idsName, idsAreRowN
     const rows = {
       new: rowsWhere(n, (r) => !kept[r]),
       kept: rowsWhere(n, (r) => kept[r]),
-      changed: rowsWhere(n, (r) => changed.has(idKey(parsed.ids[r]))),
+      changed: rowsWhere(n, (r) => changed.has(idKey(itemIds[r]))),
       moved: rowsWhere(n, (r) => !kept[r] && reassignedFrom[r] >= 0),
       suffixed: rowsWhere(n, (r) => !kept[r] && ids[r * width + levels] > 0),
     };
+    const existing = this.#existing;
     const out = {
       ids,
       reassignedFrom,
       rows,
-      idsAreRowNumbers,
+      idsAreRowNumbers: this.#names.idsAreRowNumbers,
       loaded: existing ? { name: existing.name, items: existing.items } : null,
       size: table.size,
       report,
       quality: table.quality(),
       // Measured between the loaded and the updated table, so "existing IDs changed" is what
       // happened to the file, not what `add` promises.
-      churn: previous ? table.churn(previous) : null,
+      churn: this.#previous ? table.churn(this.#previous) : null,
       exports: { jsonl: table.toJsonl(), csv: table.toCsv(), lcrec: table.toLcRecJson() },
     };
     const transfer = [ids.buffer, reassignedFrom.buffer, ...Object.values(rows).map((a) => a.buffer)];
     return { table: out, transfer };
-  } finally {
-    table.free();
-    previous?.free();
+  }
+
+  /** Releases the tables' wasm memory (after `finish`, or when the run failed). */
+  free() {
+    this.#table.free();
+    this.#previous?.free();
   }
 }

@@ -1,5 +1,5 @@
-// Pure helpers on semantic IDs (row-major N × levels Uint16Array): metrics, tokens, exports.
-// Definitions follow the trainer's metrics (src/metrics.rs). The exports give each item the
+// Pure helpers on semantic IDs (row-major N × levels Uint16Array): collision groups, tokens,
+// exports. Per-level metrics come from the package (codeUsage). The exports give each item the
 // model's nearest codes (A, B, C, token) and its unique ID from the ID table (semantic_id).
 
 export const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
@@ -17,56 +17,52 @@ export function prefixToken(codes) {
 }
 
 /**
- * Per level: codes used by at least one item, utilisation (used / codebook size) and perplexity
- * (exp of the entropy of the code-usage distribution).
+ * The largest groups of items sharing all their codes (size ≥ 2), biggest first (then by first
+ * row), and how many groups and items collide. The per-level metrics and the count of distinct
+ * tuples are the package's (codeUsage, the trainer's definitions); these groups are the page's
+ * own view. Rows are sorted by their codes rather than hashed, so a million items cost a few
+ * typed arrays, not a million map entries.
  */
-export function levelStats(ids, n, levels, codebookSize) {
-  const out = [];
-  for (let l = 0; l < levels; l++) {
-    const counts = new Float64Array(codebookSize);
-    for (let i = 0; i < n; i++) counts[ids[i * levels + l]] += 1;
-    let used = 0;
-    let entropy = 0;
-    for (const c of counts) {
-      if (c > 0) {
-        used += 1;
-        const p = c / n;
-        entropy -= p * Math.log(p);
+export function collisionGroups(ids, n, levels, top = 10) {
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  order.sort((a, b) => {
+    for (let l = 0; l < levels; l++) {
+      const d = ids[a * levels + l] - ids[b * levels + l];
+      if (d !== 0) return d;
+    }
+    return a - b;
+  });
+  const same = (a, b) => {
+    for (let l = 0; l < levels; l++) if (ids[a * levels + l] !== ids[b * levels + l]) return false;
+    return true;
+  };
+  let groups = 0;
+  let collided = 0;
+  const largest = []; // { at, size } into `order`, the `top` largest so far
+  for (let i = 0; i < n;) {
+    let j = i + 1;
+    while (j < n && same(order[i], order[j])) j += 1;
+    const size = j - i;
+    if (size > 1) {
+      groups += 1;
+      collided += size;
+      largest.push({ at: i, size });
+      if (largest.length > 4 * top) {
+        largest.sort((a, b) => b.size - a.size || order[a.at] - order[b.at]);
+        largest.length = top;
       }
     }
-    out.push({ level: l, used, utilisation: used / codebookSize, perplexity: Math.exp(entropy) });
+    i = j;
   }
-  return out;
-}
-
-/** Distinct full tuples, and the largest groups of items sharing one (size ≥ 2), biggest first. */
-export function tupleStats(ids, n, levels, top = 10) {
-  const groups = new Map();
-  for (let i = 0; i < n; i++) {
-    let key = 0;
-    for (let l = 0; l < levels; l++) key = key * 65536 + ids[i * levels + l];
-    const rows = groups.get(key);
-    if (rows) rows.push(i);
-    else groups.set(key, [i]);
-  }
-  const collisions = [];
-  let collided = 0;
-  for (const rows of groups.values()) {
-    if (rows.length > 1) {
-      collisions.push(rows);
-      collided += rows.length;
-    }
-  }
-  collisions.sort((a, b) => b.length - a.length || a[0] - b[0]);
+  largest.sort((a, b) => b.size - a.size || order[a.at] - order[b.at]);
   return {
-    unique: groups.size,
-    uniqueFraction: groups.size / n,
     itemsInCollisions: collided,
-    collisionGroups: collisions.length,
-    largest: collisions.slice(0, top).map((rows) => ({
-      codes: Array.from({ length: levels }, (_, l) => ids[rows[0] * levels + l]),
-      rows: rows.slice(0, 50),
-      size: rows.length,
+    collisionGroups: groups,
+    largest: largest.slice(0, top).map(({ at, size }) => ({
+      codes: Array.from(ids.subarray(order[at] * levels, (order[at] + 1) * levels)),
+      rows: Array.from(order.subarray(at, at + Math.min(size, 50))),
+      size,
     })),
   };
 }

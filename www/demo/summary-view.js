@@ -53,7 +53,8 @@ export function renderSummary(container, r, { onGroup }) {
         r.backend === 'webgpu' ? ' (GPU)' : ' (WebAssembly on the CPU)',
         r.requestedBackend === 'auto' ? ', chosen by Auto' : ''),
       el('dt', {}, 'Encoding'), el('dd', { id: 'sum-time' },
-        `${secs.toFixed(2)} s (${fmt(Math.round(r.rows / Math.max(secs, 1e-3)))} items/s); reading and checks ${(r.readMs / 1000).toFixed(2)} s`),
+        `${secs.toFixed(2)} s (${fmt(Math.round(r.rows / Math.max(secs, 1e-3)))} items/s), reading and checking the file as it went; `
+        + `ID table ${(r.tableMs / 1000).toFixed(2)} s; set-up ${(r.setupMs / 1000).toFixed(2)} s`),
       el('dt', {}, 'Unique tuples'), el('dd', { id: 'sum-unique' },
         `${fmt(t.unique)} of ${fmt(r.rows)} (${percent(t.uniqueFraction)})`)),
     levelTable(r),

@@ -1,15 +1,17 @@
-// The demo's module worker: reads and checks the input files, loads the model, assigns semantic
-// IDs with the rqvae package, in chunks, posting progress, and gives every item a unique ID in an
-// ID table (id-table-job.js), new or loaded. The page's main thread only renders. Every request
-// this worker makes is for the site's own files (wasm, default model, sample); user files are
-// read from File objects and never sent anywhere.
+// The demo's module worker: loads the model, streams the embeddings file through the package's
+// encodeStream (its readers check every row, batch by batch), gives every item a unique ID in an
+// ID table (id-table-job.js, new or loaded) batch by batch too, and posts progress. Only the IDs,
+// the item ids and titles are kept, never all the embeddings, so a file of any size fits (a
+// multi-gigabyte .npy included). The page's main thread only renders. Every request this worker
+// makes is for the site's own files (wasm, default model, sample); user files are read from File
+// objects and never sent anywhere.
 
-import { assignIds, checkTableModel, readTable } from './id-table-job.js';
-import { Encoder, initWasm, webgpuAdapterKind, webgpuAvailable } from './js/index.js';
+import { TableJob, checkTableModel, readTable } from './id-table-job.js';
 import {
-  InputError, checkSize, kindOf, parseCsv, parseJsonl, parseNpy, parseTitles,
-} from './parse.js';
-import { levelStats, tupleStats } from './stats.js';
+  Encoder, codeUsage, encodeStream, initWasm, readItems, webgpuAdapterKind, webgpuAvailable,
+} from './js/index.js';
+import { InputError, formatBytes, kindOf } from './inputs.js';
+import { collisionGroups } from './stats.js';
 import { layoutTree, transferables } from './tree.js';
 
 const SAMPLE = {
@@ -19,10 +21,14 @@ const SAMPLE = {
   titlesName: 'games-3000.jsonl',
 };
 const DEFAULT_MODEL = new URL('./models/default.safetensors', import.meta.url);
+/** Rows read, encoded and added to the ID table at a time: about 12 MB of 768-d float32. */
+const BATCH_ROWS = 4096;
 
 let cached = null; // { key, encoder, name }
 let defaultBytes = null; // Promise of the default model's bytes, fetched once
 let running = null; // AbortController of the job in progress
+
+const fmt = (n) => n.toLocaleString('en-US');
 
 function post(message, transfer) {
   self.postMessage(message, transfer ?? []);
@@ -31,15 +37,15 @@ function post(message, transfer) {
 /** Posts progress at most every 60 ms (and always at the end of a phase). */
 function progressReporter(job, phase, label) {
   let last = 0;
-  return (done, total) => {
+  return (done, total, detail) => {
     const now = performance.now();
     if (done < total && now - last < 60) return;
     last = now;
-    post({ type: 'progress', job, phase, label, done, total });
+    post({ type: 'progress', job, phase, label, done, total, detail });
   };
 }
 
-async function fetchBytes(url, what) {
+async function fetchOk(url, what) {
   let response;
   try {
     response = await fetch(url);
@@ -50,26 +56,6 @@ async function fetchBytes(url, what) {
   return response;
 }
 
-/** Reads a Blob into an ArrayBuffer in chunks, reporting bytes. */
-async function readAll(blob, onProgress, signal) {
-  const out = new Uint8Array(blob.size);
-  const reader = blob.stream().getReader();
-  let offset = 0;
-  for (;;) {
-    if (signal.aborted) {
-      await reader.cancel();
-      throw new Error('cancelled');
-    }
-    const { value, done } = await reader.read();
-    if (done) break;
-    if (offset + value.length > out.length) throw new Error('the file grew while it was being read');
-    out.set(value, offset);
-    offset += value.length;
-    onProgress(offset, blob.size);
-  }
-  return out.buffer.slice(0, offset);
-}
-
 /** The encoder for `model` (a File, or null for the default) on `backend`, cached between runs. */
 async function getEncoder(model, backend, job) {
   const key = model ? `${model.name}|${model.size}|${model.lastModified}|${backend}` : `default|${backend}`;
@@ -78,10 +64,13 @@ async function getEncoder(model, backend, job) {
   post({ type: 'progress', job, phase: 'model', label: `Loading the model ${name}`, done: 0, total: 1 });
   let bytes;
   if (model) {
-    checkSize(model.name, model.size);
-    bytes = new Uint8Array(await reading(model.name, () => model.arrayBuffer()));
+    try {
+      bytes = new Uint8Array(await model.arrayBuffer());
+    } catch (e) {
+      throw new InputError(model.name, `could not be read (${e.message})`);
+    }
   } else {
-    defaultBytes ??= fetchBytes(DEFAULT_MODEL, 'default.safetensors')
+    defaultBytes ??= fetchOk(DEFAULT_MODEL, 'default.safetensors')
       .then((r) => r.arrayBuffer())
       .catch((e) => {
         defaultBytes = null;
@@ -109,85 +98,65 @@ function modelInfo(entry) {
   return { name: entry.name, isDefault: entry.isDefault, config: entry.encoder.config };
 }
 
-/** Runs `read`, naming `name` in any error that is not already an InputError (e.g. unreadable file). */
-async function reading(name, read) {
-  try {
-    return await read();
-  } catch (e) {
-    if (e instanceof InputError || e.message === 'cancelled') throw e;
-    throw new InputError(name, `could not be read (${e.message})`);
+/**
+ * What a run reads: `{ embeddings, name, format, titles, titlesName }`, the Blobs of the
+ * embeddings and of an .npy's titles file (or null).
+ */
+async function inputsOf(source) {
+  if (source.kind === 'sample') {
+    const embeddings = await (await fetchOk(SAMPLE.embeddings, SAMPLE.name)).blob();
+    const titles = await (await fetchOk(SAMPLE.titles, SAMPLE.titlesName)).blob();
+    return { embeddings, name: SAMPLE.name, format: 'npy', titles, titlesName: SAMPLE.titlesName };
+  }
+  const file = source.embeddings;
+  const format = kindOf(file.name);
+  if (format !== 'npy' && format !== 'jsonl' && format !== 'csv') {
+    throw new InputError(file.name, 'unknown file type; embeddings must be .npy, .jsonl or .csv');
+  }
+  if (source.titles && format !== 'npy') {
+    throw new InputError(source.titles.name, `a titles file names the rows of an .npy; ${file.name} carries its own ids and titles`);
+  }
+  return { embeddings: file, name: file.name, format, titles: source.titles, titlesName: source.titles?.name ?? null };
+}
+
+/** A Uint16Array that grows as batches of IDs come (or is sized at once from an .npy header). */
+class IdBuffer {
+  constructor(capacity = 1 << 16) {
+    this.data = new Uint16Array(capacity);
+    this.length = 0;
+  }
+
+  reserve(size) {
+    if (size <= this.data.length) return;
+    const grown = new Uint16Array(Math.max(size, 2 * this.data.length));
+    grown.set(this.data.subarray(0, this.length));
+    this.data = grown;
+  }
+
+  push(values) {
+    this.reserve(this.length + values.length);
+    this.data.set(values, this.length);
+    this.length += values.length;
+  }
+
+  result() {
+    return this.length === this.data.length ? this.data : this.data.slice(0, this.length);
   }
 }
 
-async function parseEmbeddings(job, source, expectedDim, signal) {
-  if (source.kind === 'sample') {
-    const res = await fetchBytes(SAMPLE.embeddings, SAMPLE.name);
-    const buffer = await res.arrayBuffer();
-    const parsed = await parseNpy(SAMPLE.name, buffer, {
-      expectedDim, signal, onProgress: progressReporter(job, 'check', `Checking ${SAMPLE.name}`),
-    });
-    const titlesBlob = await (await fetchBytes(SAMPLE.titles, SAMPLE.titlesName)).blob();
-    const meta = await parseTitles(SAMPLE.titlesName, titlesBlob, {
-      expectedRows: parsed.rows, signal, onProgress: progressReporter(job, 'read', `Reading ${SAMPLE.titlesName}`),
-    });
-    return { ...parsed, ...meta, name: SAMPLE.name, titlesName: SAMPLE.titlesName, idsAreRowNumbers: false };
-  }
-  const file = source.embeddings;
-  const kind = kindOf(file.name);
-  checkSize(file.name, file.size);
-  if (source.titles) checkSize(source.titles.name, source.titles.size);
-  let parsed;
-  if (kind === 'npy') {
-    const buffer = await reading(file.name, () => readAll(file, progressReporter(job, 'read', `Reading ${file.name}`), signal));
-    parsed = await parseNpy(file.name, buffer, {
-      expectedDim, signal, onProgress: progressReporter(job, 'check', `Checking ${file.name}`),
-    });
-    parsed.ids = Array.from({ length: parsed.rows }, (_, i) => i);
-    parsed.titles = new Array(parsed.rows).fill('');
-    parsed.idsAreRowNumbers = true;
-  } else if (kind === 'jsonl') {
-    parsed = await reading(file.name, () => parseJsonl(file.name, file, {
-      expectedDim, signal, onProgress: progressReporter(job, 'read', `Parsing ${file.name}`),
-    }));
-  } else if (kind === 'csv') {
-    parsed = await reading(file.name, () => parseCsv(file.name, file, {
-      expectedDim, signal, onProgress: progressReporter(job, 'read', `Parsing ${file.name}`),
-    }));
-  } else {
-    throw new InputError(file.name, 'unknown file type; embeddings must be .npy, .jsonl or .csv');
-  }
-  let titlesName = null;
-  if (source.titles) {
-    if (kind !== 'npy') {
-      throw new InputError(source.titles.name, `a titles file names the rows of an .npy; ${file.name} carries its own ids and titles`);
-    }
-    const meta = await reading(source.titles.name, () => parseTitles(source.titles.name, source.titles, {
-      expectedRows: parsed.rows, signal, onProgress: progressReporter(job, 'read', `Reading ${source.titles.name}`),
-    }));
-    parsed.ids = meta.ids;
-    parsed.titles = meta.titles;
-    parsed.idsAreRowNumbers = false;
-    titlesName = source.titles.name;
-  }
-  return { ...parsed, name: file.name, titlesName };
-}
+const rowNumbers = (start, count) => Array.from({ length: count }, (_, i) => start + i);
 
 async function run({ job, source, model, backend }) {
   const controller = new AbortController();
   running = controller;
   const { signal } = controller;
+  let tableJob = null;
   try {
     const t0 = performance.now();
-    // Refuse oversized files before anything is read.
-    if (source.kind === 'files') {
-      checkSize(source.embeddings.name, source.embeddings.size);
-      if (source.titles) checkSize(source.titles.name, source.titles.size);
-    }
-    if (source.table) checkSize(source.table.name, source.table.size);
-    if (model) checkSize(model.name, model.size);
     const entry = await getEncoder(model, backend, job);
     const { encoder } = entry;
     const config = encoder.config;
+    const levels = config.levels;
     // The table first: a table of another model is refused before the embeddings are read.
     let existing = null;
     if (source.table) {
@@ -195,82 +164,120 @@ async function run({ job, source, model, backend }) {
       existing = await readTable(source.table);
       checkTableModel(existing, encoder, entry.isDefault ? 'the default model' : entry.name);
     }
-    const parsed = await parseEmbeddings(job, source, config.input_dim, signal);
-    const t1 = performance.now();
-    const encodeLabel = `Assigning IDs to ${parsed.rows.toLocaleString('en-US')} items`;
-    post({ type: 'progress', job, phase: 'encode', label: encodeLabel, done: 0, total: parsed.rows });
-    let ids;
-    const report = progressReporter(job, 'encode', encodeLabel);
-    const t2 = performance.now();
-    try {
-      ids = await encoder.encode(parsed.data, {
-        dim: parsed.dim,
-        batchSize: backend === 'webgpu' ? 256 : 512,
-        signal,
-        onProgress: ({ done, total }) => report(done, total),
+    const input = await inputsOf(source);
+    // An .npy's titles file: read whole first (it is the items' ids and titles, which the run
+    // keeps anyway), checked against the header's row count before any row is encoded.
+    let items = null;
+    if (input.titles) {
+      const report = progressReporter(job, 'read', `Reading ${input.titlesName}`);
+      items = await readItems(input.titles, {
+        name: input.titlesName, signal, onProgress: ({ bytesRead, totalBytes }) => report(bytesRead, totalBytes),
       });
-    } catch (e) {
-      // Cancel rejects with the signal's reason (an AbortError); bad rows with their code.
-      if (signal.aborted || e.name === 'AbortError') throw e;
-      throw new InputError(parsed.name, e.message);
     }
-    const encodeMs = performance.now() - t2;
-    if (signal.aborted) throw new Error('cancelled');
-    const levels = config.levels;
-    const n = parsed.rows;
+    const idsName = input.titlesName ?? input.name;
+    const idsAreRowNumbers = input.format === 'npy' && !items;
+    tableJob = await TableJob.start(encoder, existing, { idsName, embeddingsName: input.name, idsAreRowNumbers });
+
+    const t1 = performance.now();
+    const label = `Assigning IDs to ${input.name}`;
+    post({ type: 'progress', job, phase: 'encode', label, done: 0, total: 1, detail: 'starting' });
+    const report = progressReporter(job, 'encode', label);
+    const ids = new IdBuffer();
+    const itemIds = [];
+    const titles = [];
+    let rows = 0;
+    let dim = 0;
+    let dtype = 'float32';
+    let tableMs = 0;
+    const batches = encodeStream(encoder, input.embeddings, {
+      name: input.name,
+      format: input.format,
+      batchRows: BATCH_ROWS,
+      signal,
+      onHeader: (header) => {
+        if (items && items.ids.length !== header.rows) {
+          throw new InputError(input.titlesName, `it names ${fmt(items.ids.length)} items but the embeddings have ${fmt(header.rows)} rows (line i names row i)`);
+        }
+        ids.reserve(header.rows * levels);
+      },
+      onProgress: ({ rowsDone, totalRows, bytesRead, totalBytes }) => {
+        const counted = totalRows != null ? `${fmt(rowsDone)} of ${fmt(totalRows)} items` : `${fmt(rowsDone)} items`;
+        const read = totalBytes != null ? `${formatBytes(bytesRead)} of ${formatBytes(totalBytes)}` : formatBytes(bytesRead);
+        report(bytesRead, totalBytes ?? bytesRead, `${counted} (${read} read)`);
+      },
+    });
+    for await (const batch of batches) {
+      ids.push(batch.ids);
+      let batchIds;
+      if (batch.itemIds) {
+        batchIds = batch.itemIds;
+        for (let i = 0; i < batch.count; i++) {
+          itemIds.push(batch.itemIds[i]);
+          titles.push(batch.titles[i]);
+        }
+      } else {
+        batchIds = items ? items.ids.slice(batch.start, batch.start + batch.count) : rowNumbers(batch.start, batch.count);
+      }
+      const tAdd = performance.now();
+      await tableJob.add(batch.rows, batchIds, batch.dim, batch.start);
+      tableMs += performance.now() - tAdd;
+      rows += batch.count;
+      dim = batch.dim;
+      dtype = batch.dtype;
+    }
+    const streamMs = performance.now() - t1;
+    if (signal.aborted) throw signal.reason;
+
     post({
       type: 'progress', job, phase: 'table', done: 0, total: 1,
-      label: existing ? `Adding ${n.toLocaleString('en-US')} items to ${existing.name}` : `Giving ${n.toLocaleString('en-US')} items unique IDs`,
+      label: existing ? `Adding ${fmt(rows)} items to ${existing.name}` : `Giving ${fmt(rows)} items unique IDs`,
     });
-    const { table, transfer } = await assignIds(encoder, parsed, existing, {
-      idsName: parsed.titlesName ?? parsed.name,
-      idsAreRowNumbers: parsed.idsAreRowNumbers,
-    });
-    const tree = layoutTree(ids, n, levels);
+    const nearest = ids.result();
+    const allIds = items ? items.ids : itemIds.length ? itemIds : rowNumbers(0, rows);
+    const allTitles = items ? items.titles : itemIds.length ? titles : new Array(rows).fill('');
+    const { table, transfer } = tableJob.finish(allIds, nearest);
+    const usage = await codeUsage(nearest, { levels, codebookSize: config.codebook_size });
+    const tree = layoutTree(nearest, rows, levels);
     post({
       type: 'result',
       job,
       result: {
-        name: parsed.name,
-        titlesName: parsed.titlesName,
-        rows: n,
-        dim: parsed.dim,
-        dtype: parsed.dtype,
-        ids,
+        name: input.name,
+        titlesName: input.titlesName,
+        rows,
+        dim,
+        dtype,
+        ids: nearest,
         levels,
         codebookSize: config.codebook_size,
-        itemIds: parsed.ids,
-        titles: parsed.titles,
+        itemIds: allIds,
+        titles: allTitles,
         backend: encoder.backend,
         requestedBackend: backend,
         model: modelInfo(entry),
-        readMs: t1 - t0,
-        encodeMs,
-        levelStats: levelStats(ids, n, levels, config.codebook_size),
-        tuples: tupleStats(ids, n, levels),
+        setupMs: t1 - t0,
+        encodeMs: streamMs - tableMs,
+        tableMs,
+        levelStats: usage.levels.map((l, level) => ({ level, ...l })),
+        tuples: { ...collisionGroups(nearest, rows, levels), unique: usage.unique, uniqueFraction: usage.unique / rows },
         tree,
         table,
       },
-    }, [ids.buffer, ...transferables(tree), ...transfer]);
+    }, [nearest.buffer, ...transferables(tree), ...transfer]);
   } catch (e) {
     if (signal.aborted) {
       post({ type: 'cancelled', job });
     } else {
-      post({
-        type: 'error',
-        job,
-        file: e.file ?? null,
-        message: e instanceof InputError ? e.message : `${e.message ?? e}`,
-      });
+      post({ type: 'error', job, file: e.file ?? null, message: `${e.message ?? e}` });
     }
   } finally {
+    tableJob?.free();
     if (running === controller) running = null;
   }
 }
 
 async function checkModel({ job, model }) {
   try {
-    checkSize(model.name, model.size);
     const bytes = new Uint8Array(await model.arrayBuffer());
     let encoder;
     try {
