@@ -72,6 +72,31 @@ function readFailure(e, name) {
   return new RqvaeError('ERR_FETCH', `${name}: could not be read (${e?.message ?? e})`, { cause: e });
 }
 
+/**
+ * The values `next()` steps through, with read failures named; `stop(finished)` runs however the
+ * loop ends (`finished`: the source said done), to release what the source holds.
+ */
+async function* drain(next, name, stop) {
+  let finished = false;
+  try {
+    for (;;) {
+      let step;
+      try {
+        step = await next();
+      } catch (e) {
+        throw readFailure(e, name);
+      }
+      if (step.done) {
+        finished = true;
+        return;
+      }
+      yield step.value;
+    }
+  } finally {
+    await stop(finished);
+  }
+}
+
 async function* fromReader(open, name) {
   let reader;
   try {
@@ -80,49 +105,19 @@ async function* fromReader(open, name) {
     // A locked stream (another reader holds it) or a Blob whose file is gone.
     throw readFailure(e, name);
   }
-  let finished = false;
-  try {
-    for (;;) {
-      let step;
-      try {
-        step = await reader.read();
-      } catch (e) {
-        throw readFailure(e, name);
-      }
-      if (step.done) {
-        finished = true;
-        return;
-      }
-      yield step.value;
-    }
-  } finally {
+  yield* drain(() => reader.read(), name, (finished) => {
     // Stopped early (an error further on, a cancel): release the file or connection now.
     if (!finished) reader.cancel().catch(() => {});
     reader.releaseLock?.();
-  }
+  });
 }
 
 async function* fromIterable(source, name) {
   const iterator = isAsyncIterable(source) ? source[Symbol.asyncIterator]() : source[Symbol.iterator]();
-  let finished = false;
-  try {
-    for (;;) {
-      let step;
-      try {
-        step = await iterator.next();
-      } catch (e) {
-        throw readFailure(e, name);
-      }
-      if (step.done) {
-        finished = true;
-        return;
-      }
-      yield step.value;
-    }
-  } finally {
-    // As for-await does: a Node.js stream closes its file when its iterator returns.
+  // As for-await does: a Node.js stream closes its file when its iterator returns.
+  yield* drain(() => iterator.next(), name, async (finished) => {
     if (!finished) await Promise.resolve(iterator.return?.()).catch(() => {});
-  }
+  });
 }
 
 /** Checks each chunk's type, cuts it to CHUNK_BYTES views and stops at a cancel. */

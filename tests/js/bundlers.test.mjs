@@ -7,13 +7,12 @@
 import { before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { chromium } from 'playwright-core';
 import { build as viteBuild, createServer as viteServer } from 'vite';
 import webpack from 'webpack';
-import { ROOT, SAMPLE_NPY, chromiumOptions, nativeIds, serveStatic } from './fixtures.mjs';
+import { ROOT, SAMPLE_NPY, chromiumOptions, nativeIds, serveStatic, temporaryDirs } from './fixtures.mjs';
 
 const ROWS = 200;
 // No favicon request: every request a page makes must find a file.
@@ -22,12 +21,8 @@ let native;
 let tarball;
 let browser;
 // Every app is a few copies of the 6 MB of assets: removed at the end.
-const temporary = [];
-const tempDir = (name) => {
-  const dir = mkdtempSync(join(tmpdir(), `rqvae-${name}-`));
-  temporary.push(dir);
-  return dir;
-};
+const temporary = temporaryDirs();
+const tempDir = (name) => temporary.make(name);
 
 before(async () => {
   native = nativeIds().slice(0, ROWS * 3);
@@ -39,7 +34,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  for (const dir of temporary) rmSync(dir, { recursive: true, force: true });
+  temporary.removeAll();
 });
 
 /** A fresh project with the tarball installed (no registry: the package has no dependencies). */

@@ -2,7 +2,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -254,4 +254,22 @@ export function csvRows(text) {
   }
   if (field !== '' || row.length) rows.push([...row, field]);
   return rows;
+}
+
+/**
+ * A maker of temporary directories that remembers them: `make(name)` creates one,
+ * `removeAll()` (in an `after` hook) deletes them all.
+ */
+export function temporaryDirs() {
+  const made = [];
+  return {
+    make(name) {
+      const dir = mkdtempSync(join(tmpdir(), `rqvae-${name}-`));
+      made.push(dir);
+      return dir;
+    },
+    removeAll() {
+      for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

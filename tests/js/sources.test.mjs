@@ -6,24 +6,20 @@
 import { before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { Encoder, RqvaeError, defaultModelUrl, readNpy } from '../../js/node.js';
-import { DEFAULT_MODEL, ROOT, SAMPLE_NPY, nativeIds, serveStatic } from './fixtures.mjs';
+import { DEFAULT_MODEL, ROOT, SAMPLE_NPY, nativeIds, serveStatic, temporaryDirs } from './fixtures.mjs';
 
 const WASM = join(ROOT, 'pkg/rqvae_bg.wasm');
 let server;
 let rows;
 let native;
-const temporary = [];
-const tempDir = (name) => {
-  const dir = mkdtempSync(join(tmpdir(), `rqvae-${name}-`));
-  temporary.push(dir);
-  return dir;
-};
+const temporary = temporaryDirs();
+const tempDir = (name) => temporary.make(name);
 
 before(async () => {
   server = await serveStatic(ROOT);
@@ -33,7 +29,7 @@ before(async () => {
 
 after(async () => {
   await server?.close();
-  for (const dir of temporary) rmSync(dir, { recursive: true, force: true });
+  temporary.removeAll();
 });
 
 const code = (expected) => (e) => {
