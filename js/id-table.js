@@ -10,6 +10,7 @@
 // cost a serialisation of the whole table after every add.)
 
 import { WasmIdTable, f16ToF32 } from '../pkg/rqvae.js';
+import { combineAddReports } from './add-reports.js';
 import { assignInBatches } from './assign-batches.js';
 import { checkRows, toBytes, wasmEncoders } from './checks.js';
 import { RqvaeError, toError } from './errors.js';
@@ -151,7 +152,6 @@ export class IdTable {
     const json = idsJson(ids, n);
     const cap = maxBatchRows(width);
     const batch = checkBatchSize(batchSize, width, DEFAULT_ADD_BATCH);
-    const levels = encoder.config.levels;
     let report;
     if (n <= batch || (reassignChanged && n <= cap)) {
       report = await withEncoder('IdTable.add', (wasmEncoder) => this.#use('IdTable.add', (table) => {
@@ -161,9 +161,10 @@ export class IdTable {
     } else if (reassignChanged) {
       throw new RqvaeError('ERR_TOO_LARGE', `${n.toLocaleString('en-US')} rows with reassignChanged: re-assigning changed items needs every row in one call into the wasm module, and one call takes at most ${cap.toLocaleString('en-US')} rows of ${width} values (its memory is at most 4 GiB). Add them in several calls of at most that many rows (each call re-assigns the changed items among its own rows), or without reassignChanged, which batches by itself`);
     } else {
-      report = await withEncoder('IdTable.add', (wasmEncoder) => this.#use('IdTable.add', (table) => assignInBatches(table, wasmEncoder, {
-        rows, n, width, isF16, ids, batchSize: batch, levels, toF32: f16ToF32,
+      const reports = await withEncoder('IdTable.add', (wasmEncoder) => this.#use('IdTable.add', (table) => assignInBatches(table, wasmEncoder, {
+        rows, n, width, isF16, ids, batchSize: batch, toF32: f16ToF32,
       })));
+      return combineAddReports(reports.map(camelKeys));
     }
     return camelKeys(report);
   }

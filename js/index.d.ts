@@ -228,6 +228,8 @@ export interface AssignReport {
     cosineAssigned: number;
     movedCosineNearest: number;
     movedCosineAssigned: number;
+    /** Rows whose assigned (A, B, C) is not their nearest: the count the moved means are over. */
+    movedRows: number;
   } | null;
 }
 

@@ -39,6 +39,9 @@ pub struct ReassignCost {
     /// The same two means over the moved rows only (0 when none moved).
     pub moved_cosine_nearest: f64,
     pub moved_cosine_assigned: f64,
+    /// Rows whose assigned (A, B, C) is not their nearest, moved now or before: the count the
+    /// two moved means are over, so that reports of batches can be combined.
+    pub moved_rows: usize,
 }
 
 /// What one call of [`assign`] did.
@@ -324,6 +327,7 @@ impl<'a> Assignment<'a> {
                     cosine_assigned: (sums.near - sums.moved_near + sums.moved) / rows as f64,
                     moved_cosine_nearest: per_moved(sums.moved_near),
                     moved_cosine_assigned: per_moved(sums.moved),
+                    moved_rows: sums.moved_rows,
                 }
             }),
         }

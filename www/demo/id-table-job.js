@@ -6,6 +6,7 @@
 // served in row order, so adding the rows batch by batch gives the table of adding them at once.
 
 import { IdTable } from './js/index.js';
+import { combineAddReports } from './js/add-reports.js';
 import { InputError } from './inputs.js';
 
 /** An item id as the table keys it: integers and strings are different ids (5 is not "5"). */
@@ -61,12 +62,6 @@ function rowsWhere(n, keep) {
   return Int32Array.from(out);
 }
 
-/** Whether row `r`'s assigned (A, B, C) differs from its nearest: what the cost calls moved. */
-function assignedElsewhere(entry, nearest, r, levels) {
-  for (let l = 0; l < levels; l++) if (entry.codes[l] !== nearest[r * levels + l]) return true;
-  return false;
-}
-
 /**
  * The run's ID table, grown batch by batch: `add` each batch of rows as it is encoded, then
  * `finish` once. `existing` (from readTable) is grown, else a new table is made.
@@ -78,8 +73,7 @@ export class TableJob {
   #existing;
   #names;
   #rowOf = new Map(); // idKey → row, to refuse an id given twice in the whole file
-  #batches = []; // { start, count, cost } of each add, for the run's cost over every row
-  #report = null;
+  #reports = []; // of each add, combined once at the end
 
   constructor(encoder, table, previous, existing, names) {
     this.#encoder = encoder;
@@ -130,59 +124,20 @@ export class TableJob {
       const { idsName, embeddingsName } = this.#names;
       throw new InputError(blame(e.message, { idsName, tableName: this.#existing?.name, embeddingsName }), e.message);
     }
-    this.#batches.push({ start, count: ids.length, cost: report.cost });
-    const sum = this.#report;
-    this.#report = sum === null ? { ...report, changed: [...report.changed] } : {
-      ...report,
-      rows: sum.rows + report.rows,
-      added: sum.added + report.added,
-      kept: sum.kept + report.kept,
-      changed: sum.changed.concat(report.changed),
-      reassignedChanged: sum.reassignedChanged + report.reassignedChanged,
-      moved: sum.moved + report.moved,
-      suffixed: sum.suffixed + report.suffixed,
-    };
-  }
-
-  /**
-   * The run's cost over every row: each batch's means, weighted by its rows (and by its rows
-   * whose assigned codes are not their nearest, for the moved means, as the package counts them).
-   */
-  #cost(entryOf, nearest, levels) {
-    if (this.#batches.some((b) => !b.cost)) return null;
-    let rows = 0;
-    let moved = 0;
-    const sums = { cosineNearest: 0, cosineAssigned: 0, movedCosineNearest: 0, movedCosineAssigned: 0 };
-    for (const { start, count, cost } of this.#batches) {
-      let m = 0;
-      for (let r = start; r < start + count; r++) if (assignedElsewhere(entryOf(r), nearest, r, levels)) m += 1;
-      rows += count;
-      moved += m;
-      sums.cosineNearest += cost.cosineNearest * count;
-      sums.cosineAssigned += cost.cosineAssigned * count;
-      sums.movedCosineNearest += cost.movedCosineNearest * m;
-      sums.movedCosineAssigned += cost.movedCosineAssigned * m;
-    }
-    return {
-      cosineNearest: sums.cosineNearest / rows,
-      cosineAssigned: sums.cosineAssigned / rows,
-      movedCosineNearest: moved ? sums.movedCosineNearest / moved : 0,
-      movedCosineAssigned: moved ? sums.movedCosineAssigned / moved : 0,
-    };
+    this.#reports.push(report);
   }
 
   /**
    * What the page needs of the table once every row was added (see the result's `table` in
-   * worker.js) and the typed arrays to transfer. `itemIds`: every row's id; `nearest`: the
-   * model's codes of every row (N × levels).
+   * worker.js) and the typed arrays to transfer. `itemIds`: every row's id.
    */
-  finish(itemIds, nearest) {
+  finish(itemIds) {
     const table = this.#table;
     const levels = this.#encoder.config.levels;
     const n = itemIds.length;
     const byId = new Map(table.entries().map((e) => [idKey(e.id), e]));
     const before = new Set(this.#previous ? this.#previous.entries().map((e) => idKey(e.id)) : []);
-    const report = { ...this.#report, cost: this.#cost((r) => byId.get(idKey(itemIds[r])), nearest, levels) };
+    const report = combineAddReports(this.#reports);
     const changed = new Set(report.changed.map(idKey));
     const width = levels + 1;
     const ids = new Uint32Array(n * width);

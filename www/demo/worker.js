@@ -235,7 +235,7 @@ async function run({ job, source, model, backend }) {
     const nearest = ids.result();
     const allIds = items ? items.ids : itemIds.length ? itemIds : rowNumbers(0, rows);
     const allTitles = items ? items.titles : itemIds.length ? titles : new Array(rows).fill('');
-    const { table, transfer } = tableJob.finish(allIds, nearest);
+    const { table, transfer } = tableJob.finish(allIds);
     const usage = await codeUsage(nearest, { levels, codebookSize: config.codebook_size });
     const tree = layoutTree(nearest, rows, levels);
     post({
