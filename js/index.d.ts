@@ -169,6 +169,13 @@ export function webgpuAvailable(): Promise<boolean>;
 export function initWasm(options?: { wasm?: AssetSource | WebAssembly.Module }): Promise<void>;
 
 /**
+ * Which wasm module runs: `'relaxed-simd'` (the CPU encode on fused multiply-adds, where the
+ * engine has relaxed SIMD: Chromium 114+, Firefox 120+, Node.js 22+), `'simd128'` (every other
+ * engine) or `'custom'` (loaded by `initWasm({ wasm })`). Both give the same IDs.
+ */
+export function wasmVariant(): Promise<'relaxed-simd' | 'simd128' | 'custom'>;
+
+/**
  * The default model's URL, next to the package's modules: in a bundled app, the URL of the
  * copy the bundler emitted; in Node.js a file: URL. For apps that host the file themselves, it
  * is also exported as `rqvae/models/default.safetensors` (and the wasm as `rqvae/rqvae_bg.wasm`).

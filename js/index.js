@@ -7,7 +7,7 @@
 // js/node.js: these same exports, with Node's way of reading files and starting workers.
 
 export { Encoder } from './encoder.js';
-export { initWasm } from './wasm.js';
+export { initWasm, wasmVariant } from './wasm.js';
 export { readNpy } from './npy.js';
 export { defaultModelUrl } from './assets.js';
 export { IdTable } from './id-table.js';

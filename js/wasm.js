@@ -9,12 +9,15 @@
 // weights, an IdTable reports that it was lost.
 
 import init, { __rqvae_on_trap, __rqvae_reset } from '../pkg/rqvae.js';
-import { wasmUrl } from './assets.js';
+import { relaxedWasmUrl, wasmUrl } from './assets.js';
 import { RqvaeError, trapError } from './errors.js';
 import { isLocation, sourceBytes } from './sources.js';
+import { relaxedSimdSupported } from './wasm-features.js';
 
 /** The load in progress or done: `{ source, ready }` (`source` undefined for the default). */
 let loading;
+/** Which module is loaded: 'relaxed-simd', 'simd128' or 'custom' (initWasm({ wasm })). */
+let variant;
 let compiled;
 /** The current instance's number; it changes the moment an instance traps. */
 let generation = 0;
@@ -109,12 +112,14 @@ export function initWasm({ wasm } = {}) {
     if (wasm === undefined || wasm === loading.source) return ready();
     return Promise.reject(new RqvaeError('ERR_OPTION', 'the wasm module is already loaded (or loading) from elsewhere: call initWasm({ wasm }) before any other rqvae call'));
   }
-  const loaded = compile(wasm ?? wasmUrl)
+  const chosen = wasm === undefined ? (relaxedSimdSupported() ? 'relaxed-simd' : 'simd128') : 'custom';
+  const loaded = compile(wasm ?? (chosen === 'relaxed-simd' ? relaxedWasmUrl : wasmUrl))
     .then((module) => {
       compiled = module;
       return init({ module_or_path: module });
     })
     .then(() => {
+      variant = chosen;
       live = true;
     });
   loading = { source: wasm, ready: loaded };
@@ -160,6 +165,17 @@ export function isLiveGeneration(gen) {
  */
 export function unlessTrapped(promise) {
   return Promise.race([promise, death.promise]);
+}
+
+/**
+ * Which wasm module runs: 'relaxed-simd' (the CPU encode on fused multiply-adds; engines with
+ * relaxed SIMD), 'simd128' (every other engine), or 'custom' (loaded by initWasm({ wasm })).
+ * The IDs are the same with either.
+ * @returns {Promise<'relaxed-simd' | 'simd128' | 'custom'>}
+ */
+export async function wasmVariant() {
+  await initWasm();
+  return variant;
 }
 
 /** The compiled module, for CPU workers (which instantiate it instead of fetching it again). */

@@ -3,7 +3,7 @@
 //   dist/index.html, app.js, worker.js, …, style.css   from www/demo/
 //   dist/js/                          the package's modules, all of js/ as it is (the demo
 //                                     imports js/index.js, the browser entry)
-//   dist/pkg/rqvae.js, rqvae_bg.wasm  the wasm-bindgen build (run `npm run build` first)
+//   dist/pkg/rqvae.js, rqvae_bg.wasm, rqvae_relaxed_bg.wasm  the wasm-bindgen build (run `npm run build` first)
 //   dist/models/default.safetensors   the default model
 //   dist/sample/…                     the shipped sample (www/sample/)
 //   dist/vendor/d3-hierarchy.mjs      d3-hierarchy's ESM build, with its licence
@@ -30,6 +30,7 @@ function need(path, hint) {
 
 const pkgJs = need(join(ROOT, 'pkg/rqvae.js'), 'build the wasm package first (npm run build)');
 const pkgWasm = need(join(ROOT, 'pkg/rqvae_bg.wasm'), 'build the wasm package first (npm run build)');
+const pkgRelaxedWasm = need(join(ROOT, 'pkg/rqvae_relaxed_bg.wasm'), 'build the wasm package first (npm run build)');
 const model = need(join(ROOT, 'www/models/default.safetensors'));
 const require = createRequire(import.meta.url);
 let d3Dir;
@@ -50,6 +51,7 @@ cpSync(model, join(OUT, 'models/default.safetensors'));
 mkdirSync(join(OUT, 'pkg'));
 cpSync(pkgJs, join(OUT, 'pkg/rqvae.js'));
 cpSync(pkgWasm, join(OUT, 'pkg/rqvae_bg.wasm'));
+cpSync(pkgRelaxedWasm, join(OUT, 'pkg/rqvae_relaxed_bg.wasm'));
 
 // All of js/, whatever modules it holds: js/index.js's graph is relative imports only, so it runs
 // from these static files as it is. The demo's worker fetches the model from models/ itself; the

@@ -58,8 +58,9 @@ impl PackedDense {
 
     /// `out[r] = act(x[r]·W + b)` for `rows` rows; `x` is `rows × k`, `out` is `rows × n`.
     /// `scratch` holds the interleaved rows; callers reuse it across calls so that the hot loop
-    /// does not allocate.
-    pub fn forward(
+    /// does not allocate. With `FUSED`, the sums use fused multiply-adds where the target has
+    /// them (see [`crate::lanes`]): faster, and equal to the canonical sums up to rounding only.
+    pub fn forward<const FUSED: bool>(
         &self,
         x: &[f32],
         rows: usize,
@@ -97,13 +98,15 @@ impl PackedDense {
                 let mut tile = [[F32x4::zero(); 2]; MR];
                 let a = &packed[b * MR * self.k..(b + 1) * MR * self.k];
                 // SAFETY: a holds MR × k values, the panel k × NR.
-                unsafe { kernel_4x8(self.k, a, panel, &mut tile) };
+                unsafe { kernel_4x8::<FUSED>(self.k, a, panel, &mut tile) };
                 self.write(&tile, bias, relu, &mut out[r * self.n..], col, cols);
             }
             for r in full_blocks * MR..rows {
                 let mut tile = [[F32x4::zero(); 2]; 1];
                 // SAFETY: row r exists in x, the panel is k × NR.
-                unsafe { kernel_1x8(self.k, x[r * self.k..].as_ptr(), panel, &mut tile[0]) };
+                unsafe {
+                    kernel_1x8::<FUSED>(self.k, x[r * self.k..].as_ptr(), panel, &mut tile[0])
+                };
                 self.write(&tile, bias, relu, &mut out[r * self.n..], col, cols);
             }
         }
@@ -152,13 +155,34 @@ impl PackedDense {
     }
 }
 
+/// `c + a·w`, fused when `FUSED` (a macro, not a closure: the sum must be inlined into the
+/// kernel, which is where the `relaxed-simd` target feature is enabled).
+macro_rules! madd {
+    ($fused:expr, $c:expr, $a:expr, $w:expr) => {
+        if $fused {
+            $c.fused_mul_add($a, $w)
+        } else {
+            $c.mul_add($a, $w)
+        }
+    };
+}
+
 /// Sums of 4 rows times one `k × 8` panel, into `tile`. `a` holds the 4 rows interleaved
 /// (`a[4i + r]` is row `r`, column `i`) so that one pointer walks both operands.
 ///
 /// # Safety
 /// `a` must hold `4k` values and `panel` `8k`.
 #[inline(never)]
-unsafe fn kernel_4x8(k: usize, a: &[f32], panel: &[f32], tile: &mut [[F32x4; 2]; MR]) {
+#[cfg_attr(
+    all(target_arch = "wasm32", feature = "relaxed-simd"),
+    target_feature(enable = "relaxed-simd")
+)]
+unsafe fn kernel_4x8<const FUSED: bool>(
+    k: usize,
+    a: &[f32],
+    panel: &[f32],
+    tile: &mut [[F32x4; 2]; MR],
+) {
     let mut w = panel.as_ptr();
     let mut x = a.as_ptr();
     let [[mut c00, mut c01], [mut c10, mut c11], [mut c20, mut c21], [mut c30, mut c31]] = *tile;
@@ -166,17 +190,17 @@ unsafe fn kernel_4x8(k: usize, a: &[f32], panel: &[f32], tile: &mut [[F32x4; 2];
         let w0 = F32x4::load(w);
         let w1 = F32x4::load(w.add(4));
         let a = F32x4::splat(*x);
-        c00 = c00.mul_add(a, w0);
-        c01 = c01.mul_add(a, w1);
+        c00 = madd!(FUSED, c00, a, w0);
+        c01 = madd!(FUSED, c01, a, w1);
         let a = F32x4::splat(*x.add(1));
-        c10 = c10.mul_add(a, w0);
-        c11 = c11.mul_add(a, w1);
+        c10 = madd!(FUSED, c10, a, w0);
+        c11 = madd!(FUSED, c11, a, w1);
         let a = F32x4::splat(*x.add(2));
-        c20 = c20.mul_add(a, w0);
-        c21 = c21.mul_add(a, w1);
+        c20 = madd!(FUSED, c20, a, w0);
+        c21 = madd!(FUSED, c21, a, w1);
         let a = F32x4::splat(*x.add(3));
-        c30 = c30.mul_add(a, w0);
-        c31 = c31.mul_add(a, w1);
+        c30 = madd!(FUSED, c30, a, w0);
+        c31 = madd!(FUSED, c31, a, w1);
         w = w.add(NR);
         x = x.add(MR);
     }
@@ -188,13 +212,22 @@ unsafe fn kernel_4x8(k: usize, a: &[f32], panel: &[f32], tile: &mut [[F32x4; 2];
 /// # Safety
 /// `x` must have `k` readable values; `panel` must hold `k × 8` values.
 #[inline(never)]
-unsafe fn kernel_1x8(k: usize, x: *const f32, panel: &[f32], tile: &mut [F32x4; 2]) {
+#[cfg_attr(
+    all(target_arch = "wasm32", feature = "relaxed-simd"),
+    target_feature(enable = "relaxed-simd")
+)]
+unsafe fn kernel_1x8<const FUSED: bool>(
+    k: usize,
+    x: *const f32,
+    panel: &[f32],
+    tile: &mut [F32x4; 2],
+) {
     let mut w = panel.as_ptr();
     let [mut c0, mut c1] = *tile;
     for i in 0..k {
         let a = F32x4::splat(*x.add(i));
-        c0 = c0.mul_add(a, F32x4::load(w));
-        c1 = c1.mul_add(a, F32x4::load(w.add(4)));
+        c0 = madd!(FUSED, c0, a, F32x4::load(w));
+        c1 = madd!(FUSED, c1, a, F32x4::load(w.add(4)));
         w = w.add(NR);
     }
     *tile = [c0, c1];

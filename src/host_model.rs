@@ -21,6 +21,8 @@ const ROW_BLOCK: usize = 64;
 struct Level {
     scores: PackedDense,
     codes: Vec<f32>,
+    /// The largest code norm: the scale of the fast path's decision margin.
+    max_code_norm: f32,
 }
 
 #[derive(Debug, Clone)]
@@ -53,7 +55,7 @@ struct Scratch {
 
 /// Runs `x` (`rows × layers[0].inputs()`) through an MLP with ReLU between layers; returns the
 /// last layer's output, which lives in `scratch`.
-fn mlp_forward<'s>(
+fn mlp_forward<'s, const FUSED: bool>(
     layers: &[PackedDense],
     x: &[f32],
     rows: usize,
@@ -64,13 +66,17 @@ fn mlp_forward<'s>(
     for (i, layer) in layers.iter().enumerate() {
         dst.resize(rows * layer.outputs(), 0.0);
         let input: &[f32] = if i == 0 { x } else { src };
-        layer.forward(input, rows, dst, i < last, &mut scratch.rows);
+        layer.forward::<FUSED>(input, rows, dst, i < last, &mut scratch.rows);
         std::mem::swap(&mut src, &mut dst);
     }
     &src[..rows * layers[last].outputs()]
 }
 
 impl HostModel {
+    /// Whether [`Self::encode_fast`] sums with fused multiply-adds on this build (see
+    /// [`crate::lanes`]); without them it is [`Self::encode`].
+    pub const FUSED: bool = crate::lanes::FUSED;
+
     /// Packs `weights`, after the same shape checks as the weights reader (weights built by
     /// hand may disagree with their config).
     pub fn new(weights: &ModelWeights) -> Result<Self, WeightsError> {
@@ -90,6 +96,7 @@ impl HostModel {
                     norms[j] = code.iter().map(|v| v * v).sum();
                 }
                 Level {
+                    max_code_norm: norms.iter().fold(0.0f32, |m, &n| m.max(n)).sqrt(),
                     scores: PackedDense::new(&w, &norms, dim, size),
                     codes: codes.clone(),
                 }
@@ -130,7 +137,31 @@ impl HostModel {
     /// This is the canonical computation of an ID (see [`crate::canonical`]): it gives the same
     /// bits on every target and for any batching of the rows.
     pub fn encode(&self, x: &[f32], rows: usize) -> Vec<u32> {
-        self.encode_impl(x, rows, None)
+        self.encode_impl::<false>(x, rows, None, None)
+    }
+
+    /// [`Self::encode`]'s IDs, faster where fused multiply-adds exist ([`crate::lanes::FUSED`]):
+    /// the rows are encoded with them, and rows whose decision margin is within
+    /// [`crate::canonical::TIE_MARGIN`] of a tie are encoded again canonically, as the other
+    /// backends' are (see [`crate::canonical`]). Returns the IDs and how many rows were re-decided.
+    pub fn encode_fast(&self, x: &[f32], rows: usize) -> (Vec<u32>, usize) {
+        if !crate::lanes::FUSED {
+            return (self.encode(x, rows), 0);
+        }
+        let mut margins = Vec::with_capacity(rows);
+        let mut ids = self.encode_impl::<true>(x, rows, None, Some(&mut margins));
+        let ties: Vec<usize> = crate::canonical::near_tie_rows(margins.into_iter()).collect();
+        let dim = self.input_dim();
+        let levels = self.levels();
+        let mut tied = Vec::with_capacity(ties.len() * dim);
+        for &r in &ties {
+            tied.extend_from_slice(&x[r * dim..(r + 1) * dim]);
+        }
+        let canonical = self.encode(&tied, ties.len());
+        for (&r, id) in ties.iter().zip(canonical.chunks_exact(levels)) {
+            ids[r * levels..(r + 1) * levels].copy_from_slice(id);
+        }
+        (ids, ties.len())
     }
 
     /// [`Self::encode`], plus every row's scores at the last level (`rows × codebook_size`):
@@ -138,7 +169,7 @@ impl HostModel {
     /// row's last code; the order of the others is the model's own ranking of alternatives.
     pub fn encode_with_last_scores(&self, x: &[f32], rows: usize) -> (Vec<u32>, Vec<f32>) {
         let mut last = Vec::with_capacity(rows * self.codebook_size);
-        let ids = self.encode_impl(x, rows, Some(&mut last));
+        let ids = self.encode_impl::<false>(x, rows, Some(&mut last), None);
         (ids, last)
     }
 
@@ -151,7 +182,7 @@ impl HostModel {
         for start in (0..rows).step_by(ROW_BLOCK) {
             let n = ROW_BLOCK.min(rows - start);
             let block = &x[start * dim..(start + n) * dim];
-            out.extend_from_slice(mlp_forward(&self.encoder, block, n, &mut scratch));
+            out.extend_from_slice(mlp_forward::<false>(&self.encoder, block, n, &mut scratch));
         }
         out
     }
@@ -165,7 +196,16 @@ impl HostModel {
         self.codebook_size
     }
 
-    fn encode_impl(&self, x: &[f32], rows: usize, mut last: Option<&mut Vec<f32>>) -> Vec<u32> {
+    /// IDs of `x`; `last` receives the last level's scores, `margins` each row's decision margin
+    /// (the smallest over the levels of `(second-best − best score) / (‖z‖ + R)²`, `z` the latent,
+    /// `R` the level's largest code norm, as [`crate::quantizer`] defines it for the backends).
+    fn encode_impl<const FUSED: bool>(
+        &self,
+        x: &[f32],
+        rows: usize,
+        mut last: Option<&mut Vec<f32>>,
+        mut margins: Option<&mut Vec<f32>>,
+    ) -> Vec<u32> {
         let dim = self.input_dim();
         assert_eq!(x.len(), rows * dim, "x is not rows × input_dim");
         let levels = self.levels();
@@ -176,7 +216,7 @@ impl HostModel {
         let mut block_ids = vec![0u32; ROW_BLOCK * levels];
         for start in (0..rows).step_by(ROW_BLOCK) {
             let n = ROW_BLOCK.min(rows - start);
-            let latent = mlp_forward(
+            let latent = mlp_forward::<FUSED>(
                 &self.encoder,
                 &x[start * dim..(start + n) * dim],
                 n,
@@ -184,10 +224,22 @@ impl HostModel {
             );
             residual.clear();
             residual.extend_from_slice(latent);
+            let latent_norms: Vec<f32> = if margins.is_some() {
+                residual
+                    .chunks_exact(self.latent_dim)
+                    .map(|z| z.iter().map(|v| v * v).sum::<f32>().sqrt())
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let first_margin = margins.as_ref().map_or(0, |m| m.len());
+            if let Some(m) = margins.as_mut() {
+                m.resize(first_margin + n, f32::INFINITY);
+            }
             for (l, level) in self.levels.iter().enumerate() {
                 level
                     .scores
-                    .forward(&residual, n, &mut scores, false, &mut scratch.rows);
+                    .forward::<FUSED>(&residual, n, &mut scores, false, &mut scratch.rows);
                 if l == levels - 1 {
                     if let Some(last) = last.as_mut() {
                         last.extend_from_slice(&scores[..n * self.codebook_size]);
@@ -197,6 +249,24 @@ impl HostModel {
                     let row = &scores[r * self.codebook_size..(r + 1) * self.codebook_size];
                     let best = first_min(row);
                     block_ids[r * levels + l] = best as u32;
+                    if let Some(m) = margins.as_mut() {
+                        let second = row
+                            .iter()
+                            .enumerate()
+                            .filter(|&(j, _)| j != best)
+                            .fold(f32::MAX, |s, (_, &v)| s.min(v));
+                        let scale = (latent_norms[r] + level.max_code_norm)
+                            .powi(2)
+                            .max(f32::MIN_POSITIVE);
+                        let margin = (second - row[best]) / scale;
+                        let slot = &mut m[first_margin + r];
+                        // NaN stays NaN (a tie): min would drop it.
+                        *slot = if margin.is_nan() || slot.is_nan() {
+                            f32::NAN
+                        } else {
+                            slot.min(margin)
+                        };
+                    }
                     let code = &level.codes[best * self.latent_dim..(best + 1) * self.latent_dim];
                     let res = &mut residual[r * self.latent_dim..(r + 1) * self.latent_dim];
                     res.iter_mut().zip(code).for_each(|(v, c)| *v -= c);
@@ -230,7 +300,7 @@ impl HostModel {
                     latent[at..].iter_mut().zip(code).for_each(|(v, c)| *v += c);
                 }
             }
-            out.extend_from_slice(mlp_forward(decoder, &latent, n, &mut scratch));
+            out.extend_from_slice(mlp_forward::<false>(decoder, &latent, n, &mut scratch));
         }
         Some(out)
     }

@@ -3,6 +3,12 @@
 //! Both versions perform the same operations in the same order (a multiply, then an add; never a
 //! fused multiply-add), so a native build computes bit for bit what the browser computes. The
 //! tests rely on that: native checks of [`crate::host_model`] hold for the wasm module too.
+//!
+//! [`F32x4::fused_mul_add`] is the exception, for the fast path of
+//! [`crate::host_model::HostModel::encode_fast`] only: a fused multiply-add where the hardware has
+//! one (`f32x4.relaxed_madd` in the module built with feature `relaxed-simd`, `f32::mul_add`
+//! natively), so its sums differ from the canonical ones in the last bits and that path re-decides
+//! near-ties canonically. Where no fused operation is used ([`FUSED`] false) it is `mul_add`.
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod imp {
@@ -36,6 +42,19 @@ mod imp {
         #[inline(always)]
         pub fn mul_add(self, a: Self, b: Self) -> Self {
             Self(f32x4_add(self.0, f32x4_mul(a.0, b.0)))
+        }
+        /// `self + a·b`, fused where the engine fuses `relaxed_madd` (one rounding), else as
+        /// [`Self::mul_add`]. Callers enable `relaxed-simd` too, so that this is inlined.
+        #[cfg(feature = "relaxed-simd")]
+        #[inline]
+        #[target_feature(enable = "relaxed-simd")]
+        pub fn fused_mul_add(self, a: Self, b: Self) -> Self {
+            Self(f32x4_relaxed_madd(a.0, b.0, self.0))
+        }
+        #[cfg(not(feature = "relaxed-simd"))]
+        #[inline(always)]
+        pub fn fused_mul_add(self, a: Self, b: Self) -> Self {
+            self.mul_add(a, b)
         }
         #[inline(always)]
         pub fn add(self, o: Self) -> Self {
@@ -80,6 +99,12 @@ mod imp {
         pub fn mul_add(self, a: Self, b: Self) -> Self {
             Self(std::array::from_fn(|i| self.0[i] + a.0[i] * b.0[i]))
         }
+        /// `self + a·b` with one rounding: the native stand-in for `relaxed_madd`, so that the
+        /// native tests exercise the fast path's tie handling.
+        #[inline(always)]
+        pub fn fused_mul_add(self, a: Self, b: Self) -> Self {
+            Self(std::array::from_fn(|i| a.0[i].mul_add(b.0[i], self.0[i])))
+        }
         #[inline(always)]
         pub fn add(self, o: Self) -> Self {
             Self(std::array::from_fn(|i| self.0[i] + o.0[i]))
@@ -92,3 +117,10 @@ mod imp {
 }
 
 pub use imp::F32x4;
+
+/// Whether [`F32x4::fused_mul_add`] differs from [`F32x4::mul_add`]: everywhere but a wasm
+/// module built without feature `relaxed-simd`.
+pub const FUSED: bool = cfg!(any(
+    not(all(target_arch = "wasm32", target_feature = "simd128")),
+    feature = "relaxed-simd"
+));

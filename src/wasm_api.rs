@@ -155,7 +155,8 @@ impl WasmEncoder {
         row_offset: usize,
     ) -> Result<Vec<u16>, ApiError> {
         let x = checked_rows(rows, dim, row_offset, self.weights.config.input_dim)?;
-        Ok(to_u16(self.cpu.encode(x.as_slice(), x.rows())))
+        // The canonical IDs: in the relaxed-SIMD module, fused sums with near-ties re-decided.
+        Ok(to_u16(self.cpu.encode_fast(x.as_slice(), x.rows()).0))
     }
 
     /// IDs of f32 rows on WebGPU (after `initWebGpu`). Resolves to a `Uint16Array`. Rows whose

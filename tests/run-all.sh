@@ -15,6 +15,7 @@ cargo clippy "${FEATURES[@]}" -- -D warnings
 
 echo "== cargo clippy -D warnings (wasm32 API)"
 cargo clippy --lib --target wasm32-unknown-unknown --no-default-features --features wasm -- -D warnings
+cargo clippy --lib --target wasm32-unknown-unknown --no-default-features --features wasm,relaxed-simd -- -D warnings
 
 echo "== cargo test (release: the tests train small models)"
 cargo test --release "${FEATURES[@]}"

@@ -38,7 +38,7 @@ test('the tarball holds the module, its types, the wasm and the default model, a
   for (const f of ['js/index.js', 'js/node.js', 'js/cpu-worker.js', 'js/node-cpu-worker.js', 'js/index.d.ts']) {
     assert.ok(modules.includes(f), `js/ lacks ${f}`);
   }
-  for (const f of ['package.json', ...modules, 'pkg/rqvae.js', 'pkg/rqvae_bg.wasm', 'www/models/default.safetensors']) {
+  for (const f of ['package.json', ...modules, 'pkg/rqvae.js', 'pkg/rqvae_bg.wasm', 'pkg/rqvae_relaxed_bg.wasm', 'www/models/default.safetensors']) {
     assert.ok(files.has(f), `tarball lacks ${f}`);
   }
   for (const f of files) {
