@@ -8,7 +8,7 @@
 // first row is not a number.
 
 import { RowBatcher, checkDim, fmt, inputError } from './batches.js';
-import { decodedText, describe } from './text.js';
+import { describe, splitText } from './text.js';
 
 const NUMBER_WORD = /^[+-]?(nan|inf|infinity)$/i;
 
@@ -168,7 +168,7 @@ export async function* csvBatches(src, { batchRows, expectedDim }) {
   let width = -1;
   let firstLine = 0;
   let batcher = null;
-  let bytesRead = 0;
+  const read = { bytes: 0 };
   const out = [];
   const onRecord = (fields, lineNo, isLast) => {
     if (header === null && width < 0) {
@@ -210,22 +210,10 @@ export async function* csvBatches(src, { batchRows, expectedDim }) {
       if (!Number.isFinite(slot[k])) throw inputError(name, `line ${lineNo}, column ${offset + k + 1}: ${t} overflows float32`, 'ERR_NON_FINITE');
     }
     batcher.commit(id, hasTitle ? fields[1] : '');
-    if (batcher.full) out.push(batcher.take(bytesRead));
+    if (batcher.full) out.push(batcher.take(read.bytes));
   };
-  const records = new CsvSplitter(name);
-  for await (const piece of decodedText(src)) {
-    bytesRead = piece.bytesRead;
-    try {
-      if (piece.done) records.end(piece.text, onRecord);
-      else records.push(piece.text, onRecord);
-    } catch (e) {
-      // The rows before a bad line still go out, whole batches of them, before the error.
-      yield* out.splice(0);
-      throw e;
-    }
-    yield* out.splice(0);
-  }
-  if (bytesRead === 0) throw inputError(name, 'the file is empty (0 bytes)');
+  yield* splitText(src, new CsvSplitter(name), onRecord, out, read);
+  if (read.bytes === 0) throw inputError(name, 'the file is empty (0 bytes)');
   if (!batcher) throw inputError(name, header ? 'the file has a header but no rows' : 'the file holds no rows');
-  if (batcher.count > 0) yield batcher.take(bytesRead);
+  if (batcher.count > 0) yield batcher.take(read.bytes);
 }

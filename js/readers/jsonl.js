@@ -3,7 +3,7 @@
 // their ids and titles. Blank lines are skipped; errors name the file and the line.
 
 import { RowBatcher, checkDim, fmt, inputError } from './batches.js';
-import { LineSplitter, decodedText, describe } from './text.js';
+import { LineSplitter, decodedText, describe, splitText } from './text.js';
 
 function jsonLineError(name, line, lineNo, isLast, e) {
   if (/(^|[\s,[:])-?(NaN|Infinity)\s*[,\]}]/.test(line)) {
@@ -47,7 +47,7 @@ export async function* jsonlBatches(src, { batchRows, expectedDim }) {
   const { name } = src;
   let batcher = null;
   let firstLine = 0;
-  let bytesRead = 0;
+  const read = { bytes: 0 };
   const out = [];
   const onLine = (line, lineNo, isLast) => {
     if (line.trim() === '') return;
@@ -73,24 +73,12 @@ export async function* jsonlBatches(src, { batchRows, expectedDim }) {
       if (!Number.isFinite(slot[k])) throw inputError(name, `line ${lineNo}: embedding[${k}] = ${v} overflows float32`, 'ERR_NON_FINITE');
     }
     batcher.commit(obj.id, titleOf(obj));
-    if (batcher.full) out.push(batcher.take(bytesRead));
+    if (batcher.full) out.push(batcher.take(read.bytes));
   };
-  const lines = new LineSplitter();
-  for await (const piece of decodedText(src)) {
-    bytesRead = piece.bytesRead;
-    try {
-      if (piece.done) lines.end(piece.text, onLine);
-      else lines.push(piece.text, onLine);
-    } catch (e) {
-      // The rows before a bad line still go out, whole batches of them, before the error.
-      yield* out.splice(0);
-      throw e;
-    }
-    yield* out.splice(0);
-  }
-  if (bytesRead === 0) throw inputError(name, 'the file is empty (0 bytes)');
+  yield* splitText(src, new LineSplitter(), onLine, out, read);
+  if (read.bytes === 0) throw inputError(name, 'the file is empty (0 bytes)');
   if (!batcher) throw inputError(name, 'the file holds no rows (only blank lines)');
-  if (batcher.count > 0) yield batcher.take(bytesRead);
+  if (batcher.count > 0) yield batcher.take(read.bytes);
 }
 
 /**

@@ -70,3 +70,23 @@ export function describe(value) {
   if (Array.isArray(value)) return 'an array';
   return typeof value === 'object' ? 'an object' : String(value);
 }
+
+/**
+ * Runs `src`'s text through `splitter` (a LineSplitter or a CsvSplitter: `push` / `end` call
+ * `onUnit` per line or record) and yields the batches `onUnit` queued in `out`, as they fill.
+ * `read.bytes` follows the bytes decoded so far, for the batches' progress. Batches completed
+ * before a unit that throws still go out, before the error.
+ */
+export async function* splitText(src, splitter, onUnit, out, read) {
+  for await (const piece of decodedText(src)) {
+    read.bytes = piece.bytesRead;
+    try {
+      if (piece.done) splitter.end(piece.text, onUnit);
+      else splitter.push(piece.text, onUnit);
+    } catch (e) {
+      yield* out.splice(0);
+      throw e;
+    }
+    yield* out.splice(0);
+  }
+}
