@@ -4,14 +4,13 @@ use crate::backend::BackendKind;
 use crate::output::write_atomic;
 use anyhow::{bail, Context, Result};
 use burn::backend::Autodiff;
-use burn::tensor::backend::AutodiffBackend;
-use clap::Args;
+use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use rqvae::train::{
-    checkpoint_dir, has_checkpoint, recover_checkpoint, saved_recipe, EpochReport, TrainConfig,
-    Trainer,
+    checkpoint_dir, has_checkpoint, recover_checkpoint, saved_recipe, BurnEngine, CpuDevice,
+    CpuEngine, Engine, EpochReport, TrainConfig, Trainer,
 };
-use rqvae::{Embeddings, Precision, RqVaeConfig};
+use rqvae::{Embeddings, ModelWeights, Precision, RqVaeConfig};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -48,6 +47,11 @@ pub struct TrainArgs {
     seed: Option<u64>,
     #[arg(long, value_enum, default_value = "cpu")]
     backend: BackendKind,
+    /// How gradients are computed: `auto` uses the hand-written CPU engine on `--backend cpu`
+    /// and burn's autodiff on CUDA; `burn` uses burn's autodiff on either (slower on the CPU,
+    /// kept for comparison). Both follow the same recipe and write the same checkpoints.
+    #[arg(long, value_enum, default_value = "auto")]
+    engine: EngineKind,
     /// Continue the run in --out from its last checkpoint.
     #[arg(long)]
     resume: bool,
@@ -57,6 +61,12 @@ pub struct TrainArgs {
     /// Query items for the final metrics' neighbour terms; 0 uses every item.
     #[arg(long, default_value_t = 5000)]
     eval_queries: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EngineKind {
+    Auto,
+    Burn,
 }
 
 fn model_config(args: &TrainArgs, x: &Embeddings) -> Result<RqVaeConfig> {
@@ -121,9 +131,33 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
         ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst))
             .context("cannot install the Ctrl-C handler")?;
     }
-    crate::with_backend!(args.backend, |B, device| {
-        train_on::<Autodiff<B>>(&args, &x, &device, &stop)
-    })
+    let trained = match (args.backend, args.engine) {
+        (BackendKind::Cpu, EngineKind::Auto) => train_on::<CpuEngine>(&args, &x, &CpuDevice, &stop)?,
+        _ => crate::with_backend!(args.backend, |B, device| {
+            train_on::<BurnEngine<Autodiff<B>>>(&args, &x, &device, &stop)?
+        }),
+    };
+    let Some((weights, config)) = trained else {
+        return Ok(ExitCode::from(130));
+    };
+    eprintln!("evaluating…");
+    let metrics = crate::with_backend!(args.backend, |B, device| {
+        rqvae::inference::evaluate_model(
+            &weights.to_model::<B>(&device),
+            &config,
+            &x,
+            crate::eval::options(args.eval_queries, 0),
+            &device,
+        )?
+        .0
+    });
+    write_atomic(
+        &args.out.join("metrics.json"),
+        serde_json::to_string_pretty(&metrics)?.as_bytes(),
+    )?;
+    print!("{}", metrics.table());
+    eprintln!("wrote {}", args.out.join("model.safetensors").display());
+    Ok(ExitCode::SUCCESS)
 }
 
 fn prepare_run_dir(args: &TrainArgs) -> Result<()> {
@@ -153,16 +187,18 @@ fn prepare_run_dir(args: &TrainArgs) -> Result<()> {
     Ok(())
 }
 
-fn train_on<B: AutodiffBackend>(
+/// Trains with engine `E`; returns the final weights, or `None` when Ctrl-C stopped the run
+/// (its checkpoint is saved).
+fn train_on<E: Engine>(
     args: &TrainArgs,
     x: &Embeddings,
-    device: &B::Device,
+    device: &E::Device,
     stop: &AtomicBool,
-) -> Result<ExitCode> {
+) -> Result<Option<(ModelWeights, RqVaeConfig)>> {
     prepare_run_dir(args)?;
     let train = train_config(args)?;
     let mut trainer = if args.resume {
-        let t = Trainer::<B>::resume(&checkpoint_dir(&args.out), train.clone(), x, device)?;
+        let t = Trainer::<E>::resume(&checkpoint_dir(&args.out), train.clone(), x, device)?;
         eprintln!(
             "resuming {} at epoch {}/{}",
             args.out.display(),
@@ -178,7 +214,7 @@ fn train_on<B: AutodiffBackend>(
             x.dim(),
             config.levels
         );
-        Trainer::<B>::new(config, train.clone(), x, device)?
+        Trainer::<E>::new(config, train.clone(), x, device)?
     };
     write_atomic(
         &args.out.join("config.json"),
@@ -225,7 +261,7 @@ fn train_on<B: AutodiffBackend>(
                 "interrupted: checkpoint saved at epoch {}; continue with --resume",
                 report.epoch
             );
-            return Ok(ExitCode::from(130));
+            return Ok(None);
         }
     }
     bar.finish();
@@ -235,23 +271,7 @@ fn train_on<B: AutodiffBackend>(
         &args.out.join("model.safetensors"),
         &weights.to_bytes(Precision::F32)?,
     )?;
-    eprintln!("evaluating…");
-    let inner_device = device.clone();
-    let model = trainer.inference_model();
-    let (metrics, _) = rqvae::inference::evaluate_model(
-        &model,
-        &trainer.config,
-        x,
-        crate::eval::options(args.eval_queries, 0),
-        &inner_device,
-    )?;
-    write_atomic(
-        &args.out.join("metrics.json"),
-        serde_json::to_string_pretty(&metrics)?.as_bytes(),
-    )?;
-    print!("{}", metrics.table());
-    eprintln!("wrote {}", args.out.join("model.safetensors").display());
-    Ok(ExitCode::SUCCESS)
+    Ok(Some((weights, trainer.config)))
 }
 
 fn summary(r: &EpochReport) -> String {

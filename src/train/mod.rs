@@ -20,21 +20,25 @@
 //! a Sinkhorn plan that gives every code the same share of the batch ([`crate::sinkhorn`]),
 //! while the forward pass and the IDs stay nearest-code.
 
+mod burn_engine;
+mod cpu_engine;
+mod cpu_step;
+mod engine;
+mod matmul;
+
+pub use burn_engine::BurnEngine;
+pub use cpu_engine::{CpuDevice, CpuEngine};
+pub use engine::{Engine, StepRecipe, StepStats};
+
 use crate::config::RqVaeConfig;
 use crate::embeddings::Embeddings;
-use crate::inference::to_tensor;
 use crate::kmeans::kmeans;
 use crate::model::RqVae;
-use crate::quantizer::Balance;
 use crate::weights::{ModelWeights, Precision, WeightsError};
-use burn::module::{AutodiffModule, ParamId};
-use burn::optim::adaptor::OptimizerAdaptor;
-use burn::optim::{AdamW, AdamWConfig, GradientsParams, Optimizer};
-use burn::record::{BinFileRecorder, FullPrecisionSettings, Recorder};
+use burn::module::ParamId;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::backend::Backend;
-use burn::tensor::ElementConversion;
-use burn::tensor::{Int, Tensor, TensorData};
+use matmul::nearest_rows;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -152,61 +156,45 @@ pub struct EpochReport {
 struct CheckpointState {
     epochs_done: usize,
     step: usize,
-    /// Parameter ids in [`param_ids`] order: AdamW's saved state is keyed by them, and a model
+    /// Parameter ids in [`param_order`] order: AdamW's saved state is keyed by them, and a model
     /// rebuilt from the weights file gets fresh ids, so resume maps old ids to new ones.
     param_ids: Vec<u64>,
     model: RqVaeConfig,
     train: TrainConfig,
 }
 
-type Optim<B> = OptimizerAdaptor<AdamW, RqVae<B>, B>;
-
-/// A model, its optimizer and the data, stepping through epochs.
-pub struct Trainer<B: AutodiffBackend> {
-    pub model: RqVae<B>,
-    optim: Optim<B>,
+/// A model, its optimizer and the data in an [`Engine`], stepping through epochs of the recipe.
+pub struct Trainer<E: Engine> {
+    pub engine: E,
     pub config: RqVaeConfig,
     pub train: TrainConfig,
-    data: Tensor<B, 2>,
     rows: usize,
     /// Completed epochs.
     pub epochs_done: usize,
     step: usize,
-    device: B::Device,
 }
 
-impl<B: AutodiffBackend> Trainer<B> {
+impl<E: Engine> Trainer<E> {
     /// A fresh model; codebooks are put on the data by k-means before the first step.
     pub fn new(
         config: RqVaeConfig,
         train: TrainConfig,
         data: &Embeddings,
-        device: &B::Device,
+        device: &E::Device,
     ) -> Result<Self, TrainError> {
         check_recipe(&train, data, &config)?;
-        B::seed(device, train.seed);
-        let model = config.init::<B>(device);
         let mut trainer = Self {
-            model,
-            optim: Self::optimizer(&train),
+            engine: E::init(&config, &train, data, device),
             config,
-            data: to_tensor::<B>(data.as_slice(), data.rows(), data.dim(), device),
             rows: data.rows(),
             train,
             epochs_done: 0,
             step: 0,
-            device: device.clone(),
         };
         if trainer.train.ae_warmup_epochs == 0 {
             trainer.init_codebooks();
         }
         Ok(trainer)
-    }
-
-    fn optimizer(train: &TrainConfig) -> Optim<B> {
-        AdamWConfig::new()
-            .with_weight_decay(train.weight_decay)
-            .init()
     }
 
     pub fn total_steps(&self) -> usize {
@@ -227,17 +215,6 @@ impl<B: AutodiffBackend> Trainer<B> {
         order
     }
 
-    fn batch(&self, rows: &[usize]) -> Tensor<B, 2> {
-        let idx = Tensor::<B, 1, Int>::from_data(
-            TensorData::new(
-                rows.iter().map(|&r| r as i64).collect::<Vec<_>>(),
-                [rows.len()],
-            ),
-            &self.device,
-        );
-        self.data.clone().select(0, idx)
-    }
-
     /// k-means on the first batch of the coming epoch, level by level on the encoder's residuals.
     fn init_codebooks(&mut self) {
         let take = if self.train.kmeans_on_all_rows {
@@ -246,28 +223,18 @@ impl<B: AutodiffBackend> Trainer<B> {
             self.train.batch_size
         };
         let first: Vec<usize> = self.permutation(self.epochs_done)[..take].to_vec();
-        let x = self.batch(&first).inner();
-        let model = self.model.valid();
-        let mut residual = model.encoder.forward(x);
+        let mut residual = self.engine.latents(&first);
         let dim = self.config.latent_dim;
         for level in 0..self.config.levels {
-            let points: Vec<f32> = residual.clone().into_data().iter::<f32>().collect();
             let centroids = kmeans(
-                &points,
+                &residual,
                 dim,
                 self.config.codebook_size,
                 self.train.kmeans_iterations,
                 self.train.seed.wrapping_add(level as u64),
             );
-            let codebook = to_tensor::<B::InnerBackend>(
-                &centroids,
-                self.config.codebook_size,
-                dim,
-                &self.device,
-            );
-            let idx = crate::quantizer::nearest_code(residual.clone(), codebook.clone());
-            residual = residual - codebook.select(0, idx);
-            self.model.quantizer.set_codebook(level, centroids);
+            subtract_nearest(&mut residual, &centroids, dim);
+            self.engine.set_codebook(level, centroids);
         }
     }
 
@@ -282,41 +249,23 @@ impl<B: AutodiffBackend> Trainer<B> {
         let (levels, k) = (self.config.levels, self.config.codebook_size);
         let mut counts = vec![0usize; levels * k];
         let mut sums = [0f64; 3];
-        let mut batches = 0usize;
         let mut last_residuals = Vec::new();
         let mut lr = 0.0;
-        let balance = Balance {
-            epsilon: self.train.sinkhorn_epsilon.clone(),
-            iterations: self.train.sinkhorn_iterations,
-        };
-        for rows in order.chunks(self.train.batch_size) {
-            let x = self.batch(rows);
-            let out = self.model.forward(x.clone(), &balance);
-            let recon = (out.reconstruction - x).powi_scalar(2).sum_dim(1).mean();
-            let q = &out.quantizer;
-            let loss = recon.clone()
-                + q.codebook_loss
-                    .clone()
-                    .mul_scalar(self.train.codebook_weight)
-                + q.commitment_loss
-                    .clone()
-                    .mul_scalar(self.train.commitment_weight);
-            let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+        let recipe = StepRecipe::from_train(&self.train);
+        let batches = order.len().div_ceil(self.train.batch_size);
+        for (b, rows) in order.chunks(self.train.batch_size).enumerate() {
             lr = self.lr_at(self.step);
-            self.model = self.optim.step(lr, self.model.clone(), grads);
+            let stats = self.engine.step(rows, lr, &recipe, b + 1 == batches);
             self.step += 1;
-
-            for (i, v) in q.ids.clone().into_data().iter::<i64>().enumerate() {
+            for (i, &v) in stats.ids.iter().enumerate() {
                 counts[(i % levels) * k + v as usize] += 1;
             }
-            for (s, t) in
-                sums.iter_mut()
-                    .zip([recon, q.codebook_loss.clone(), q.commitment_loss.clone()])
-            {
-                *s += t.into_scalar().elem::<f64>();
+            for (s, t) in sums.iter_mut().zip(stats.losses) {
+                *s += t;
             }
-            batches += 1;
-            last_residuals = out.quantizer.residuals;
+            if b + 1 == batches {
+                last_residuals = stats.residuals;
+            }
         }
 
         let mut dead_codes = Vec::with_capacity(levels);
@@ -334,7 +283,7 @@ impl<B: AutodiffBackend> Trainer<B> {
                 DeadCodeSource::LastBatch => {
                     for (level, dead) in dead_per_level.iter().enumerate() {
                         if !dead.is_empty() {
-                            self.replace_dead(level, dead, last_residuals[level].clone(), epoch);
+                            self.replace_dead(level, dead, &last_residuals[level], epoch);
                         }
                     }
                 }
@@ -361,21 +310,9 @@ impl<B: AutodiffBackend> Trainer<B> {
         let order = self.permutation(self.epochs_done);
         let (mut sum, mut batches, mut lr) = (0f64, 0usize, 0.0);
         for rows in order.chunks(self.train.batch_size) {
-            let x = self.batch(rows);
-            let decoder = self
-                .model
-                .decoder
-                .as_ref()
-                .expect("training builds a decoder");
-            let recon = (decoder.forward(self.model.encoder.forward(x.clone())) - x)
-                .powi_scalar(2)
-                .sum_dim(1)
-                .mean();
-            let grads = GradientsParams::from_grads(recon.backward(), &self.model);
             lr = self.lr_at(self.step);
-            self.model = self.optim.step(lr, self.model.clone(), grads);
+            sum += self.engine.autoencoder_step(rows, lr);
             self.step += 1;
-            sum += recon.into_scalar().elem::<f64>();
             batches += 1;
         }
         self.epochs_done += 1;
@@ -394,33 +331,23 @@ impl<B: AutodiffBackend> Trainer<B> {
         }
     }
 
-    /// Moves `dead` codes of `level` onto residuals drawn without replacement from `residuals`.
-    fn replace_dead(
-        &mut self,
-        level: usize,
-        dead: &[usize],
-        residuals: Tensor<B, 2>,
-        epoch: usize,
-    ) {
+    /// Moves `dead` codes of `level` onto residuals (`[n, latent_dim]`) drawn without
+    /// replacement.
+    fn replace_dead(&mut self, level: usize, dead: &[usize], points: &[f32], epoch: usize) {
         let dim = self.config.latent_dim;
-        let points: Vec<f32> = residuals.into_data().iter::<f32>().collect();
         let n = points.len() / dim;
         let mut rng = StdRng::seed_from_u64(
             self.train.seed ^ ((epoch as u64) << 20) ^ ((level as u64) << 8) ^ 0xdead,
         );
         let mut picks: Vec<usize> = (0..n).collect();
         picks.shuffle(&mut rng);
-        let mut codebook: Vec<f32> = self.model.quantizer.codebooks[level]
-            .val()
-            .into_data()
-            .iter::<f32>()
-            .collect();
+        let mut codebook = self.engine.codebook(level);
         for (j, &code) in dead.iter().enumerate() {
             let src = picks[j % n];
             codebook[code * dim..(code + 1) * dim]
                 .copy_from_slice(&points[src * dim..(src + 1) * dim]);
         }
-        self.model.quantizer.set_codebook(level, codebook);
+        self.engine.set_codebook(level, codebook);
     }
 
     /// Moves each level's dead codes onto residuals of a data sample drawn with probability
@@ -429,46 +356,28 @@ impl<B: AutodiffBackend> Trainer<B> {
     fn reseed_from_errors(&mut self, dead: &[Vec<usize>], epoch: usize) {
         let take = self.rows.min(KMEANS_MAX_ROWS);
         let sample: Vec<usize> = self.permutation(epoch)[..take].to_vec();
-        let x = self.batch(&sample).inner();
-        let mut residual = self.model.valid().encoder.forward(x);
+        let mut residual = self.engine.latents(&sample);
         let dim = self.config.latent_dim;
         let mut rng = StdRng::seed_from_u64(self.train.seed ^ ((epoch as u64) << 20) ^ 0x5eed);
         for (level, dead) in dead.iter().enumerate() {
+            let mut values = self.engine.codebook(level);
             if !dead.is_empty() {
-                let codebook = self.model.valid().quantizer.codebooks[level].val();
-                let idx = crate::quantizer::nearest_code(residual.clone(), codebook.clone());
-                let errors: Vec<f32> = (residual.clone() - codebook.select(0, idx))
-                    .powi_scalar(2)
-                    .sum_dim(1)
-                    .into_data()
-                    .iter::<f32>()
-                    .collect();
-                let points: Vec<f32> = residual.clone().into_data().iter::<f32>().collect();
-                let mut values: Vec<f32> = self.model.quantizer.codebooks[level]
-                    .val()
-                    .into_data()
-                    .iter::<f32>()
-                    .collect();
+                let (_, errors) = nearest_rows(&residual, &values, dim);
                 let picks = draw_by_weight(errors, dead.len(), &mut rng);
                 for (&code, &src) in dead.iter().zip(picks.iter().cycle()) {
                     values[code * dim..(code + 1) * dim]
-                        .copy_from_slice(&points[src * dim..(src + 1) * dim]);
+                        .copy_from_slice(&residual[src * dim..(src + 1) * dim]);
                 }
-                self.model.quantizer.set_codebook(level, values);
             }
-            let codebook = self.model.valid().quantizer.codebooks[level].val();
-            let idx = crate::quantizer::nearest_code(residual.clone(), codebook.clone());
-            residual = residual - codebook.select(0, idx);
+            subtract_nearest(&mut residual, &values, dim);
+            if !dead.is_empty() {
+                self.engine.set_codebook(level, values);
+            }
         }
     }
 
-    /// The current model without autodiff, for evaluation and export.
-    pub fn inference_model(&self) -> RqVae<B::InnerBackend> {
-        self.model.valid()
-    }
-
     pub fn weights(&self) -> ModelWeights {
-        ModelWeights::from_model(&self.model, &self.config)
+        self.engine.weights()
     }
 
     /// Writes model, optimizer state and progress into `dir` so that a kill at any moment leaves
@@ -490,14 +399,12 @@ impl<B: AutodiffBackend> Trainer<B> {
             &self.weights().to_bytes(Precision::F32)?,
         )
         .map_err(|e| err(e.to_string()))?;
-        BinFileRecorder::<FullPrecisionSettings>::new()
-            .record(self.optim.to_record(), tmp.join("optimizer"))
-            .map_err(|e| err(e.to_string()))?;
+        let param_ids = self.engine.save_optimizer(&tmp.join("optimizer")).map_err(err)?;
         sync_file(&tmp.join("optimizer.bin")).map_err(|e| err(e.to_string()))?;
         let state = CheckpointState {
             epochs_done: self.epochs_done,
             step: self.step,
-            param_ids: param_ids(&self.model).iter().map(ParamId::val).collect(),
+            param_ids,
             model: self.config.clone(),
             train: self.train.clone(),
         };
@@ -524,13 +431,14 @@ impl<B: AutodiffBackend> Trainer<B> {
         Ok(())
     }
 
-    /// Continues from a checkpoint written by [`Trainer::save_checkpoint`]. `train` may extend
-    /// the number of epochs; everything else must match what the run started with.
+    /// Continues from a checkpoint written by [`Trainer::save_checkpoint`] with any engine.
+    /// `train` may extend the number of epochs; everything else must match what the run
+    /// started with.
     pub fn resume(
         dir: &Path,
         train: TrainConfig,
         data: &Embeddings,
-        device: &B::Device,
+        device: &E::Device,
     ) -> Result<Self, TrainError> {
         let err = |reason: String| TrainError::Checkpoint {
             path: dir.display().to_string(),
@@ -552,42 +460,41 @@ impl<B: AutodiffBackend> Trainer<B> {
             )));
         }
         let bytes = std::fs::read(dir.join("model.safetensors")).map_err(|e| err(e.to_string()))?;
-        let model = ModelWeights::from_bytes(&bytes)?.to_model::<B>(device);
-        let new_ids = param_ids(&model);
-        if new_ids.len() != state.param_ids.len() {
-            return Err(err(format!(
-                "state.json lists {} parameters, the model has {}",
-                state.param_ids.len(),
-                new_ids.len()
-            )));
-        }
-        let renamed: std::collections::HashMap<u64, ParamId> =
-            state.param_ids.iter().copied().zip(new_ids).collect();
-        let saved: <Optim<B> as Optimizer<RqVae<B>, B>>::Record =
-            BinFileRecorder::<FullPrecisionSettings>::new()
-                .load(dir.join("optimizer"), device)
-                .map_err(|e| err(format!("optimizer state: {e}")))?;
-        let record = saved
-            .into_iter()
-            .map(|(id, state)| {
-                renamed
-                    .get(&id.val())
-                    .map(|&new| (new, state))
-                    .ok_or_else(|| err("optimizer state for an unknown parameter".into()))
-            })
-            .collect::<Result<_, _>>()?;
-        let optim = Self::optimizer(&train).load_record(record);
+        let weights = ModelWeights::from_bytes(&bytes)?;
+        let engine = E::restore(
+            &weights,
+            &dir.join("optimizer"),
+            &state.param_ids,
+            &train,
+            data,
+            device,
+        )
+        .map_err(err)?;
         Ok(Self {
-            model,
-            optim,
+            engine,
             config: state.model,
-            data: to_tensor::<B>(data.as_slice(), data.rows(), data.dim(), device),
             rows: data.rows(),
             train,
             epochs_done: state.epochs_done,
             step: state.step,
-            device: device.clone(),
         })
+    }
+}
+
+impl<B: AutodiffBackend> Trainer<BurnEngine<B>> {
+    /// The current model without autodiff, for evaluation and export.
+    pub fn inference_model(&self) -> RqVae<B::InnerBackend> {
+        self.engine.inference_model()
+    }
+}
+
+/// Subtracts from every row of `points` its nearest row of `codebook`: the next level's
+/// residual.
+fn subtract_nearest(points: &mut [f32], codebook: &[f32], dim: usize) {
+    let (ids, _) = nearest_rows(points, codebook, dim);
+    for (row, &c) in points.chunks_exact_mut(dim).zip(&ids) {
+        let code = &codebook[c as usize * dim..(c as usize + 1) * dim];
+        row.iter_mut().zip(code).for_each(|(r, c)| *r -= c);
     }
 }
 
@@ -689,7 +596,8 @@ fn draw_by_weight(mut weights: Vec<f32>, count: usize, rng: &mut StdRng) -> Vec<
 }
 
 /// Every parameter's id, in a fixed order: encoder layers (weight, bias), codebooks, decoder.
-fn param_ids<B: Backend>(model: &RqVae<B>) -> Vec<ParamId> {
+/// Checkpoints list their optimizer state's ids in this order, whatever the engine.
+pub(crate) fn param_order<B: Backend>(model: &RqVae<B>) -> Vec<ParamId> {
     let mlp = |m: &crate::model::Mlp<B>| -> Vec<ParamId> {
         m.layers
             .iter()

@@ -1,0 +1,383 @@
+//! The training step's forward and backward passes on host slices, for [`super::CpuEngine`].
+//!
+//! The math is the burn path's ([`crate::model`], [`crate::quantizer`]) differentiated by hand:
+//!
+//! - a linear layer `y = x·W + b` gives `dW = xᵀ·dy`, `db = Σ_rows dy`, `dx = dy·Wᵀ`; a ReLU
+//!   passes `dy` where its output is positive;
+//! - the rotation trick's output `λ(e − 2(r·e)r + 2(ê·e)q̂)` is linear in `e` with constant
+//!   `r, ê, q̂, λ`, so `de = λ(g − 2(r·g)r + 2(q̂·g)ê)`; degenerate rows pass `g` straight through;
+//! - level `l+1`'s residual is `r_l − sg(c_l)`, so its gradient adds to level `l`'s unchanged;
+//! - `‖sg(r) − t‖²` moves code `t` by `2(t − r)`, `‖r − sg(t)‖²` moves `r` by `2(r − t)`
+//!   (means over rows divide both by the batch size).
+//!
+//! `tests/cpu_engine.rs` checks the gradients against burn's autodiff on the same weights.
+
+use super::matmul::{matmul, View};
+use crate::quantizer::Balance;
+use crate::weights::{LayerWeights, ModelWeights};
+
+/// Buffers one step needs, kept between steps so that large batches do not page-fault anew.
+#[derive(Default)]
+pub struct Workspace {
+    enc: Vec<Vec<f32>>,
+    dec: Vec<Vec<f32>>,
+    residuals: Vec<Vec<f32>>,
+    nearest: Vec<Vec<u32>>,
+    targets: Vec<Vec<u32>>,
+    scores: Vec<f32>,
+    grad: [Vec<f32>; 2],
+}
+
+/// Loss weights and code assignment of the step.
+pub struct Objective<'a> {
+    pub codebook_weight: f32,
+    pub commitment_weight: f32,
+    pub balance: &'a Balance,
+}
+
+/// The forward values a step reports.
+pub struct Forward {
+    pub losses: [f64; 3],
+    pub ids: Vec<u32>,
+}
+
+/// `out = act(input·W + b)` layer by layer, keeping every layer's output in `acts`.
+fn mlp_forward(layers: &[LayerWeights], input: &[f32], rows: usize, acts: &mut Vec<Vec<f32>>) {
+    acts.resize_with(layers.len(), Vec::new);
+    let mut width_in = input.len() / rows.max(1);
+    for (i, layer) in layers.iter().enumerate() {
+        let width_out = layer.bias.len();
+        let (before, after) = acts.split_at_mut(i);
+        let x: &[f32] = if i == 0 { input } else { &before[i - 1] };
+        let out = &mut after[0];
+        out.resize(rows * width_out, 0.0);
+        for row in out.chunks_exact_mut(width_out) {
+            row.copy_from_slice(&layer.bias);
+        }
+        matmul(
+            out,
+            View::new(x, rows, width_in),
+            View::new(&layer.weight, width_in, width_out),
+            true,
+        );
+        if i + 1 < layers.len() {
+            out.iter_mut().for_each(|v| *v = v.max(0.0));
+        }
+        width_in = width_out;
+    }
+}
+
+/// Backward through an MLP whose forward pass left `acts`: `grad` holds the gradient of the
+/// last layer's output on entry; the layers' gradients go to `grads`. With `input_grad`, `grad`
+/// holds the gradient of `input` on return.
+fn mlp_backward(
+    layers: &[LayerWeights],
+    input: &[f32],
+    acts: &[Vec<f32>],
+    rows: usize,
+    grads: &mut [LayerWeights],
+    grad: &mut [Vec<f32>; 2],
+    input_grad: bool,
+) {
+    for i in (0..layers.len()).rev() {
+        let width_out = layers[i].bias.len();
+        let width_in = layers[i].weight.len() / width_out;
+        let x: &[f32] = if i == 0 { input } else { &acts[i - 1] };
+        let [g, g_in] = grad;
+        matmul(
+            &mut grads[i].weight,
+            View::new(x, rows, width_in).t(),
+            View::new(g, rows, width_out),
+            false,
+        );
+        let db = &mut grads[i].bias;
+        db.fill(0.0);
+        for row in g.chunks_exact(width_out) {
+            db.iter_mut().zip(row).for_each(|(d, v)| *d += v);
+        }
+        if i == 0 && !input_grad {
+            return;
+        }
+        g_in.resize(rows * width_in, 0.0);
+        matmul(
+            g_in,
+            View::new(g, rows, width_out),
+            View::new(&layers[i].weight, width_in, width_out).t(),
+            false,
+        );
+        if i > 0 {
+            // The layer below ends in a ReLU: its gradient passes where its output is positive.
+            g_in.iter_mut()
+                .zip(x)
+                .filter(|(_, &a)| a <= 0.0)
+                .for_each(|(v, _)| *v = 0.0);
+        }
+        std::mem::swap(g, g_in);
+    }
+}
+
+/// The gradient reaching `e` through the rotation trick's output, whose gradient is `g`
+/// (see [`crate::quantizer::rotate_to`] for the forward map and its guards).
+fn rotation_backward(e: &[f32], q: &[f32], g: &[f32], out: &mut [f32]) {
+    const EPS: f32 = 1e-6;
+    let norm = |v: &[f32]| v.iter().map(|a| a * a).sum::<f32>().sqrt();
+    let (e_norm, q_norm) = (norm(e), norm(q));
+    let (e_div, q_div) = (e_norm.max(EPS), q_norm.max(EPS));
+    let sum_norm = e
+        .iter()
+        .zip(q)
+        .map(|(a, b)| {
+            let s = a / e_div + b / q_div;
+            s * s
+        })
+        .sum::<f32>()
+        .sqrt();
+    if e_norm < EPS || sum_norm < EPS {
+        out.copy_from_slice(g);
+        return;
+    }
+    let r_div = sum_norm.max(EPS);
+    let lambda = q_norm / e_div;
+    let (mut r_dot_g, mut q_dot_g) = (0f32, 0f32);
+    for ((a, b), gv) in e.iter().zip(q).zip(g) {
+        r_dot_g += (a / e_div + b / q_div) / r_div * gv;
+        q_dot_g += b / q_div * gv;
+    }
+    for (((o, a), b), gv) in out.iter_mut().zip(e).zip(q).zip(g) {
+        let r = (a / e_div + b / q_div) / r_div;
+        *o = lambda * (gv - 2.0 * r_dot_g * r + 2.0 * q_dot_g * (a / e_div));
+    }
+}
+
+/// `‖c‖² − 2 x·c` for every row of `x` (`[rows, dim]`) and code, into `scores` `[rows, k]`.
+fn code_scores(x: &[f32], codebook: &[f32], dim: usize, scores: &mut Vec<f32>) {
+    let (rows, k) = (x.len() / dim, codebook.len() / dim);
+    scores.resize(rows * k, 0.0);
+    matmul(
+        scores,
+        View::new(x, rows, dim),
+        View::new(codebook, k, dim).t(),
+        false,
+    );
+    let norms: Vec<f32> = codebook
+        .chunks_exact(dim)
+        .map(|c| c.iter().map(|v| v * v).sum())
+        .collect();
+    for row in scores.chunks_exact_mut(k) {
+        row.iter_mut()
+            .zip(&norms)
+            .for_each(|(s, n)| *s = n - 2.0 * *s);
+    }
+}
+
+fn argmin_rows(scores: &[f32], k: usize) -> Vec<u32> {
+    scores
+        .chunks_exact(k)
+        .map(|row| {
+            let mut best = 0;
+            for (c, &s) in row.iter().enumerate() {
+                if s < row[best] {
+                    best = c;
+                }
+            }
+            best as u32
+        })
+        .collect()
+}
+
+/// Balanced targets through the burn implementation of Sinkhorn on the CPU backend (an
+/// optional recipe; its cost is small next to the step's products).
+fn balanced_targets(scores: &[f32], rows: usize, k: usize, epsilon: f32, iterations: usize) -> Vec<u32> {
+    use burn::tensor::{Tensor, TensorData};
+    type Cpu = burn::backend::NdArray<f32>;
+    let device = Default::default();
+    let scores = Tensor::<Cpu, 2>::from_data(TensorData::new(scores.to_vec(), [rows, k]), &device);
+    crate::sinkhorn::balanced_codes(scores, epsilon, iterations)
+        .into_data()
+        .iter::<i64>()
+        .map(|v| v as u32)
+        .collect()
+}
+
+/// The encoder's output for `x` (`[rows, input_dim]`), without keeping anything for backward.
+pub fn latents(model: &ModelWeights, x: &[f32], rows: usize, work: &mut Workspace) -> Vec<f32> {
+    mlp_forward(&model.encoder, x, rows, &mut work.enc);
+    work.enc.last().cloned().unwrap_or_default()
+}
+
+/// Forward and backward of the full loss on batch `x`; gradients go to `grads` (same shapes as
+/// `model`, overwritten).
+pub fn loss_and_grads(
+    model: &ModelWeights,
+    x: &[f32],
+    rows: usize,
+    objective: &Objective,
+    grads: &mut ModelWeights,
+    work: &mut Workspace,
+    keep_residuals: bool,
+) -> (Forward, Vec<Vec<f32>>) {
+    let dim = model.config.latent_dim;
+    let decoder = model.decoder.as_ref().expect("training builds a decoder");
+    let scale = 1.0 / rows as f32;
+
+    mlp_forward(&model.encoder, x, rows, &mut work.enc);
+    let mut residual = work.enc.last().expect("an encoder has layers").clone();
+    let mut quantized = vec![0f32; rows * dim];
+    let (mut codebook_loss, levels) = (0f64, model.codebooks.len());
+    work.residuals.resize_with(levels, Vec::new);
+    work.nearest.resize_with(levels, Vec::new);
+    work.targets.resize_with(levels, Vec::new);
+    for (level, codebook) in model.codebooks.iter().enumerate() {
+        let k = codebook.len() / dim;
+        code_scores(&residual, codebook, dim, &mut work.scores);
+        let nearest = argmin_rows(&work.scores, k);
+        let targets = match objective.balance.epsilon.get(level).copied() {
+            Some(eps) if eps > 0.0 => balanced_targets(
+                &work.scores,
+                rows,
+                k,
+                eps,
+                objective.balance.iterations,
+            ),
+            _ => nearest.clone(),
+        };
+        for (row, (&c, &t)) in nearest.iter().zip(&targets).enumerate() {
+            let r = &mut residual[row * dim..(row + 1) * dim];
+            let target = &codebook[t as usize * dim..(t as usize + 1) * dim];
+            codebook_loss += r
+                .iter()
+                .zip(target)
+                .map(|(a, b)| ((a - b) * (a - b)) as f64)
+                .sum::<f64>();
+            let code = &codebook[c as usize * dim..(c as usize + 1) * dim];
+            let q = &mut quantized[row * dim..(row + 1) * dim];
+            q.iter_mut().zip(code).for_each(|(q, c)| *q += c);
+        }
+        work.residuals[level].clear();
+        work.residuals[level].extend_from_slice(&residual);
+        for (row, &c) in nearest.iter().enumerate() {
+            let code = &codebook[c as usize * dim..(c as usize + 1) * dim];
+            residual[row * dim..(row + 1) * dim]
+                .iter_mut()
+                .zip(code)
+                .for_each(|(r, c)| *r -= c);
+        }
+        work.nearest[level] = nearest;
+        work.targets[level] = targets;
+    }
+    codebook_loss /= rows as f64;
+
+    mlp_forward(decoder, &quantized, rows, &mut work.dec);
+    let reconstruction = work.dec.last().expect("a decoder has layers");
+    let [g, _] = &mut work.grad;
+    g.clear();
+    let mut recon_loss = 0f64;
+    g.extend(reconstruction.iter().zip(x).map(|(y, t)| {
+        let d = y - t;
+        recon_loss += (d * d) as f64;
+        2.0 * scale * d
+    }));
+    recon_loss /= rows as f64;
+
+    let dec_grads = grads.decoder.as_mut().expect("gradients mirror the model");
+    mlp_backward(
+        decoder,
+        &quantized,
+        &work.dec,
+        rows,
+        dec_grads,
+        &mut work.grad,
+        true,
+    );
+    // work.grad[0] is now the gradient of the quantized latent.
+    let mut through = vec![0f32; rows * dim];
+    let mut row_grad = vec![0f32; dim];
+    for level in (0..levels).rev() {
+        let codebook = &model.codebooks[level];
+        let code_grad = &mut grads.codebooks[level];
+        code_grad.fill(0.0);
+        let (e_all, g_q) = (&work.residuals[level], &work.grad[0]);
+        for row in 0..rows {
+            let span = row * dim..(row + 1) * dim;
+            let e = &e_all[span.clone()];
+            let c = work.nearest[level][row] as usize;
+            let t = work.targets[level][row] as usize;
+            rotation_backward(e, &codebook[c * dim..(c + 1) * dim], &g_q[span.clone()], &mut row_grad);
+            let target = &codebook[t * dim..(t + 1) * dim];
+            let tg = &mut code_grad[t * dim..(t + 1) * dim];
+            for j in 0..dim {
+                let diff = e[j] - target[j];
+                through[row * dim + j] +=
+                    row_grad[j] + 2.0 * scale * objective.commitment_weight * diff;
+                tg[j] -= 2.0 * scale * objective.codebook_weight * diff;
+            }
+        }
+    }
+    work.grad[0] = through;
+    mlp_backward(
+        &model.encoder,
+        x,
+        &work.enc,
+        rows,
+        &mut grads.encoder,
+        &mut work.grad,
+        false,
+    );
+
+    let mut ids = vec![0u32; rows * levels];
+    for (level, nearest) in work.nearest.iter().enumerate() {
+        for (row, &c) in nearest.iter().enumerate() {
+            ids[row * levels + level] = c;
+        }
+    }
+    let residuals = if keep_residuals {
+        work.residuals.clone()
+    } else {
+        Vec::new()
+    };
+    (
+        Forward {
+            losses: [recon_loss, codebook_loss, codebook_loss],
+            ids,
+        },
+        residuals,
+    )
+}
+
+/// Forward and backward of the plain autoencoder (quantizer bypassed); returns the
+/// reconstruction loss. Codebook gradients are left at zero.
+pub fn autoencoder_grads(
+    model: &ModelWeights,
+    x: &[f32],
+    rows: usize,
+    grads: &mut ModelWeights,
+    work: &mut Workspace,
+) -> f64 {
+    let decoder = model.decoder.as_ref().expect("training builds a decoder");
+    let scale = 1.0 / rows as f32;
+    mlp_forward(&model.encoder, x, rows, &mut work.enc);
+    let latent = work.enc.last().expect("an encoder has layers").clone();
+    mlp_forward(decoder, &latent, rows, &mut work.dec);
+    let reconstruction = work.dec.last().expect("a decoder has layers");
+    let [g, _] = &mut work.grad;
+    g.clear();
+    let mut loss = 0f64;
+    g.extend(reconstruction.iter().zip(x).map(|(y, t)| {
+        let d = y - t;
+        loss += (d * d) as f64;
+        2.0 * scale * d
+    }));
+    let dec_grads = grads.decoder.as_mut().expect("gradients mirror the model");
+    mlp_backward(decoder, &latent, &work.dec, rows, dec_grads, &mut work.grad, true);
+    mlp_backward(
+        &model.encoder,
+        x,
+        &work.enc,
+        rows,
+        &mut grads.encoder,
+        &mut work.grad,
+        false,
+    );
+    grads.codebooks.iter_mut().for_each(|c| c.fill(0.0));
+    loss / rows as f64
+}

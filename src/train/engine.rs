@@ -1,0 +1,101 @@
+//! What a training engine does for [`super::Trainer`]: the optimizer step on a batch and the
+//! few reads and writes the epoch loop needs (latents for k-means and re-seeding, codebooks,
+//! weights, optimizer state). The recipe itself (batches, learning rate, dead codes,
+//! checkpoints) lives in the trainer, so every engine follows it the same way.
+//!
+//! Two engines exist: [`super::BurnEngine`] runs burn's autodiff on any backend (CUDA, or burn's
+//! CPU backend), and [`super::CpuEngine`] computes the same gradients with hand-written backward
+//! passes on the CPU. Both save the same checkpoint, so a run can resume on either.
+
+use super::TrainConfig;
+use crate::config::RqVaeConfig;
+use crate::embeddings::Embeddings;
+use crate::quantizer::Balance;
+use crate::weights::ModelWeights;
+use std::path::Path;
+
+/// The loss weights and code assignment of a training step.
+#[derive(Debug, Clone)]
+pub struct StepRecipe {
+    pub codebook_weight: f32,
+    pub commitment_weight: f32,
+    pub balance: Balance,
+}
+
+impl StepRecipe {
+    pub fn from_train(train: &TrainConfig) -> Self {
+        Self {
+            codebook_weight: train.codebook_weight,
+            commitment_weight: train.commitment_weight,
+            balance: Balance {
+                epsilon: train.sinkhorn_epsilon.clone(),
+                iterations: train.sinkhorn_iterations,
+            },
+        }
+    }
+}
+
+/// What one optimizer step on a batch reports.
+#[derive(Debug, Clone, Default)]
+pub struct StepStats {
+    /// Nearest code of every row at every level, row-major `[rows, levels]`.
+    pub ids: Vec<u32>,
+    /// Reconstruction, codebook and commitment losses of the batch (before the update).
+    pub losses: [f64; 3],
+    /// The residual each level quantized (`[rows, latent_dim]` per level), when asked for.
+    pub residuals: Vec<Vec<f32>>,
+}
+
+/// A model, its optimizer state and the training data, on some device.
+pub trait Engine: Sized {
+    /// Where the engine computes: a burn device, or the CPU engine's thread settings.
+    type Device: Clone;
+
+    /// A freshly initialised model for `config` (seeded by `train.seed`) holding `data`.
+    fn init(
+        config: &RqVaeConfig,
+        train: &TrainConfig,
+        data: &Embeddings,
+        device: &Self::Device,
+    ) -> Self;
+
+    /// A model and optimizer state saved by [`Engine::save_optimizer`] of any engine.
+    /// `param_ids` lists the saved ids in [`super::param_order`] order.
+    fn restore(
+        weights: &ModelWeights,
+        optimizer: &Path,
+        param_ids: &[u64],
+        train: &TrainConfig,
+        data: &Embeddings,
+        device: &Self::Device,
+    ) -> Result<Self, String>;
+
+    /// The encoder's output for data rows `rows`, `[rows, latent_dim]` row-major; no gradient.
+    fn latents(&self, rows: &[usize]) -> Vec<f32>;
+
+    /// Level `level`'s codebook, `[codebook_size, latent_dim]` row-major.
+    fn codebook(&self, level: usize) -> Vec<f32>;
+
+    /// Overwrites a codebook, keeping its optimizer state.
+    fn set_codebook(&mut self, level: usize, values: Vec<f32>);
+
+    /// One AdamW step at learning rate `lr` on data rows `rows`.
+    fn step(
+        &mut self,
+        rows: &[usize],
+        lr: f64,
+        recipe: &StepRecipe,
+        keep_residuals: bool,
+    ) -> StepStats;
+
+    /// One AdamW step of the plain autoencoder (quantizer bypassed); returns the batch's
+    /// reconstruction loss.
+    fn autoencoder_step(&mut self, rows: &[usize], lr: f64) -> f64;
+
+    fn weights(&self) -> ModelWeights;
+
+    /// Writes the optimizer state to `path` (burn's full-precision `BinFileRecorder` format,
+    /// which adds `.bin`) and returns the parameter ids it is keyed by, in
+    /// [`super::param_order`] order.
+    fn save_optimizer(&self, path: &Path) -> Result<Vec<u64>, String>;
+}
