@@ -132,11 +132,13 @@ impl CpuEngine {
     }
 
     fn gather(&mut self, rows: &[usize]) {
-        self.batch.clear();
-        for &r in rows {
-            self.batch
-                .extend_from_slice(&self.data[r * self.dim..(r + 1) * self.dim]);
-        }
+        use rayon::prelude::*;
+        let (dim, data) = (self.dim, &self.data);
+        self.batch.resize(rows.len() * dim, 0.0);
+        self.batch
+            .par_chunks_mut(dim)
+            .zip(rows)
+            .for_each(|(dst, &r)| dst.copy_from_slice(&data[r * dim..(r + 1) * dim]));
     }
 
     /// AdamW on every parameter, or on all but the codebooks (the autoencoder warm-up gives

@@ -14,6 +14,11 @@
 
 use super::matmul::{matmul, View};
 use crate::quantizer::Balance;
+use rayon::prelude::*;
+
+/// Elements per parallel task of the element-wise passes: large enough that rayon's overhead
+/// is noise, small enough to split a batch's activations over the threads.
+const CHUNK: usize = 1 << 16;
 use crate::weights::{LayerWeights, ModelWeights};
 
 /// Buffers one step needs, kept between steps so that large batches do not page-fault anew.
@@ -51,9 +56,10 @@ fn mlp_forward(layers: &[LayerWeights], input: &[f32], rows: usize, acts: &mut V
         let x: &[f32] = if i == 0 { input } else { &before[i - 1] };
         let out = &mut after[0];
         out.resize(rows * width_out, 0.0);
-        for row in out.chunks_exact_mut(width_out) {
-            row.copy_from_slice(&layer.bias);
-        }
+        out.par_chunks_mut(width_out * 64).for_each(|rows| {
+            rows.chunks_exact_mut(width_out)
+                .for_each(|row| row.copy_from_slice(&layer.bias))
+        });
         matmul(
             out,
             View::new(x, rows, width_in),
@@ -61,7 +67,8 @@ fn mlp_forward(layers: &[LayerWeights], input: &[f32], rows: usize, acts: &mut V
             true,
         );
         if i + 1 < layers.len() {
-            out.iter_mut().for_each(|v| *v = v.max(0.0));
+            out.par_chunks_mut(CHUNK)
+                .for_each(|c| c.iter_mut().for_each(|v| *v = v.max(0.0)));
         }
         width_in = width_out;
     }
@@ -90,11 +97,7 @@ fn mlp_backward(
             View::new(g, rows, width_out),
             false,
         );
-        let db = &mut grads[i].bias;
-        db.fill(0.0);
-        for row in g.chunks_exact(width_out) {
-            db.iter_mut().zip(row).for_each(|(d, v)| *d += v);
-        }
+        column_sums(g, width_out, &mut grads[i].bias);
         if i == 0 && !input_grad {
             return;
         }
@@ -107,13 +110,55 @@ fn mlp_backward(
         );
         if i > 0 {
             // The layer below ends in a ReLU: its gradient passes where its output is positive.
-            g_in.iter_mut()
-                .zip(x)
-                .filter(|(_, &a)| a <= 0.0)
-                .for_each(|(v, _)| *v = 0.0);
+            g_in.par_chunks_mut(CHUNK)
+                .zip(x.par_chunks(CHUNK))
+                .for_each(|(g, a)| {
+                    g.iter_mut()
+                        .zip(a)
+                        .for_each(|(v, &a)| *v = if a > 0.0 { *v } else { 0.0 })
+                });
         }
         std::mem::swap(g, g_in);
     }
+}
+
+/// `out[j] = Σ_rows g[row, j]`: a bias's gradient. Row blocks are summed in parallel.
+fn column_sums(g: &[f32], width: usize, out: &mut [f32]) {
+    let sums = g
+        .par_chunks(width * 256)
+        .map(|block| {
+            let mut acc = vec![0f32; width];
+            for row in block.chunks_exact(width) {
+                acc.iter_mut().zip(row).for_each(|(a, v)| *a += v);
+            }
+            acc
+        })
+        .reduce_with(|mut a, b| {
+            a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
+            a
+        })
+        .unwrap_or_else(|| vec![0.0; width]);
+    out.copy_from_slice(&sums);
+}
+
+/// The reconstruction loss `Σ‖x̂ − x‖² / rows` and its gradient `2(x̂ − x) / rows` into `grad`.
+fn reconstruction_grad(reconstruction: &[f32], x: &[f32], rows: usize, grad: &mut Vec<f32>) -> f64 {
+    let scale = 2.0 / rows as f32;
+    grad.resize(reconstruction.len(), 0.0);
+    let sum: f64 = grad
+        .par_chunks_mut(CHUNK)
+        .zip(reconstruction.par_chunks(CHUNK).zip(x.par_chunks(CHUNK)))
+        .map(|(g, (y, t))| {
+            let mut block = 0f32;
+            for ((g, y), t) in g.iter_mut().zip(y).zip(t) {
+                let d = y - t;
+                block += d * d;
+                *g = scale * d;
+            }
+            block as f64
+        })
+        .sum();
+    sum / rows as f64
 }
 
 /// The gradient reaching `e` through the rotation trick's output, whose gradient is `g`
@@ -170,17 +215,14 @@ fn code_scores(x: &[f32], codebook: &[f32], dim: usize, scores: &mut Vec<f32>) {
     }
 }
 
+/// Each row's first minimum. Two passes (the minimum, then its first position) vectorise where a
+/// compare-and-branch loop would not; rows are split over the threads.
 fn argmin_rows(scores: &[f32], k: usize) -> Vec<u32> {
     scores
-        .chunks_exact(k)
+        .par_chunks(k)
         .map(|row| {
-            let mut best = 0;
-            for (c, &s) in row.iter().enumerate() {
-                if s < row[best] {
-                    best = c;
-                }
-            }
-            best as u32
+            let low = row.iter().copied().fold(f32::INFINITY, f32::min);
+            row.iter().position(|&s| s == low).unwrap_or(0) as u32
         })
         .collect()
 }
@@ -219,7 +261,6 @@ pub fn loss_and_grads(
     let dim = model.config.latent_dim;
     let decoder = model.decoder.as_ref().expect("training builds a decoder");
     let scale = 1.0 / rows as f32;
-
     mlp_forward(&model.encoder, x, rows, &mut work.enc);
     let mut residual = work.enc.last().expect("an encoder has layers").clone();
     let mut quantized = vec![0f32; rows * dim];
@@ -269,15 +310,7 @@ pub fn loss_and_grads(
 
     mlp_forward(decoder, &quantized, rows, &mut work.dec);
     let reconstruction = work.dec.last().expect("a decoder has layers");
-    let [g, _] = &mut work.grad;
-    g.clear();
-    let mut recon_loss = 0f64;
-    g.extend(reconstruction.iter().zip(x).map(|(y, t)| {
-        let d = y - t;
-        recon_loss += (d * d) as f64;
-        2.0 * scale * d
-    }));
-    recon_loss /= rows as f64;
+    let recon_loss = reconstruction_grad(reconstruction, x, rows, &mut work.grad[0]);
 
     let dec_grads = grads.decoder.as_mut().expect("gradients mirror the model");
     mlp_backward(
@@ -291,27 +324,41 @@ pub fn loss_and_grads(
     );
     // work.grad[0] is now the gradient of the quantized latent.
     let mut through = vec![0f32; rows * dim];
-    let mut row_grad = vec![0f32; dim];
     for level in (0..levels).rev() {
         let codebook = &model.codebooks[level];
-        let code_grad = &mut grads.codebooks[level];
-        code_grad.fill(0.0);
         let (e_all, g_q) = (&work.residuals[level], &work.grad[0]);
-        for row in 0..rows {
-            let span = row * dim..(row + 1) * dim;
-            let e = &e_all[span.clone()];
-            let c = work.nearest[level][row] as usize;
-            let t = work.targets[level][row] as usize;
-            rotation_backward(e, &codebook[c * dim..(c + 1) * dim], &g_q[span.clone()], &mut row_grad);
-            let target = &codebook[t * dim..(t + 1) * dim];
-            let tg = &mut code_grad[t * dim..(t + 1) * dim];
-            for j in 0..dim {
-                let diff = e[j] - target[j];
-                through[row * dim + j] +=
-                    row_grad[j] + 2.0 * scale * objective.commitment_weight * diff;
-                tg[j] -= 2.0 * scale * objective.codebook_weight * diff;
-            }
-        }
+        let (nearest, targets) = (&work.nearest[level], &work.targets[level]);
+        let block = 512;
+        // Each block of rows accumulates its own codebook gradient; the blocks' sums are added.
+        let code_grad = through
+            .par_chunks_mut(block * dim)
+            .enumerate()
+            .map(|(b, through)| {
+                let mut code_grad = vec![0f32; codebook.len()];
+                let mut row_grad = vec![0f32; dim];
+                for (i, through) in through.chunks_exact_mut(dim).enumerate() {
+                    let row = b * block + i;
+                    let span = row * dim..(row + 1) * dim;
+                    let e = &e_all[span.clone()];
+                    let (c, t) = (nearest[row] as usize, targets[row] as usize);
+                    let code = &codebook[c * dim..(c + 1) * dim];
+                    rotation_backward(e, code, &g_q[span], &mut row_grad);
+                    let target = &codebook[t * dim..(t + 1) * dim];
+                    let tg = &mut code_grad[t * dim..(t + 1) * dim];
+                    for j in 0..dim {
+                        let diff = e[j] - target[j];
+                        through[j] += row_grad[j] + 2.0 * scale * objective.commitment_weight * diff;
+                        tg[j] -= 2.0 * scale * objective.codebook_weight * diff;
+                    }
+                }
+                code_grad
+            })
+            .reduce_with(|mut a, b| {
+                a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
+                a
+            })
+            .unwrap_or_else(|| vec![0.0; codebook.len()]);
+        grads.codebooks[level] = code_grad;
     }
     work.grad[0] = through;
     mlp_backward(
@@ -354,19 +401,11 @@ pub fn autoencoder_grads(
     work: &mut Workspace,
 ) -> f64 {
     let decoder = model.decoder.as_ref().expect("training builds a decoder");
-    let scale = 1.0 / rows as f32;
     mlp_forward(&model.encoder, x, rows, &mut work.enc);
     let latent = work.enc.last().expect("an encoder has layers").clone();
     mlp_forward(decoder, &latent, rows, &mut work.dec);
     let reconstruction = work.dec.last().expect("a decoder has layers");
-    let [g, _] = &mut work.grad;
-    g.clear();
-    let mut loss = 0f64;
-    g.extend(reconstruction.iter().zip(x).map(|(y, t)| {
-        let d = y - t;
-        loss += (d * d) as f64;
-        2.0 * scale * d
-    }));
+    let loss = reconstruction_grad(reconstruction, x, rows, &mut work.grad[0]);
     let dec_grads = grads.decoder.as_mut().expect("gradients mirror the model");
     mlp_backward(decoder, &latent, &work.dec, rows, dec_grads, &mut work.grad, true);
     mlp_backward(
@@ -379,5 +418,5 @@ pub fn autoencoder_grads(
         false,
     );
     grads.codebooks.iter_mut().for_each(|c| c.fill(0.0));
-    loss / rows as f64
+    loss
 }
