@@ -1,5 +1,5 @@
 //! Native CPU throughput: encoding the full shared data set, the ID contract and the ID table, and
-//! one training epoch.
+//! one training epoch with each training engine.
 //!
 //! `cargo bench --bench native` (set RAYON_NUM_THREADS=1 for single-thread figures). The model is
 //! the reference architecture (768 → 512 → 256 → 128 → 32, 3 × 256 codes); raw throughput does not
@@ -13,7 +13,7 @@ use rqvae::assign::{assign, AssignOptions};
 use rqvae::canonical::encode_on_backend;
 use rqvae::id_table::{IdTable, Resolution};
 use rqvae::inference::{encode_ids, DEFAULT_BATCH};
-use rqvae::train::{TrainConfig, Trainer};
+use rqvae::train::{BurnEngine, CpuDevice, CpuEngine, TrainConfig, Trainer};
 use rqvae::{Embeddings, HostModel, ModelWeights, RqVaeConfig};
 use std::path::Path;
 use std::time::Duration;
@@ -62,25 +62,29 @@ fn encode(c: &mut Criterion) {
     group.finish();
 }
 
+/// One epoch of the reference recipe on the full shared data with each engine: the
+/// hand-written CPU engine (the CLI's default on the CPU) and burn's autodiff on burn's CPU
+/// backend.
 fn train_epoch(c: &mut Criterion) {
     let x = shared_data();
-    let device = Default::default();
     let train = TrainConfig {
         epochs: 1000,
         ..TrainConfig::default()
     };
-    let mut trainer = Trainer::<Autodiff<NdArray<f32>>>::new(
-        RqVaeConfig::with_input_dim(x.dim()),
-        train,
-        &x,
-        &device,
-    )
-    .expect("trainer");
+    let config = RqVaeConfig::with_input_dim(x.dim());
     let mut group = c.benchmark_group("train");
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(30));
-    group.bench_function("epoch_full_shared_data_batch_4096", |b| {
-        b.iter(|| trainer.run_epoch())
+    let mut cpu =
+        Trainer::<CpuEngine>::new(config.clone(), train.clone(), &x, &CpuDevice).expect("trainer");
+    group.bench_function("epoch_full_shared_data_batch_4096/cpu_engine", |b| {
+        b.iter(|| cpu.run_epoch())
+    });
+    let mut burn =
+        Trainer::<BurnEngine<Autodiff<NdArray<f32>>>>::new(config, train, &x, &Default::default())
+            .expect("trainer");
+    group.bench_function("epoch_full_shared_data_batch_4096/burn_ndarray", |b| {
+        b.iter(|| burn.run_epoch())
     });
     group.finish();
 }

@@ -6,11 +6,12 @@ use burn::backend::{Autodiff, NdArray};
 use common::unique_temp_path;
 use rqvae::inference::{encode_ids, evaluate_model};
 use rqvae::npy::read_embeddings;
-use rqvae::train::{TrainConfig, TrainError, Trainer};
+use rqvae::train::{BurnEngine, TrainConfig, TrainError, Trainer};
 use rqvae::{Embeddings, EvalOptions, RqVaeConfig};
 use std::path::Path;
 
-type AD = Autodiff<NdArray<f32>>;
+/// burn's autodiff on its CPU backend: the engine CUDA runs, checked here without a GPU.
+type AD = BurnEngine<Autodiff<NdArray<f32>>>;
 
 const SAMPLE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),

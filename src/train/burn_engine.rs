@@ -6,9 +6,9 @@ use super::{param_order, TrainConfig};
 use crate::config::RqVaeConfig;
 use crate::embeddings::Embeddings;
 use crate::inference::to_tensor;
-use crate::model::RqVae;
-use crate::weights::ModelWeights;
-use burn::module::{AutodiffModule, ParamId};
+use crate::model::{Mlp, RqVae};
+use crate::weights::{LayerWeights, ModelWeights};
+use burn::module::{AutodiffModule, Param, ParamId};
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::{AdamW, AdamWConfig, GradientsParams, Optimizer};
 use burn::record::{BinFileRecorder, FullPrecisionSettings, Recorder};
@@ -16,6 +16,17 @@ use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::ElementConversion;
 use burn::tensor::{Int, Tensor, TensorData};
 use std::path::Path;
+
+/// A parameter's gradient as a host vector (empty when it has none).
+fn grad_of<B: AutodiffBackend, const D: usize>(
+    grads: &GradientsParams,
+    param: &Param<Tensor<B, D>>,
+) -> Vec<f32> {
+    grads
+        .get::<B::InnerBackend, D>(param.id)
+        .map(|t| t.into_data().iter::<f32>().collect())
+        .unwrap_or_default()
+}
 
 type Optim<B> = OptimizerAdaptor<AdamW, RqVae<B>, B>;
 
@@ -43,6 +54,29 @@ impl<B: AutodiffBackend> BurnEngine<B> {
             &self.device,
         );
         self.data.clone().select(0, idx)
+    }
+
+    /// The step's loss on `rows`, with the reconstruction term and the quantizer's output.
+    #[allow(clippy::type_complexity)]
+    fn loss(
+        &self,
+        rows: &[usize],
+        recipe: &StepRecipe,
+    ) -> (
+        Tensor<B, 1>,
+        Tensor<B, 1>,
+        crate::quantizer::QuantizerOutput<B>,
+    ) {
+        let x = self.batch(rows);
+        let out = self.model.forward(x.clone(), &recipe.balance);
+        let recon = (out.reconstruction - x).powi_scalar(2).sum_dim(1).mean();
+        let q = out.quantizer;
+        let loss = recon.clone()
+            + q.codebook_loss.clone().mul_scalar(recipe.codebook_weight)
+            + q.commitment_loss
+                .clone()
+                .mul_scalar(recipe.commitment_weight);
+        (loss, recon, q)
     }
 
     /// The current model without autodiff.
@@ -141,15 +175,7 @@ impl<B: AutodiffBackend> Engine for BurnEngine<B> {
         recipe: &StepRecipe,
         keep_residuals: bool,
     ) -> StepStats {
-        let x = self.batch(rows);
-        let out = self.model.forward(x.clone(), &recipe.balance);
-        let recon = (out.reconstruction - x).powi_scalar(2).sum_dim(1).mean();
-        let q = out.quantizer;
-        let loss = recon.clone()
-            + q.codebook_loss.clone().mul_scalar(recipe.codebook_weight)
-            + q.commitment_loss
-                .clone()
-                .mul_scalar(recipe.commitment_weight);
+        let (loss, recon, q) = self.loss(rows, recipe);
         let grads = GradientsParams::from_grads(loss.backward(), &self.model);
         self.model = self.optim.step(lr, self.model.clone(), grads);
         let mut losses = [0f64; 3];
@@ -171,6 +197,35 @@ impl<B: AutodiffBackend> Engine for BurnEngine<B> {
                 Vec::new()
             },
         }
+    }
+
+    fn gradients(&self, rows: &[usize], recipe: &StepRecipe) -> ModelWeights {
+        let (loss, _, _) = self.loss(rows, recipe);
+        let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+        let mlp = |m: &Mlp<B>| -> Vec<LayerWeights> {
+            m.layers
+                .iter()
+                .map(|l| LayerWeights {
+                    weight: grad_of(&grads, &l.weight),
+                    bias: l
+                        .bias
+                        .as_ref()
+                        .map(|b| grad_of(&grads, b))
+                        .unwrap_or_default(),
+                })
+                .collect()
+        };
+        let mut out = self.weights();
+        out.encoder = mlp(&self.model.encoder);
+        out.codebooks = self
+            .model
+            .quantizer
+            .codebooks
+            .iter()
+            .map(|c| grad_of(&grads, c))
+            .collect();
+        out.decoder = self.model.decoder.as_ref().map(mlp);
+        out
     }
 
     fn autoencoder_step(&mut self, rows: &[usize], lr: f64) -> f64 {

@@ -17,8 +17,8 @@ use crate::weights::LayerWeights;
 use crate::weights::ModelWeights;
 use burn::backend::{Autodiff, NdArray};
 use burn::module::ParamId;
-use burn::optim::record::AdaptorRecord;
 use burn::optim::adaptor::OptimizerAdaptor;
+use burn::optim::record::AdaptorRecord;
 use burn::optim::{AdamW, AdamWState, AdaptiveMomentumState, Optimizer};
 use burn::record::{BinFileRecorder, FullPrecisionSettings, Recorder};
 use burn::tensor::{Tensor, TensorData};
@@ -27,7 +27,8 @@ use std::path::Path;
 type Host = NdArray<f32>;
 type Train = Autodiff<Host>;
 /// What the burn engine's optimizer saves: AdamW's state keyed by parameter id.
-type Record = <OptimizerAdaptor<AdamW, RqVae<Train>, Train> as Optimizer<RqVae<Train>, Train>>::Record;
+type Record =
+    <OptimizerAdaptor<AdamW, RqVae<Train>, Train> as Optimizer<RqVae<Train>, Train>>::Record;
 
 /// burn's `AdamWConfig` defaults, which the burn engine uses.
 const BETA_1: f32 = 0.9;
@@ -93,6 +94,23 @@ fn tensors_mut(w: &mut ModelWeights) -> Vec<&mut Vec<f32>> {
     out
 }
 
+/// Copies data rows `rows` (`dim` values each) into `out`, split over rayon's threads.
+fn gather(data: &[f32], dim: usize, rows: &[usize], out: &mut Vec<f32>) {
+    use rayon::prelude::*;
+    out.resize(rows.len() * dim, 0.0);
+    out.par_chunks_mut(dim)
+        .zip(rows)
+        .for_each(|(dst, &r)| dst.copy_from_slice(&data[r * dim..(r + 1) * dim]));
+}
+
+fn objective(recipe: &StepRecipe) -> Objective<'_> {
+    Objective {
+        codebook_weight: recipe.codebook_weight,
+        commitment_weight: recipe.commitment_weight,
+        balance: &recipe.balance,
+    }
+}
+
 /// burn's AdamW update (`burn::optim::AdamW`, decoupled weight decay), in the same f32 order.
 fn adamw(param: &mut [f32], grad: &[f32], m: &mut Moments, lr: f64, weight_decay: f32) {
     if m.time == 0 {
@@ -118,7 +136,12 @@ fn adamw(param: &mut [f32], grad: &[f32], m: &mut Moments, lr: f64, weight_decay
 }
 
 impl CpuEngine {
-    fn new(model: ModelWeights, moments: Vec<Moments>, train: &TrainConfig, data: &Embeddings) -> Self {
+    fn new(
+        model: ModelWeights,
+        moments: Vec<Moments>,
+        train: &TrainConfig,
+        data: &Embeddings,
+    ) -> Self {
         Self {
             grads: model.clone(),
             model,
@@ -129,16 +152,6 @@ impl CpuEngine {
             batch: Vec::new(),
             work: Workspace::default(),
         }
-    }
-
-    fn gather(&mut self, rows: &[usize]) {
-        use rayon::prelude::*;
-        let (dim, data) = (self.dim, &self.data);
-        self.batch.resize(rows.len() * dim, 0.0);
-        self.batch
-            .par_chunks_mut(dim)
-            .zip(rows)
-            .for_each(|(dst, &r)| dst.copy_from_slice(&data[r * dim..(r + 1) * dim]));
     }
 
     /// AdamW on every parameter, or on all but the codebooks (the autoencoder warm-up gives
@@ -194,7 +207,7 @@ impl Engine for CpuEngine {
             optimizer.to_path_buf(),
             &Default::default(),
         )
-            .map_err(|e| format!("optimizer state: {e}"))?;
+        .map_err(|e| format!("optimizer state: {e}"))?;
         let mut moments = Vec::with_capacity(shapes.len());
         for (&id, shape) in param_ids.iter().zip(&shapes) {
             let state = saved.remove(&ParamId::from(id));
@@ -220,10 +233,7 @@ impl Engine for CpuEngine {
         let mut work = Workspace::default();
         let mut x = Vec::new();
         for block in rows.chunks(4096) {
-            x.clear();
-            for &r in block {
-                x.extend_from_slice(&self.data[r * self.dim..(r + 1) * self.dim]);
-            }
+            gather(&self.data, self.dim, block, &mut x);
             out.extend(cpu_step::latents(&self.model, &x, block.len(), &mut work));
         }
         out
@@ -244,17 +254,12 @@ impl Engine for CpuEngine {
         recipe: &StepRecipe,
         keep_residuals: bool,
     ) -> StepStats {
-        self.gather(rows);
-        let objective = Objective {
-            codebook_weight: recipe.codebook_weight,
-            commitment_weight: recipe.commitment_weight,
-            balance: &recipe.balance,
-        };
+        gather(&self.data, self.dim, rows, &mut self.batch);
         let (forward, residuals) = cpu_step::loss_and_grads(
             &self.model,
             &self.batch,
             rows.len(),
-            &objective,
+            &objective(recipe),
             &mut self.grads,
             &mut self.work,
             keep_residuals,
@@ -267,8 +272,24 @@ impl Engine for CpuEngine {
         }
     }
 
+    fn gradients(&self, rows: &[usize], recipe: &StepRecipe) -> ModelWeights {
+        let mut x = Vec::new();
+        gather(&self.data, self.dim, rows, &mut x);
+        let mut grads = self.model.clone();
+        cpu_step::loss_and_grads(
+            &self.model,
+            &x,
+            rows.len(),
+            &objective(recipe),
+            &mut grads,
+            &mut Workspace::default(),
+            false,
+        );
+        grads
+    }
+
     fn autoencoder_step(&mut self, rows: &[usize], lr: f64) -> f64 {
-        self.gather(rows);
+        gather(&self.data, self.dim, rows, &mut self.batch);
         let loss = cpu_step::autoencoder_grads(
             &self.model,
             &self.batch,

@@ -229,7 +229,13 @@ fn argmin_rows(scores: &[f32], k: usize) -> Vec<u32> {
 
 /// Balanced targets through the burn implementation of Sinkhorn on the CPU backend (an
 /// optional recipe; its cost is small next to the step's products).
-fn balanced_targets(scores: &[f32], rows: usize, k: usize, epsilon: f32, iterations: usize) -> Vec<u32> {
+fn balanced_targets(
+    scores: &[f32],
+    rows: usize,
+    k: usize,
+    epsilon: f32,
+    iterations: usize,
+) -> Vec<u32> {
     use burn::tensor::{Tensor, TensorData};
     type Cpu = burn::backend::NdArray<f32>;
     let device = Default::default();
@@ -273,13 +279,9 @@ pub fn loss_and_grads(
         code_scores(&residual, codebook, dim, &mut work.scores);
         let nearest = argmin_rows(&work.scores, k);
         let targets = match objective.balance.epsilon.get(level).copied() {
-            Some(eps) if eps > 0.0 => balanced_targets(
-                &work.scores,
-                rows,
-                k,
-                eps,
-                objective.balance.iterations,
-            ),
+            Some(eps) if eps > 0.0 => {
+                balanced_targets(&work.scores, rows, k, eps, objective.balance.iterations)
+            }
             _ => nearest.clone(),
         };
         for (row, (&c, &t)) in nearest.iter().zip(&targets).enumerate() {
@@ -347,7 +349,8 @@ pub fn loss_and_grads(
                     let tg = &mut code_grad[t * dim..(t + 1) * dim];
                     for j in 0..dim {
                         let diff = e[j] - target[j];
-                        through[j] += row_grad[j] + 2.0 * scale * objective.commitment_weight * diff;
+                        through[j] +=
+                            row_grad[j] + 2.0 * scale * objective.commitment_weight * diff;
                         tg[j] -= 2.0 * scale * objective.codebook_weight * diff;
                     }
                 }
@@ -407,7 +410,15 @@ pub fn autoencoder_grads(
     let reconstruction = work.dec.last().expect("a decoder has layers");
     let loss = reconstruction_grad(reconstruction, x, rows, &mut work.grad[0]);
     let dec_grads = grads.decoder.as_mut().expect("gradients mirror the model");
-    mlp_backward(decoder, &latent, &work.dec, rows, dec_grads, &mut work.grad, true);
+    mlp_backward(
+        decoder,
+        &latent,
+        &work.dec,
+        rows,
+        dec_grads,
+        &mut work.grad,
+        true,
+    );
     mlp_backward(
         &model.encoder,
         x,

@@ -88,6 +88,11 @@ pub trait Engine: Sized {
         keep_residuals: bool,
     ) -> StepStats;
 
+    /// The gradient of the step's loss on data rows `rows` at the current weights, shaped like
+    /// the weights, without stepping: what [`Engine::step`] hands to AdamW. Engines are checked
+    /// against each other with it.
+    fn gradients(&self, rows: &[usize], recipe: &StepRecipe) -> ModelWeights;
+
     /// One AdamW step of the plain autoencoder (quantizer bypassed); returns the batch's
     /// reconstruction loss.
     fn autoencoder_step(&mut self, rows: &[usize], lr: f64) -> f64;

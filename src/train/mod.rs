@@ -399,7 +399,10 @@ impl<E: Engine> Trainer<E> {
             &self.weights().to_bytes(Precision::F32)?,
         )
         .map_err(|e| err(e.to_string()))?;
-        let param_ids = self.engine.save_optimizer(&tmp.join("optimizer")).map_err(err)?;
+        let param_ids = self
+            .engine
+            .save_optimizer(&tmp.join("optimizer"))
+            .map_err(err)?;
         sync_file(&tmp.join("optimizer.bin")).map_err(|e| err(e.to_string()))?;
         let state = CheckpointState {
             epochs_done: self.epochs_done,

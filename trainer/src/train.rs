@@ -132,7 +132,9 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
             .context("cannot install the Ctrl-C handler")?;
     }
     let trained = match (args.backend, args.engine) {
-        (BackendKind::Cpu, EngineKind::Auto) => train_on::<CpuEngine>(&args, &x, &CpuDevice, &stop)?,
+        (BackendKind::Cpu, EngineKind::Auto) => {
+            train_on::<CpuEngine>(&args, &x, &CpuDevice, &stop)?
+        }
         _ => crate::with_backend!(args.backend, |B, device| {
             train_on::<BurnEngine<Autodiff<B>>>(&args, &x, &device, &stop)?
         }),
