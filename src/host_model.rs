@@ -247,14 +247,9 @@ impl HostModel {
                 }
                 for r in 0..n {
                     let row = &scores[r * self.codebook_size..(r + 1) * self.codebook_size];
-                    let best = first_min(row);
+                    let (best, second) = first_min_and_runner_up(row);
                     block_ids[r * levels + l] = best as u32;
                     if let Some(m) = margins.as_mut() {
-                        let second = row
-                            .iter()
-                            .enumerate()
-                            .filter(|&(j, _)| j != best)
-                            .fold(f32::MAX, |s, (_, &v)| s.min(v));
                         let scale = (latent_norms[r] + level.max_code_norm)
                             .powi(2)
                             .max(f32::MIN_POSITIVE);
@@ -306,13 +301,37 @@ impl HostModel {
     }
 }
 
-/// Index of the first minimum, the tie rule of burn's `argmin`.
-fn first_min(row: &[f32]) -> usize {
-    let mut best = 0;
+/// Index of the first minimum (the tie rule of burn's `argmin`) and the smallest other value
+/// (`f32::MAX` for a single column; NaN scores are never either), in one pass.
+fn first_min_and_runner_up(row: &[f32]) -> (usize, f32) {
+    let (mut best, mut low, mut second) = (0, row[0], f32::MAX);
     for (j, &v) in row.iter().enumerate().skip(1) {
-        if v < row[best] {
-            best = j;
+        if v < low {
+            second = low;
+            (best, low) = (j, v);
+        } else if v < second {
+            second = v;
         }
     }
-    best
+    (best, second)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_min_and_runner_up;
+
+    #[test]
+    fn runner_up_is_the_smallest_other_score() {
+        assert_eq!(first_min_and_runner_up(&[3.0, 1.0, 2.0, 5.0]), (1, 2.0));
+        assert_eq!(first_min_and_runner_up(&[1.0, 3.0, 2.0]), (0, 2.0));
+        // A tie: the first minimum wins and the runner-up equals it (margin 0).
+        assert_eq!(first_min_and_runner_up(&[4.0, 1.0, 1.0]), (1, 1.0));
+        assert_eq!(first_min_and_runner_up(&[7.0]), (0, f32::MAX));
+        // NaN is never chosen later and never the runner-up; a NaN first score stays chosen,
+        // as burn's argmin keeps index 0, and its margin comes out NaN (a tie).
+        let (best, second) = first_min_and_runner_up(&[2.0, f32::NAN, 1.5]);
+        assert_eq!((best, second), (2, 2.0));
+        let (best, second) = first_min_and_runner_up(&[f32::NAN, 3.0, 2.0]);
+        assert_eq!((best, second), (0, 2.0));
+    }
 }

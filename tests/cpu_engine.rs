@@ -278,8 +278,7 @@ fn cpu_engine_trains_the_sample() {
     let mut trainer =
         Trainer::<CpuEngine>::new(config.clone(), train.clone(), &data, &CpuDevice).unwrap();
     let model = |t: &Trainer<CpuEngine>| t.weights().to_model::<NdArray<f32>>(&device);
-    let (before, _) =
-        evaluate_model(&model(&trainer), &config, &data, options, &device).unwrap();
+    let (before, _) = evaluate_model(&model(&trainer), &config, &data, options, &device).unwrap();
     let reports: Vec<_> = (0..train.epochs).map(|_| trainer.run_epoch()).collect();
     let (after, _) = evaluate_model(&model(&trainer), &config, &data, options, &device).unwrap();
     eprintln!("before:\n{}after:\n{}", before.table(), after.table());
