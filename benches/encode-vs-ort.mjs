@@ -97,7 +97,7 @@ const peerRate = rows / (median(peerMs) / 1000);
 const ownRate = rows / (median(ownMs) / 1000);
 const ortVersion = ort.env.versions?.web ?? 'unknown';
 console.log(`CPU: ${cpus()[0]?.model ?? 'unknown'} (${cpus().length} cores); Node ${process.version}; `
-  + `package module: ${wasmVariant()}; onnxruntime-web ${ortVersion}; ${rows} × ${dim}, batch ${batch}, ${runs} runs each, 1 thread each`);
+  + `package module: ${await wasmVariant()}; onnxruntime-web ${ortVersion}; ${rows} × ${dim}, batch ${batch}, ${runs} runs each, 1 thread each`);
 console.log(`package ${Math.round(ownRate)} items/s, ONNX Runtime Web ${Math.round(peerRate)} items/s: `
   + `${(ownRate / peerRate).toFixed(2)}× (median runs); rows with different IDs: ${differ}`);
 encoder.free();
