@@ -1,7 +1,7 @@
 //! The burn engine: the model as a burn module, gradients from burn's autodiff, burn's AdamW.
 //! It runs on any autodiff backend; the trainer CLI uses it for CUDA.
 
-use super::engine::{Engine, StepRecipe, StepStats};
+use super::engine::{Engine, StepRecipe, StepTotals};
 use super::{param_order, TrainConfig};
 use crate::config::RqVaeConfig;
 use crate::embeddings::Embeddings;
@@ -13,7 +13,6 @@ use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::{AdamW, AdamWConfig, GradientsParams, Optimizer};
 use burn::record::{BinFileRecorder, FullPrecisionSettings, Recorder};
 use burn::tensor::backend::AutodiffBackend;
-use burn::tensor::ElementConversion;
 use burn::tensor::{Int, Tensor, TensorData};
 use std::path::Path;
 
@@ -36,6 +35,10 @@ pub struct BurnEngine<B: AutodiffBackend> {
     config: RqVaeConfig,
     data: Tensor<B, 2>,
     device: B::Device,
+    /// Code counts `[levels, codebook_size]` and loss sums `[3]` of the steps since the last
+    /// `take_totals`, kept on the device so that a step waits for nothing.
+    counts: Option<Tensor<B, 2, Int>>,
+    loss_sums: Option<Tensor<B, 1>>,
 }
 
 fn optimizer<B: AutodiffBackend>(train: &TrainConfig) -> Optim<B> {
@@ -79,6 +82,15 @@ impl<B: AutodiffBackend> BurnEngine<B> {
         (loss, recon, q)
     }
 
+    /// Adds a step's three losses (`[3]`) to the sums, without a read-back.
+    fn add_losses(&mut self, losses: Tensor<B, 1>) {
+        let losses = losses.detach();
+        self.loss_sums = Some(match self.loss_sums.take() {
+            Some(s) => s + losses,
+            None => losses,
+        });
+    }
+
     /// The current model without autodiff.
     pub fn inference_model(&self) -> RqVae<B::InnerBackend> {
         self.model.valid()
@@ -101,6 +113,8 @@ impl<B: AutodiffBackend> Engine for BurnEngine<B> {
             config: config.clone(),
             data: to_tensor::<B>(data.as_slice(), data.rows(), data.dim(), device),
             device: device.clone(),
+            counts: None,
+            loss_sums: None,
         }
     }
 
@@ -142,6 +156,8 @@ impl<B: AutodiffBackend> Engine for BurnEngine<B> {
             config: weights.config.clone(),
             data: to_tensor::<B>(data.as_slice(), data.rows(), data.dim(), device),
             device: device.clone(),
+            counts: None,
+            loss_sums: None,
         })
     }
 
@@ -174,29 +190,54 @@ impl<B: AutodiffBackend> Engine for BurnEngine<B> {
         lr: f64,
         recipe: &StepRecipe,
         keep_residuals: bool,
-    ) -> StepStats {
+    ) -> Vec<Vec<f32>> {
         let (loss, recon, q) = self.loss(rows, recipe);
         let grads = GradientsParams::from_grads(loss.backward(), &self.model);
         self.model = self.optim.step(lr, self.model.clone(), grads);
+        self.add_losses(Tensor::cat(
+            vec![recon, q.codebook_loss, q.commitment_loss],
+            0,
+        ));
+        // Rows per code as a comparison against every code, summed over the rows: no scatter
+        // with repeated indices, so the counts are exact on every backend.
+        let [n, levels] = q.ids.dims();
+        let k = self.config.codebook_size;
+        let codes = Tensor::<B, 1, Int>::arange(0..k as i64, &self.device).reshape([1, 1, k]);
+        let hits = q
+            .ids
+            .reshape([n, levels, 1])
+            .expand([n, levels, k])
+            .equal(codes.expand([n, levels, k]))
+            .int()
+            .sum_dim(0)
+            .reshape([levels, k]);
+        self.counts = Some(match self.counts.take() {
+            Some(c) => c + hits,
+            None => hits,
+        });
+        if keep_residuals {
+            q.residuals
+                .into_iter()
+                .map(|r| r.into_data().iter::<f32>().collect())
+                .collect()
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn take_totals(&mut self) -> StepTotals {
+        let counts = self
+            .counts
+            .take()
+            .map(|c| c.into_data().iter::<i64>().map(|v| v as usize).collect())
+            .unwrap_or_default();
         let mut losses = [0f64; 3];
-        for (s, t) in losses
-            .iter_mut()
-            .zip([recon, q.codebook_loss, q.commitment_loss])
-        {
-            *s = t.into_scalar().elem::<f64>();
+        if let Some(sums) = self.loss_sums.take() {
+            for (l, v) in losses.iter_mut().zip(sums.into_data().iter::<f32>()) {
+                *l = v as f64;
+            }
         }
-        StepStats {
-            ids: q.ids.into_data().iter::<i64>().map(|v| v as u32).collect(),
-            losses,
-            residuals: if keep_residuals {
-                q.residuals
-                    .into_iter()
-                    .map(|r| r.into_data().iter::<f32>().collect())
-                    .collect()
-            } else {
-                Vec::new()
-            },
-        }
+        StepTotals { counts, losses }
     }
 
     fn gradients(&self, rows: &[usize], recipe: &StepRecipe) -> ModelWeights {
@@ -228,7 +269,7 @@ impl<B: AutodiffBackend> Engine for BurnEngine<B> {
         out
     }
 
-    fn autoencoder_step(&mut self, rows: &[usize], lr: f64) -> f64 {
+    fn autoencoder_step(&mut self, rows: &[usize], lr: f64) {
         let x = self.batch(rows);
         let decoder = self
             .model
@@ -241,7 +282,8 @@ impl<B: AutodiffBackend> Engine for BurnEngine<B> {
             .mean();
         let grads = GradientsParams::from_grads(recon.backward(), &self.model);
         self.model = self.optim.step(lr, self.model.clone(), grads);
-        recon.into_scalar().elem::<f64>()
+        let zeros = Tensor::<B, 1>::zeros([2], &self.device);
+        self.add_losses(Tensor::cat(vec![recon, zeros], 0));
     }
 
     fn weights(&self) -> ModelWeights {

@@ -8,7 +8,7 @@
 //! differs. It saves burn's checkpoint format, so either engine resumes the other's runs.
 
 use super::cpu_step::{self, Objective, Workspace};
-use super::engine::{Engine, StepRecipe, StepStats};
+use super::engine::{Engine, StepRecipe, StepTotals};
 use super::TrainConfig;
 use crate::config::RqVaeConfig;
 use crate::embeddings::Embeddings;
@@ -57,6 +57,7 @@ pub struct CpuEngine {
     dim: usize,
     batch: Vec<f32>,
     work: Workspace,
+    totals: StepTotals,
 }
 
 /// Every parameter of `w` in [`super::param_order`] order, with its shape.
@@ -151,6 +152,7 @@ impl CpuEngine {
             dim: data.dim(),
             batch: Vec::new(),
             work: Workspace::default(),
+            totals: StepTotals::default(),
         }
     }
 
@@ -253,9 +255,9 @@ impl Engine for CpuEngine {
         lr: f64,
         recipe: &StepRecipe,
         keep_residuals: bool,
-    ) -> StepStats {
+    ) -> Vec<Vec<f32>> {
         gather(&self.data, self.dim, rows, &mut self.batch);
-        let (forward, residuals) = cpu_step::loss_and_grads(
+        let forward = cpu_step::loss_and_grads(
             &self.model,
             &self.batch,
             rows.len(),
@@ -265,11 +267,20 @@ impl Engine for CpuEngine {
             keep_residuals,
         );
         self.update(lr, true);
-        StepStats {
-            ids: forward.ids,
-            losses: forward.losses,
-            residuals,
+        let (levels, k) = (self.model.codebooks.len(), self.model.config.codebook_size);
+        let counts = &mut self.totals.counts;
+        counts.resize(levels * k, 0);
+        for (i, &id) in forward.ids.iter().enumerate() {
+            counts[(i % levels) * k + id as usize] += 1;
         }
+        for (sum, loss) in self.totals.losses.iter_mut().zip(forward.losses) {
+            *sum += loss;
+        }
+        forward.residuals
+    }
+
+    fn take_totals(&mut self) -> StepTotals {
+        std::mem::take(&mut self.totals)
     }
 
     fn gradients(&self, rows: &[usize], recipe: &StepRecipe) -> ModelWeights {
@@ -288,7 +299,7 @@ impl Engine for CpuEngine {
         grads
     }
 
-    fn autoencoder_step(&mut self, rows: &[usize], lr: f64) -> f64 {
+    fn autoencoder_step(&mut self, rows: &[usize], lr: f64) {
         gather(&self.data, self.dim, rows, &mut self.batch);
         let loss = cpu_step::autoencoder_grads(
             &self.model,
@@ -298,7 +309,7 @@ impl Engine for CpuEngine {
             &mut self.work,
         );
         self.update(lr, false);
-        loss
+        self.totals.losses[0] += loss;
     }
 
     fn weights(&self) -> ModelWeights {

@@ -14,12 +14,12 @@
 
 use super::matmul::{matmul, View};
 use crate::quantizer::Balance;
+use crate::weights::{LayerWeights, ModelWeights};
 use rayon::prelude::*;
 
 /// Elements per parallel task of the element-wise passes: large enough that rayon's overhead
 /// is noise, small enough to split a batch's activations over the threads.
 const CHUNK: usize = 1 << 16;
-use crate::weights::{LayerWeights, ModelWeights};
 
 /// Buffers one step needs, kept between steps so that large batches do not page-fault anew.
 #[derive(Default)]
@@ -42,8 +42,12 @@ pub struct Objective<'a> {
 
 /// The forward values a step reports.
 pub struct Forward {
+    /// Reconstruction, codebook and commitment losses.
     pub losses: [f64; 3],
+    /// Nearest codes, row-major `[rows, levels]`.
     pub ids: Vec<u32>,
+    /// Each level's residual, when asked for (else empty).
+    pub residuals: Vec<Vec<f32>>,
 }
 
 /// `out = act(input·W + b)` layer by layer, keeping every layer's output in `acts`.
@@ -263,7 +267,7 @@ pub fn loss_and_grads(
     grads: &mut ModelWeights,
     work: &mut Workspace,
     keep_residuals: bool,
-) -> (Forward, Vec<Vec<f32>>) {
+) -> Forward {
     let dim = model.config.latent_dim;
     let decoder = model.decoder.as_ref().expect("training builds a decoder");
     let scale = 1.0 / rows as f32;
@@ -285,7 +289,7 @@ pub fn loss_and_grads(
             _ => nearest.clone(),
         };
         for (row, (&c, &t)) in nearest.iter().zip(&targets).enumerate() {
-            let r = &mut residual[row * dim..(row + 1) * dim];
+            let r = &residual[row * dim..(row + 1) * dim];
             let target = &codebook[t as usize * dim..(t as usize + 1) * dim];
             codebook_loss += r
                 .iter()
@@ -380,18 +384,17 @@ pub fn loss_and_grads(
             ids[row * levels + level] = c;
         }
     }
-    let residuals = if keep_residuals {
-        work.residuals.clone()
-    } else {
-        Vec::new()
-    };
-    (
-        Forward {
-            losses: [recon_loss, codebook_loss, codebook_loss],
-            ids,
+    Forward {
+        // The two VQ losses have the same value, ‖r − t‖²; they differ only in which side the
+        // gradient stops at.
+        losses: [recon_loss, codebook_loss, codebook_loss],
+        ids,
+        residuals: if keep_residuals {
+            work.residuals.clone()
+        } else {
+            Vec::new()
         },
-        residuals,
-    )
+    }
 }
 
 /// Forward and backward of the plain autoencoder (quantizer bypassed); returns the

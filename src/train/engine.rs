@@ -35,15 +35,16 @@ impl StepRecipe {
     }
 }
 
-/// What one optimizer step on a batch reports.
+/// What the steps since the last [`Engine::take_totals`] add up to. Engines keep these where
+/// they compute (on a GPU, on the device) so that a step needs no read-back: one read per
+/// epoch instead of four per step.
 #[derive(Debug, Clone, Default)]
-pub struct StepStats {
-    /// Nearest code of every row at every level, row-major `[rows, levels]`.
-    pub ids: Vec<u32>,
-    /// Reconstruction, codebook and commitment losses of the batch (before the update).
+pub struct StepTotals {
+    /// How many rows chose each code, `[levels × codebook_size]` (level-major); empty after
+    /// autoencoder steps only.
+    pub counts: Vec<usize>,
+    /// Sums over the steps of their reconstruction, codebook and commitment losses.
     pub losses: [f64; 3],
-    /// The residual each level quantized (`[rows, latent_dim]` per level), when asked for.
-    pub residuals: Vec<Vec<f32>>,
 }
 
 /// A model, its optimizer state and the training data, on some device.
@@ -79,23 +80,28 @@ pub trait Engine: Sized {
     /// Overwrites a codebook, keeping its optimizer state.
     fn set_codebook(&mut self, level: usize, values: Vec<f32>);
 
-    /// One AdamW step at learning rate `lr` on data rows `rows`.
+    /// One AdamW step at learning rate `lr` on data rows `rows`, its code counts and losses
+    /// added to the engine's totals. With `keep_residuals`, returns the residual each level
+    /// quantized (`[rows, latent_dim]` per level); else an empty vector.
     fn step(
         &mut self,
         rows: &[usize],
         lr: f64,
         recipe: &StepRecipe,
         keep_residuals: bool,
-    ) -> StepStats;
+    ) -> Vec<Vec<f32>>;
+
+    /// The totals of the steps since the last call, which starts new ones.
+    fn take_totals(&mut self) -> StepTotals;
 
     /// The gradient of the step's loss on data rows `rows` at the current weights, shaped like
     /// the weights, without stepping: what [`Engine::step`] hands to AdamW. Engines are checked
     /// against each other with it.
     fn gradients(&self, rows: &[usize], recipe: &StepRecipe) -> ModelWeights;
 
-    /// One AdamW step of the plain autoencoder (quantizer bypassed); returns the batch's
-    /// reconstruction loss.
-    fn autoencoder_step(&mut self, rows: &[usize], lr: f64) -> f64;
+    /// One AdamW step of the plain autoencoder (quantizer bypassed); its reconstruction loss
+    /// is added to the totals.
+    fn autoencoder_step(&mut self, rows: &[usize], lr: f64);
 
     fn weights(&self) -> ModelWeights;
 

@@ -28,7 +28,7 @@ mod matmul;
 
 pub use burn_engine::BurnEngine;
 pub use cpu_engine::{CpuDevice, CpuEngine};
-pub use engine::{Engine, StepRecipe, StepStats};
+pub use engine::{Engine, StepRecipe, StepTotals};
 
 use crate::config::RqVaeConfig;
 use crate::embeddings::Embeddings;
@@ -247,26 +247,21 @@ impl<E: Engine> Trainer<E> {
         let epoch = self.epochs_done;
         let order = self.permutation(epoch);
         let (levels, k) = (self.config.levels, self.config.codebook_size);
-        let mut counts = vec![0usize; levels * k];
-        let mut sums = [0f64; 3];
         let mut last_residuals = Vec::new();
         let mut lr = 0.0;
         let recipe = StepRecipe::from_train(&self.train);
         let batches = order.len().div_ceil(self.train.batch_size);
         for (b, rows) in order.chunks(self.train.batch_size).enumerate() {
             lr = self.lr_at(self.step);
-            let stats = self.engine.step(rows, lr, &recipe, b + 1 == batches);
+            let last = b + 1 == batches;
+            let residuals = self.engine.step(rows, lr, &recipe, last);
             self.step += 1;
-            for (i, &v) in stats.ids.iter().enumerate() {
-                counts[(i % levels) * k + v as usize] += 1;
-            }
-            for (s, t) in sums.iter_mut().zip(stats.losses) {
-                *s += t;
-            }
-            if b + 1 == batches {
-                last_residuals = stats.residuals;
+            if last {
+                last_residuals = residuals;
             }
         }
+        let totals = self.engine.take_totals();
+        let (counts, sums) = (totals.counts, totals.losses);
 
         let mut dead_codes = Vec::with_capacity(levels);
         let mut perplexity = Vec::with_capacity(levels);
@@ -308,13 +303,14 @@ impl<E: Engine> Trainer<E> {
     fn run_autoencoder_epoch(&mut self) -> EpochReport {
         let started = std::time::Instant::now();
         let order = self.permutation(self.epochs_done);
-        let (mut sum, mut batches, mut lr) = (0f64, 0usize, 0.0);
+        let (mut batches, mut lr) = (0usize, 0.0);
         for rows in order.chunks(self.train.batch_size) {
             lr = self.lr_at(self.step);
-            sum += self.engine.autoencoder_step(rows, lr);
+            self.engine.autoencoder_step(rows, lr);
             self.step += 1;
             batches += 1;
         }
+        let sum = self.engine.take_totals().losses[0];
         self.epochs_done += 1;
         if self.epochs_done == self.train.ae_warmup_epochs {
             self.init_codebooks();
