@@ -1,28 +1,17 @@
 //! The hand-written CPU training engine against burn's autodiff: the same gradients on the same
-//! weights and batch (for every recipe option that changes the loss), the same training run,
-//! checkpoints that resume on the other engine, and a real training run on the shared sample.
+//! weights and batch (for every recipe option that changes the loss), the same training run, and
+//! checkpoints that resume on the other engine. (`tests/training.rs` trains the reference model
+//! on the sample with both.)
 
 mod common;
 use burn::backend::{Autodiff, NdArray};
-use common::unique_temp_path;
-use rqvae::inference::evaluate_model;
-use rqvae::npy::read_embeddings;
+use common::{max_abs_diff, sample, unique_temp_path};
 use rqvae::train::{
     BurnEngine, CpuDevice, CpuEngine, DeadCodeSource, Engine, StepRecipe, TrainConfig, Trainer,
 };
-use rqvae::{Embeddings, EvalOptions, ModelWeights, RqVaeConfig};
-use std::path::Path;
+use rqvae::{Embeddings, ModelWeights, RqVaeConfig};
 
 type Burn = BurnEngine<Autodiff<NdArray<f32>>>;
-
-const SAMPLE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/data/sample_2000.f32.npy"
-);
-
-fn sample() -> Embeddings {
-    read_embeddings(Path::new(SAMPLE)).expect("the sample embeddings file")
-}
 
 fn small_config() -> RqVaeConfig {
     RqVaeConfig {
@@ -66,14 +55,21 @@ fn relative_gap(a: &ModelWeights, b: &ModelWeights) -> f32 {
         .map(|(x, y)| {
             assert_eq!(x.len(), y.len(), "a parameter differs in size");
             let scale = x.iter().chain(y).fold(0f32, |m, v| m.max(v.abs()));
-            let gap = x.iter().zip(y).fold(0f32, |m, (p, q)| m.max((p - q).abs()));
+            // NaN-aware: a NaN anywhere makes the gap NaN, and `gap < tol` fails.
+            let gap = max_abs_diff(x, y);
             if scale > 0.0 {
                 gap / scale
             } else {
                 gap
             }
         })
-        .fold(0f32, f32::max)
+        .fold(0f32, |m, g| {
+            if g.is_nan() || m.is_nan() {
+                f32::NAN
+            } else {
+                m.max(g)
+            }
+        })
 }
 
 /// Both engines on identical weights: the burn trainer resumes the fresh CPU trainer's
@@ -258,40 +254,5 @@ fn checkpoints_resume_on_the_other_engine() {
     assert!(
         c > 10.0 * a.max(b),
         "losing the optimizer state changed little ({c:.2e}), so the check cannot tell"
-    );
-}
-
-#[test]
-fn cpu_engine_trains_the_sample() {
-    let data = sample();
-    let config = RqVaeConfig::with_input_dim(768);
-    let train = TrainConfig {
-        epochs: 30,
-        batch_size: 500,
-        ..Default::default()
-    };
-    let device = Default::default();
-    let options = EvalOptions {
-        queries: Some(500),
-        ..Default::default()
-    };
-    let mut trainer =
-        Trainer::<CpuEngine>::new(config.clone(), train.clone(), &data, &CpuDevice).unwrap();
-    let model = |t: &Trainer<CpuEngine>| t.weights().to_model::<NdArray<f32>>(&device);
-    let (before, _) = evaluate_model(&model(&trainer), &config, &data, options, &device).unwrap();
-    let reports: Vec<_> = (0..train.epochs).map(|_| trainer.run_epoch()).collect();
-    let (after, _) = evaluate_model(&model(&trainer), &config, &data, options, &device).unwrap();
-    eprintln!("before:\n{}after:\n{}", before.table(), after.table());
-    assert!(reports.last().unwrap().recon_loss < reports[0].recon_loss);
-    assert!(
-        after.cosine_mean > before.cosine_mean + 0.05,
-        "cosine did not improve: {:.4} → {:.4}",
-        before.cosine_mean,
-        after.cosine_mean
-    );
-    assert!(
-        after.levels[0].used >= 231,
-        "level 0 uses only {} of 256 codes",
-        after.levels[0].used
     );
 }

@@ -126,9 +126,11 @@ fn mlp_backward(
     }
 }
 
-/// `out[j] = Σ_rows g[row, j]`: a bias's gradient. Row blocks are summed in parallel.
+/// `out[j] = Σ_rows g[row, j]`: a bias's gradient. Row blocks are summed in parallel, then
+/// added in block order: rayon's own reduction tree depends on work stealing, and a resumed
+/// run must repeat an uninterrupted one bit for bit.
 fn column_sums(g: &[f32], width: usize, out: &mut [f32]) {
-    let sums = g
+    let blocks: Vec<Vec<f32>> = g
         .par_chunks(width * 256)
         .map(|block| {
             let mut acc = vec![0f32; width];
@@ -137,19 +139,18 @@ fn column_sums(g: &[f32], width: usize, out: &mut [f32]) {
             }
             acc
         })
-        .reduce_with(|mut a, b| {
-            a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
-            a
-        })
-        .unwrap_or_else(|| vec![0.0; width]);
-    out.copy_from_slice(&sums);
+        .collect();
+    out.fill(0.0);
+    for block in &blocks {
+        out.iter_mut().zip(block).for_each(|(o, b)| *o += b);
+    }
 }
 
 /// The reconstruction loss `Σ‖x̂ − x‖² / rows` and its gradient `2(x̂ − x) / rows` into `grad`.
 fn reconstruction_grad(reconstruction: &[f32], x: &[f32], rows: usize, grad: &mut Vec<f32>) -> f64 {
     let scale = 2.0 / rows as f32;
     grad.resize(reconstruction.len(), 0.0);
-    let sum: f64 = grad
+    let blocks: Vec<f64> = grad
         .par_chunks_mut(CHUNK)
         .zip(reconstruction.par_chunks(CHUNK).zip(x.par_chunks(CHUNK)))
         .map(|(g, (y, t))| {
@@ -161,7 +162,9 @@ fn reconstruction_grad(reconstruction: &[f32], x: &[f32], rows: usize, grad: &mu
             }
             block as f64
         })
-        .sum();
+        .collect();
+    // Added in block order, so the reported loss does not depend on rayon's scheduling.
+    let sum: f64 = blocks.iter().sum();
     sum / rows as f64
 }
 
@@ -251,6 +254,52 @@ fn balanced_targets(
         .collect()
 }
 
+/// Decoder forward from `latent`, the reconstruction loss against `x` (returned), and decoder
+/// backward: the decoder's gradients go to `grads`, the latent's to `work.grad[0]`.
+fn decoder_pass(
+    decoder: &[LayerWeights],
+    latent: &[f32],
+    x: &[f32],
+    rows: usize,
+    grads: &mut ModelWeights,
+    work: &mut Workspace,
+) -> f64 {
+    mlp_forward(decoder, latent, rows, &mut work.dec);
+    let reconstruction = work.dec.last().expect("a decoder has layers");
+    let loss = reconstruction_grad(reconstruction, x, rows, &mut work.grad[0]);
+    let dec_grads = grads.decoder.as_mut().expect("gradients mirror the model");
+    mlp_backward(
+        decoder,
+        latent,
+        &work.dec,
+        rows,
+        dec_grads,
+        &mut work.grad,
+        true,
+    );
+    loss
+}
+
+/// Encoder backward from the latent's gradient in `work.grad[0]` (the input needs none).
+fn encoder_backward(
+    model: &ModelWeights,
+    x: &[f32],
+    rows: usize,
+    grads: &mut ModelWeights,
+    work: &mut Workspace,
+) {
+    let acts = &work.enc;
+    mlp_backward(
+        &model.encoder,
+        x,
+        acts,
+        rows,
+        &mut grads.encoder,
+        &mut work.grad,
+        false,
+    );
+}
+
 /// The encoder's output for `x` (`[rows, input_dim]`), without keeping anything for backward.
 pub fn latents(model: &ModelWeights, x: &[f32], rows: usize, work: &mut Workspace) -> Vec<f32> {
     mlp_forward(&model.encoder, x, rows, &mut work.enc);
@@ -314,20 +363,7 @@ pub fn loss_and_grads(
     }
     codebook_loss /= rows as f64;
 
-    mlp_forward(decoder, &quantized, rows, &mut work.dec);
-    let reconstruction = work.dec.last().expect("a decoder has layers");
-    let recon_loss = reconstruction_grad(reconstruction, x, rows, &mut work.grad[0]);
-
-    let dec_grads = grads.decoder.as_mut().expect("gradients mirror the model");
-    mlp_backward(
-        decoder,
-        &quantized,
-        &work.dec,
-        rows,
-        dec_grads,
-        &mut work.grad,
-        true,
-    );
+    let recon_loss = decoder_pass(decoder, &quantized, x, rows, grads, work);
     // work.grad[0] is now the gradient of the quantized latent.
     let mut through = vec![0f32; rows * dim];
     for level in (0..levels).rev() {
@@ -335,8 +371,9 @@ pub fn loss_and_grads(
         let (e_all, g_q) = (&work.residuals[level], &work.grad[0]);
         let (nearest, targets) = (&work.nearest[level], &work.targets[level]);
         let block = 512;
-        // Each block of rows accumulates its own codebook gradient; the blocks' sums are added.
-        let code_grad = through
+        // Each block of rows accumulates its own codebook gradient; the blocks' sums are added
+        // in block order (deterministic, unlike rayon's reduction tree).
+        let blocks: Vec<Vec<f32>> = through
             .par_chunks_mut(block * dim)
             .enumerate()
             .map(|(b, through)| {
@@ -360,23 +397,15 @@ pub fn loss_and_grads(
                 }
                 code_grad
             })
-            .reduce_with(|mut a, b| {
-                a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
-                a
-            })
-            .unwrap_or_else(|| vec![0.0; codebook.len()]);
-        grads.codebooks[level] = code_grad;
+            .collect();
+        let code_grad = &mut grads.codebooks[level];
+        code_grad.fill(0.0);
+        for block in &blocks {
+            code_grad.iter_mut().zip(block).for_each(|(g, b)| *g += b);
+        }
     }
     work.grad[0] = through;
-    mlp_backward(
-        &model.encoder,
-        x,
-        &work.enc,
-        rows,
-        &mut grads.encoder,
-        &mut work.grad,
-        false,
-    );
+    encoder_backward(model, x, rows, grads, work);
 
     let mut ids = vec![0u32; rows * levels];
     for (level, nearest) in work.nearest.iter().enumerate() {
@@ -409,28 +438,8 @@ pub fn autoencoder_grads(
     let decoder = model.decoder.as_ref().expect("training builds a decoder");
     mlp_forward(&model.encoder, x, rows, &mut work.enc);
     let latent = work.enc.last().expect("an encoder has layers").clone();
-    mlp_forward(decoder, &latent, rows, &mut work.dec);
-    let reconstruction = work.dec.last().expect("a decoder has layers");
-    let loss = reconstruction_grad(reconstruction, x, rows, &mut work.grad[0]);
-    let dec_grads = grads.decoder.as_mut().expect("gradients mirror the model");
-    mlp_backward(
-        decoder,
-        &latent,
-        &work.dec,
-        rows,
-        dec_grads,
-        &mut work.grad,
-        true,
-    );
-    mlp_backward(
-        &model.encoder,
-        x,
-        &work.enc,
-        rows,
-        &mut grads.encoder,
-        &mut work.grad,
-        false,
-    );
+    let loss = decoder_pass(decoder, &latent, x, rows, grads, work);
+    encoder_backward(model, x, rows, grads, work);
     grads.codebooks.iter_mut().for_each(|c| c.fill(0.0));
     loss
 }
