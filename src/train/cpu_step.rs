@@ -10,7 +10,7 @@
 //! - `‖sg(r) − t‖²` moves code `t` by `2(t − r)`, `‖r − sg(t)‖²` moves `r` by `2(r − t)`
 //!   (means over rows divide both by the batch size).
 //!
-//! `tests/cpu_engine.rs` checks the gradients against burn's autodiff on the same weights.
+//! `tests/training.rs` checks the gradients against burn's autodiff on the same weights.
 
 use super::matmul::{matmul, View};
 use crate::quantizer::Balance;
