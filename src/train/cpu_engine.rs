@@ -317,32 +317,16 @@ impl Engine for CpuEngine {
     }
 
     fn save_optimizer(&self, path: &Path) -> Result<Vec<u64>, String> {
-        let device = Default::default();
         let ids: Vec<ParamId> = self.moments.iter().map(|_| ParamId::new()).collect();
         let mut record = Record::default();
         for ((m, (_, shape)), id) in self.moments.iter().zip(tensors(&self.model)).zip(&ids) {
             if m.time == 0 {
                 continue;
             }
-            let tensor = |v: &Vec<f32>| TensorData::new(v.clone(), shape.clone());
             let entry = if shape.len() == 1 {
-                AdaptorRecord::from_state::<1>(AdamWState {
-                    momentum: AdaptiveMomentumState {
-                        time: m.time,
-                        moment_1: Tensor::<Host, 1>::from_data(tensor(&m.first), &device),
-                        moment_2: Tensor::<Host, 1>::from_data(tensor(&m.second), &device),
-                        max_moment_2: None,
-                    },
-                })
+                record_entry::<1>(m, &shape)
             } else {
-                AdaptorRecord::from_state::<2>(AdamWState {
-                    momentum: AdaptiveMomentumState {
-                        time: m.time,
-                        moment_1: Tensor::<Host, 2>::from_data(tensor(&m.first), &device),
-                        moment_2: Tensor::<Host, 2>::from_data(tensor(&m.second), &device),
-                        max_moment_2: None,
-                    },
-                })
+                record_entry::<2>(m, &shape)
             };
             record.insert(*id, entry);
         }
@@ -354,6 +338,22 @@ impl Engine for CpuEngine {
         .map_err(|e| e.to_string())?;
         Ok(ids.iter().map(ParamId::val).collect())
     }
+}
+
+/// `m` as burn's AdamW record of a rank-`D` parameter of `shape`: what [`read_momentum`] reads.
+fn record_entry<const D: usize>(m: &Moments, shape: &[usize]) -> AdaptorRecord<AdamW, Train> {
+    let device = Default::default();
+    let tensor = |v: &Vec<f32>| {
+        Tensor::<Host, D>::from_data(TensorData::new(v.clone(), shape.to_vec()), &device)
+    };
+    AdaptorRecord::from_state::<D>(AdamWState {
+        momentum: AdaptiveMomentumState {
+            time: m.time,
+            moment_1: tensor(&m.first),
+            moment_2: tensor(&m.second),
+            max_moment_2: None,
+        },
+    })
 }
 
 fn read_momentum<const D: usize>(state: AdaptiveMomentumState<Host, D>) -> Moments {
