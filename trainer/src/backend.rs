@@ -28,6 +28,7 @@ macro_rules! with_backend {
                 #[cfg(feature = "cuda")]
                 {
                     $crate::backend::check_cuda_env()?;
+                    $crate::backend::configure_kernel_cache();
                     type $b = $crate::backend::Cuda;
                     let $device = burn::backend::cuda::CudaDevice::default();
                     $body
@@ -60,4 +61,60 @@ pub fn check_cuda_env() -> anyhow::Result<()> {
              export CUDA_PATH=$(dirname $(dirname $(which nvcc))))"
         ),
     }
+}
+
+/// Where compiled CUDA kernels and autotune results are kept between runs: `RQVAE_KERNEL_CACHE`,
+/// else `$XDG_CACHE_HOME/rqvae/cuda`, else `~/.cache/rqvae/cuda`; `RQVAE_KERNEL_CACHE=off`
+/// disables it.
+#[cfg(feature = "cuda")]
+pub fn kernel_cache_dir() -> Option<std::path::PathBuf> {
+    use std::path::PathBuf;
+    match std::env::var_os("RQVAE_KERNEL_CACHE") {
+        Some(v) if v == "off" || v.is_empty() => None,
+        Some(v) => Some(PathBuf::from(v)),
+        None => std::env::var_os("XDG_CACHE_HOME")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+            .map(|base| base.join("rqvae").join("cuda")),
+    }
+}
+
+/// cubecl compiles every kernel with NVRTC on first use (about 7 s of a run's first epoch) and
+/// keeps nothing by default. Pointing its compilation and autotune caches at a directory makes
+/// later runs load the compiled kernels instead. A `cubecl.toml` that names a cache wins. Runs once
+/// per process, before the first CUDA device is created; a directory that cannot be written leaves
+/// the caches off (cubecl would panic on it), with a warning.
+#[cfg(feature = "cuda")]
+pub fn configure_kernel_cache() {
+    use burn::cubecl::config::{cache::CacheConfig, CubeClRuntimeConfig, RuntimeConfig};
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let mut config = CubeClRuntimeConfig::from_current_dir().override_from_env();
+        if let Some(dir) = kernel_cache_dir() {
+            let writable = std::fs::create_dir_all(&dir).is_ok() && tempfile_probe(&dir).is_ok();
+            if writable {
+                if config.compilation.cache.is_none() {
+                    config.compilation.cache = Some(CacheConfig::File(dir.clone()));
+                }
+                if matches!(config.autotune.cache, CacheConfig::Target) {
+                    config.autotune.cache = CacheConfig::File(dir);
+                }
+            } else {
+                eprintln!(
+                    "warning: kernel cache {} is not writable; CUDA kernels will be compiled \
+                     afresh (set RQVAE_KERNEL_CACHE to another directory, or to off)",
+                    dir.display()
+                );
+            }
+        }
+        CubeClRuntimeConfig::set(config);
+    });
+}
+
+#[cfg(feature = "cuda")]
+fn tempfile_probe(dir: &std::path::Path) -> std::io::Result<()> {
+    let probe = dir.join(format!(".probe-{}", std::process::id()));
+    std::fs::write(&probe, b"")?;
+    std::fs::remove_file(probe)
 }
