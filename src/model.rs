@@ -1,5 +1,6 @@
 //! The RQ-VAE: MLP encoder → residual quantizer → MLP decoder.
 
+use crate::collision::BatchCollision;
 use crate::config::RqVaeConfig;
 use crate::quantizer::{Balance, QuantizerOutput, ResidualQuantizer};
 use burn::module::{Initializer, Module, Param};
@@ -126,9 +127,14 @@ impl<B: Backend> RqVae<B> {
     }
 
     /// The training pass. Panics without a decoder; training always builds one.
-    pub fn forward(&self, x: Tensor<B, 2>, balance: &Balance) -> ForwardOutput<B> {
+    pub fn forward(
+        &self,
+        x: Tensor<B, 2>,
+        balance: &Balance,
+        collision: Option<&BatchCollision<B>>,
+    ) -> ForwardOutput<B> {
         let latent = self.encoder.forward(x);
-        let quantizer = self.quantizer.forward(latent.clone(), balance);
+        let quantizer = self.quantizer.forward(latent.clone(), balance, collision);
         let decoder = self
             .decoder
             .as_ref()

@@ -4,6 +4,7 @@
 //! `residual − code`. Training and inference use that same residual, as the rotation-trick paper
 //! requires (a mismatch between the two is a known bug in one public implementation).
 
+use crate::collision::{level_penalty, BatchCollision};
 use burn::module::{Module, Param};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData};
@@ -27,6 +28,8 @@ pub struct QuantizerOutput<B: Backend> {
     pub commitment_loss: Tensor<B, 1>,
     /// The residual each level quantized, detached, for dead-code replacement.
     pub residuals: Vec<Tensor<B, 2>>,
+    /// `Σ_l λ_l · penalty_l` of [`crate::collision`] (zero without a penalty).
+    pub collision_loss: Tensor<B, 1>,
 }
 
 /// How the training pass picks each level's code: nearest (the default), or balanced over the
@@ -177,10 +180,18 @@ impl<B: Backend> ResidualQuantizer<B> {
         sum.expect("a quantizer has at least one level")
     }
 
-    /// The training pass: codes chosen as `balance` says, rotation-trick output and both VQ
-    /// losses.
-    pub fn forward(&self, latent: Tensor<B, 2>, balance: &Balance) -> QuantizerOutput<B> {
+    /// The training pass: codes chosen as `balance` says, rotation-trick output, both VQ
+    /// losses and, with `collision`, the prefix-collision penalty.
+    pub fn forward(
+        &self,
+        latent: Tensor<B, 2>,
+        balance: &Balance,
+        collision: Option<&BatchCollision<B>>,
+    ) -> QuantizerOutput<B> {
         let device = latent.device();
+        let [n, _] = latent.dims();
+        let mut prefix = Tensor::<B, 1, Int>::zeros([n], &device);
+        let mut collision_loss = Tensor::<B, 1>::zeros([1], &device);
         let mut residual = latent;
         let mut quantized: Option<Tensor<B, 2>> = None;
         let mut ids = Vec::with_capacity(self.codebooks.len());
@@ -189,6 +200,7 @@ impl<B: Backend> ResidualQuantizer<B> {
         let mut commitment_loss = Tensor::<B, 1>::zeros([1], &device);
         for (level, codebook) in self.codebooks.iter().enumerate() {
             let codebook = codebook.val();
+            let [k, _] = codebook.dims();
             let residual_const = residual.clone().detach();
             let scores = code_scores(residual_const.clone(), codebook.clone().detach());
             let nearest = scores.clone().argmin(1).flatten(0, 1);
@@ -197,12 +209,26 @@ impl<B: Backend> ResidualQuantizer<B> {
             // Balanced codes only set the targets of the two VQ losses; the forward pass keeps the
             // nearest code, so the next level sees the residual inference will give it.
             let target = match balance.epsilon(level) {
-                Some(eps) => codebook.select(
+                Some(eps) => codebook.clone().select(
                     0,
                     crate::sinkhorn::balanced_codes(scores, eps, balance.iterations),
                 ),
                 None => code,
             };
+
+            if let Some(c) = collision {
+                if let Some(weight) = c.penalty.weight(level) {
+                    let penalty = level_penalty(
+                        residual.clone(),
+                        codebook.clone().detach(),
+                        prefix.clone(),
+                        c.row_weights.clone(),
+                        c.penalty.temperature,
+                    );
+                    collision_loss = collision_loss + penalty.mul_scalar(weight);
+                }
+            }
+            prefix = prefix.mul_scalar(k as i64) + nearest.clone();
 
             codebook_loss = codebook_loss + row_sq_dist(residual_const.clone(), target.clone());
             commitment_loss = commitment_loss + row_sq_dist(residual.clone(), target.detach());
@@ -222,6 +248,7 @@ impl<B: Backend> ResidualQuantizer<B> {
             codebook_loss,
             commitment_loss,
             residuals,
+            collision_loss,
         }
     }
 

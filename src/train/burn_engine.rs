@@ -3,6 +3,7 @@
 
 use super::engine::{Engine, StepRecipe, StepTotals};
 use super::{param_order, TrainConfig};
+use crate::collision::{first_occurrence_weights, BatchCollision};
 use crate::config::RqVaeConfig;
 use crate::embeddings::Embeddings;
 use crate::inference::to_tensor;
@@ -39,6 +40,19 @@ pub struct BurnEngine<B: AutodiffBackend> {
     /// `take_totals`, kept on the device so that a step waits for nothing.
     counts: Option<Tensor<B, 2, Int>>,
     loss_sums: Option<Tensor<B, 1>>,
+    /// The collision penalty's `w_i` of every data row, when the recipe uses the penalty.
+    row_weights: Option<Tensor<B, 1>>,
+}
+
+fn row_weights<B: AutodiffBackend>(
+    train: &TrainConfig,
+    data: &Embeddings,
+    device: &B::Device,
+) -> Option<Tensor<B, 1>> {
+    train.collision_weight.iter().any(|&w| w > 0.0).then(|| {
+        let w = first_occurrence_weights(data.as_slice(), data.dim());
+        Tensor::from_data(TensorData::new(w, [data.rows()]), device)
+    })
 }
 
 fn optimizer<B: AutodiffBackend>(train: &TrainConfig) -> Optim<B> {
@@ -49,14 +63,17 @@ fn optimizer<B: AutodiffBackend>(train: &TrainConfig) -> Optim<B> {
 
 impl<B: AutodiffBackend> BurnEngine<B> {
     fn batch(&self, rows: &[usize]) -> Tensor<B, 2> {
-        let idx = Tensor::<B, 1, Int>::from_data(
+        self.data.clone().select(0, self.row_index(rows))
+    }
+
+    fn row_index(&self, rows: &[usize]) -> Tensor<B, 1, Int> {
+        Tensor::<B, 1, Int>::from_data(
             TensorData::new(
                 rows.iter().map(|&r| r as i64).collect::<Vec<_>>(),
                 [rows.len()],
             ),
             &self.device,
-        );
-        self.data.clone().select(0, idx)
+        )
     }
 
     /// The step's loss on `rows`, with the reconstruction term and the quantizer's output.
@@ -71,14 +88,24 @@ impl<B: AutodiffBackend> BurnEngine<B> {
         crate::quantizer::QuantizerOutput<B>,
     ) {
         let x = self.batch(rows);
-        let out = self.model.forward(x.clone(), &recipe.balance);
+        let collision = match (&self.row_weights, recipe.collision.is_on()) {
+            (Some(w), true) => Some(BatchCollision {
+                penalty: recipe.collision.clone(),
+                row_weights: w.clone().select(0, self.row_index(rows)),
+            }),
+            _ => None,
+        };
+        let out = self
+            .model
+            .forward(x.clone(), &recipe.balance, collision.as_ref());
         let recon = (out.reconstruction - x).powi_scalar(2).sum_dim(1).mean();
         let q = out.quantizer;
         let loss = recon.clone()
             + q.codebook_loss.clone().mul_scalar(recipe.codebook_weight)
             + q.commitment_loss
                 .clone()
-                .mul_scalar(recipe.commitment_weight);
+                .mul_scalar(recipe.commitment_weight)
+            + q.collision_loss.clone();
         (loss, recon, q)
     }
 
@@ -115,6 +142,7 @@ impl<B: AutodiffBackend> Engine for BurnEngine<B> {
             device: device.clone(),
             counts: None,
             loss_sums: None,
+            row_weights: row_weights::<B>(train, data, device),
         }
     }
 
@@ -158,6 +186,7 @@ impl<B: AutodiffBackend> Engine for BurnEngine<B> {
             device: device.clone(),
             counts: None,
             loss_sums: None,
+            row_weights: row_weights::<B>(train, data, device),
         })
     }
 

@@ -10,6 +10,7 @@
 use super::cpu_step::{self, Objective, Workspace};
 use super::engine::{Engine, StepRecipe, StepTotals};
 use super::TrainConfig;
+use crate::collision::first_occurrence_weights;
 use crate::config::RqVaeConfig;
 use crate::embeddings::Embeddings;
 use crate::model::RqVae;
@@ -56,6 +57,10 @@ pub struct CpuEngine {
     data: Vec<f32>,
     dim: usize,
     batch: Vec<f32>,
+    /// The collision penalty's `w_i` of every data row (empty when the recipe does not use it)
+    /// and of the current batch.
+    row_weights: Vec<f32>,
+    batch_weights: Vec<f32>,
     work: Workspace,
     totals: StepTotals,
 }
@@ -104,11 +109,13 @@ fn gather(data: &[f32], dim: usize, rows: &[usize], out: &mut Vec<f32>) {
         .for_each(|(dst, &r)| dst.copy_from_slice(&data[r * dim..(r + 1) * dim]));
 }
 
-fn objective(recipe: &StepRecipe) -> Objective<'_> {
+fn objective<'a>(recipe: &'a StepRecipe, row_weights: &'a [f32]) -> Objective<'a> {
     Objective {
         codebook_weight: recipe.codebook_weight,
         commitment_weight: recipe.commitment_weight,
         balance: &recipe.balance,
+        collision: &recipe.collision,
+        row_weights,
     }
 }
 
@@ -151,8 +158,23 @@ impl CpuEngine {
             data: data.as_slice().to_vec(),
             dim: data.dim(),
             batch: Vec::new(),
+            row_weights: if train.collision_weight.iter().any(|&w| w > 0.0) {
+                first_occurrence_weights(data.as_slice(), data.dim())
+            } else {
+                Vec::new()
+            },
+            batch_weights: Vec::new(),
             work: Workspace::default(),
             totals: StepTotals::default(),
+        }
+    }
+
+    /// The collision penalty's `w_i` of data rows `rows` (empty when the recipe does not use it).
+    fn weights_of(&self, rows: &[usize]) -> Vec<f32> {
+        if self.row_weights.is_empty() {
+            Vec::new()
+        } else {
+            rows.iter().map(|&r| self.row_weights[r]).collect()
         }
     }
 
@@ -257,11 +279,12 @@ impl Engine for CpuEngine {
         keep_residuals: bool,
     ) -> Vec<Vec<f32>> {
         gather(&self.data, self.dim, rows, &mut self.batch);
+        self.batch_weights = self.weights_of(rows);
         let forward = cpu_step::loss_and_grads(
             &self.model,
             &self.batch,
             rows.len(),
-            &objective(recipe),
+            &objective(recipe, &self.batch_weights),
             &mut self.grads,
             &mut self.work,
             keep_residuals,
@@ -287,11 +310,12 @@ impl Engine for CpuEngine {
         let mut x = Vec::new();
         gather(&self.data, self.dim, rows, &mut x);
         let mut grads = self.model.clone();
+        let weights = self.weights_of(rows);
         cpu_step::loss_and_grads(
             &self.model,
             &x,
             rows.len(),
-            &objective(recipe),
+            &objective(recipe, &weights),
             &mut grads,
             &mut Workspace::default(),
             false,

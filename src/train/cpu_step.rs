@@ -10,9 +10,16 @@
 //! - `‖sg(r) − t‖²` moves code `t` by `2(t − r)`, `‖r − sg(t)‖²` moves `r` by `2(r − t)`
 //!   (means over rows divide both by the batch size).
 //!
+//! - the prefix-collision penalty ([`crate::collision`]) reaches the scores `s = ‖r − c‖²`
+//!   through `q = p / ‖p‖` and a softmax: with `g_i = ∂penalty/∂q_i = 2 w_i (S_group − w_i q_i)
+//!   / Σw`, `∂penalty/∂p_i = h_i = (g_i − (q_i·g_i) q_i) / ‖p_i‖` and the score gradient is
+//!   `G_ic = −p_ic (h_ic − p_i·h_i) / T`, which moves `r_i` by `−2 Σ_c G_ic c` (the codebook is a
+//!   constant of the penalty).
+//!
 //! `tests/training.rs` checks the gradients against burn's autodiff on the same weights.
 
 use super::matmul::{matmul, View};
+use crate::collision::CollisionPenalty;
 use crate::quantizer::Balance;
 use crate::weights::{LayerWeights, ModelWeights};
 use rayon::prelude::*;
@@ -31,6 +38,8 @@ pub struct Workspace {
     targets: Vec<Vec<u32>>,
     scores: Vec<f32>,
     grad: [Vec<f32>; 2],
+    /// Per level, the collision penalty's gradient of the residual (empty when off).
+    collision_residual: Vec<Vec<f32>>,
 }
 
 /// Loss weights and code assignment of the step.
@@ -38,6 +47,9 @@ pub struct Objective<'a> {
     pub codebook_weight: f32,
     pub commitment_weight: f32,
     pub balance: &'a Balance,
+    pub collision: &'a CollisionPenalty,
+    /// The batch rows' `w_i` of the collision penalty (empty when it is off).
+    pub row_weights: &'a [f32],
 }
 
 /// The forward values a step reports.
@@ -254,6 +266,114 @@ fn balanced_targets(
         .collect()
 }
 
+/// The collision penalty of one level (see [`crate::collision`]) and its gradient of the
+/// residual `r` (`[rows, dim]`, into `grad_r`), scaled by `weight`; the codebook gets none.
+/// `scores` are `‖c‖² − 2 r·c` (the per-row `‖r‖²` does not change a softmax); `prefix`
+/// numbers each row's group. Returns the unweighted penalty.
+#[allow(clippy::too_many_arguments)]
+fn collision_grads(
+    r: &[f32],
+    codebook: &[f32],
+    scores: &[f32],
+    prefix: &[u64],
+    row_weights: &[f32],
+    weight: f32,
+    temperature: f32,
+    grad_r: &mut Vec<f32>,
+) -> f64 {
+    let rows = prefix.len().max(1);
+    let (k, dim) = (scores.len() / rows, r.len() / rows);
+    // T = τ · mean of the nearest squared distances ‖r‖² + min_c score.
+    let mut nearest_sum = 0f64;
+    let minima: Vec<f32> = scores
+        .chunks_exact(k)
+        .zip(r.chunks_exact(dim))
+        .map(|(row, rv)| {
+            let low = row.iter().copied().fold(f32::INFINITY, f32::min);
+            nearest_sum += (rv.iter().map(|v| v * v).sum::<f32>() + low) as f64;
+            low
+        })
+        .collect();
+    let t = ((nearest_sum / rows as f64) as f32 * temperature).max(f32::MIN_POSITIVE);
+    let mut p = vec![0f32; rows * k];
+    p.par_chunks_mut(k)
+        .zip(scores.par_chunks(k))
+        .zip(&minima)
+        .for_each(|((p, s), &low)| {
+            let mut total = 0f32;
+            for (p, &s) in p.iter_mut().zip(s) {
+                *p = (-(s - low) / t).exp();
+                total += *p;
+            }
+            p.iter_mut().for_each(|v| *v /= total);
+        });
+    // Directions q_i = p_i / ‖p_i‖ (p has a positive entry, so ‖p‖ > 0).
+    let norms: Vec<f32> = p
+        .chunks_exact(k)
+        .map(|p| p.iter().map(|v| v * v).sum::<f32>().sqrt())
+        .collect();
+    let mut q = p.clone();
+    q.par_chunks_mut(k)
+        .zip(&norms)
+        .for_each(|(q, &n)| q.iter_mut().for_each(|v| *v /= n));
+    // Group sums S_g = Σ w_i q_i over rows sorted by prefix, and g_i = ∂penalty/∂q_i.
+    let mut order: Vec<usize> = (0..rows).collect();
+    order.sort_by_key(|&i| prefix[i]);
+    let total_weight: f32 = row_weights.iter().sum::<f32>().max(1.0);
+    let mut penalty = 0f64;
+    let mut g = vec![0f32; rows * k];
+    let mut start = 0;
+    while start < rows {
+        let mut end = start + 1;
+        while end < rows && prefix[order[end]] == prefix[order[start]] {
+            end += 1;
+        }
+        let mut sum = vec![0f32; k];
+        for &i in &order[start..end] {
+            let w = row_weights[i];
+            sum.iter_mut()
+                .zip(&q[i * k..(i + 1) * k])
+                .for_each(|(s, &q)| *s += w * q);
+        }
+        penalty += sum.iter().map(|v| (v * v) as f64).sum::<f64>();
+        for &i in &order[start..end] {
+            let w = row_weights[i];
+            let (qi, gi) = (&q[i * k..(i + 1) * k], &mut g[i * k..(i + 1) * k]);
+            penalty -= qi.iter().map(|&v| ((w * v) * (w * v)) as f64).sum::<f64>();
+            for ((gv, &s), &qv) in gi.iter_mut().zip(&sum).zip(qi) {
+                *gv = 2.0 * w * (s - w * qv) / total_weight;
+            }
+        }
+        start = end;
+    }
+    // Through the normalisation, ∂q/∂p = (I − q qᵀ) / ‖p‖; then the softmax, scaled by the
+    // level's weight: G = −p (g − p·g) / T.
+    g.par_chunks_mut(k)
+        .zip(p.par_chunks(k).zip(q.par_chunks(k)))
+        .zip(&norms)
+        .for_each(|((g, (p, q)), &norm)| {
+            let along: f32 = g.iter().zip(q).map(|(a, b)| a * b).sum();
+            g.iter_mut()
+                .zip(q)
+                .for_each(|(g, &q)| *g = (*g - along * q) / norm);
+            let dot: f32 = g.iter().zip(p).map(|(a, b)| a * b).sum();
+            g.iter_mut()
+                .zip(p)
+                .for_each(|(g, &p)| *g = -weight * p * (*g - dot) / t);
+        });
+    // ∂s/∂r = −2c.
+    grad_r.clear();
+    grad_r.resize(rows * dim, 0.0);
+    matmul(
+        grad_r,
+        View::new(&g, rows, k),
+        View::new(codebook, k, dim),
+        false,
+    );
+    grad_r.iter_mut().for_each(|v| *v *= -2.0);
+    penalty / total_weight as f64
+}
+
 /// Decoder forward from `latent`, the reconstruction loss against `x` (returned), and decoder
 /// backward: the decoder's gradients go to `grads`, the latent's to `work.grad[0]`.
 fn decoder_pass(
@@ -327,10 +447,29 @@ pub fn loss_and_grads(
     work.residuals.resize_with(levels, Vec::new);
     work.nearest.resize_with(levels, Vec::new);
     work.targets.resize_with(levels, Vec::new);
+    work.collision_residual.resize_with(levels, Vec::new);
+    let mut prefix = vec![0u64; rows];
     for (level, codebook) in model.codebooks.iter().enumerate() {
         let k = codebook.len() / dim;
         code_scores(&residual, codebook, dim, &mut work.scores);
         let nearest = argmin_rows(&work.scores, k);
+        work.collision_residual[level].clear();
+        if let Some(weight) = objective.collision.weight(level) {
+            collision_grads(
+                &residual,
+                codebook,
+                &work.scores,
+                &prefix,
+                objective.row_weights,
+                weight,
+                objective.collision.temperature,
+                &mut work.collision_residual[level],
+            );
+        }
+        prefix
+            .iter_mut()
+            .zip(&nearest)
+            .for_each(|(p, &c)| *p = *p * k as u64 + c as u64);
         let targets = match objective.balance.epsilon.get(level).copied() {
             Some(eps) if eps > 0.0 => {
                 balanced_targets(&work.scores, rows, k, eps, objective.balance.iterations)
@@ -402,6 +541,12 @@ pub fn loss_and_grads(
         code_grad.fill(0.0);
         for block in &blocks {
             code_grad.iter_mut().zip(block).for_each(|(g, b)| *g += b);
+        }
+        if !work.collision_residual[level].is_empty() {
+            through
+                .iter_mut()
+                .zip(&work.collision_residual[level])
+                .for_each(|(g, c)| *g += c);
         }
     }
     work.grad[0] = through;

@@ -8,6 +8,7 @@
 //! passes on the CPU. Both save the same checkpoint, so a run can resume on either.
 
 use super::TrainConfig;
+use crate::collision::CollisionPenalty;
 use crate::config::RqVaeConfig;
 use crate::embeddings::Embeddings;
 use crate::quantizer::Balance;
@@ -20,6 +21,7 @@ pub struct StepRecipe {
     pub codebook_weight: f32,
     pub commitment_weight: f32,
     pub balance: Balance,
+    pub collision: CollisionPenalty,
 }
 
 impl StepRecipe {
@@ -30,6 +32,10 @@ impl StepRecipe {
             balance: Balance {
                 epsilon: train.sinkhorn_epsilon.clone(),
                 iterations: train.sinkhorn_iterations,
+            },
+            collision: CollisionPenalty {
+                weights: train.collision_weight.clone(),
+                temperature: train.collision_temperature,
             },
         }
     }
