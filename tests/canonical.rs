@@ -132,7 +132,16 @@ fn an_exact_tie_has_zero_margin_and_goes_to_the_lower_code() {
     let ids: Vec<i64> = ids.into_data().to_vec().unwrap();
     let host = HostModel::new(&w).unwrap();
     let canonical = host.encode(x.row(40), 1);
-    assert!(canonical[1] < 254, "the original code wins an exact tie");
+    // The planted pair: the two identical codes of level 1; the lower index must win.
+    let dim = w.config.latent_dim;
+    let codes: Vec<&[f32]> = w.codebooks[1].chunks_exact(dim).collect();
+    let lower = (0..codes.len())
+        .find(|&i| (i + 1..codes.len()).any(|j| codes[i] == codes[j]))
+        .expect("a duplicated level-1 code");
+    assert_eq!(
+        canonical[1] as usize, lower,
+        "the lower code wins an exact tie"
+    );
     assert_eq!(ids[1] as u32, canonical[1]);
 }
 

@@ -31,8 +31,13 @@ pub struct TrainArgs {
     #[arg(long)]
     config: Option<PathBuf>,
     /// Training recipe as JSON (TrainConfig fields); the flags below override it.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "recipe")]
     train_config: Option<PathBuf>,
+    /// A named recipe to start from (instead of --train-config): `reference` (the model card's)
+    /// or `semantic-ids` (the shipped default model's: batch 512, LR 1e-3, the prefix-collision
+    /// penalty for the last fifth of the epochs, 400 epochs unless --epochs says otherwise).
+    #[arg(long, value_enum, default_value = "reference")]
+    recipe: RecipeName,
     /// Passes over the data [default: 1000].
     #[arg(long)]
     epochs: Option<usize>,
@@ -61,6 +66,12 @@ pub struct TrainArgs {
     /// Query items for the final metrics' neighbour terms; 0 uses every item.
     #[arg(long, default_value_t = 5000)]
     eval_queries: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RecipeName {
+    Reference,
+    SemanticIds,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -106,7 +117,10 @@ fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
                 .with_context(|| format!("{}: not a usable training config", path.display()))?
         }
         None if args.resume => saved_recipe(&checkpoint_dir(&args.out))?,
-        None => TrainConfig::default(),
+        None => match args.recipe {
+            RecipeName::Reference => TrainConfig::reference(),
+            RecipeName::SemanticIds => TrainConfig::semantic_ids(args.epochs.unwrap_or(400)),
+        },
     };
     if let Some(v) = args.epochs {
         train.epochs = v;

@@ -124,6 +124,76 @@ fn batch_larger_than_data_and_unwritable_output_are_refused() {
     assert_clean_failure(&out, &["cannot create run directory"]);
 }
 
+/// `--recipe semantic-ids` trains with the shipped default model's recipe, its penalty phase
+/// following `--epochs`; naming a recipe and giving one as JSON at once is refused.
+#[test]
+fn named_recipes_set_the_whole_recipe() {
+    let dir = scratch("recipe");
+    let small = dir.join("small.npy");
+    write_npy_f32(&small, 600, 8, |i| (i as f32 * 0.37).sin());
+    let run_dir = dir.join("run");
+    let out = run(&[
+        "train",
+        "--embeddings",
+        s(&small),
+        "--out",
+        s(&run_dir),
+        "--recipe",
+        "semantic-ids",
+        "--epochs",
+        "5",
+        "--config",
+        s(&dir.join("cfg.json")),
+    ]);
+    // The config file does not exist yet: the error names it and nothing is trained.
+    assert_clean_failure(&out, &["cfg.json"]);
+    std::fs::write(
+        dir.join("cfg.json"),
+        r#"{"hidden_dims": [16], "latent_dim": 4, "levels": 3, "codebook_size": 8}"#,
+    )
+    .unwrap();
+    let out = run(&[
+        "train",
+        "--embeddings",
+        s(&small),
+        "--out",
+        s(&run_dir),
+        "--recipe",
+        "semantic-ids",
+        "--epochs",
+        "5",
+        "--config",
+        s(&dir.join("cfg.json")),
+        "--eval-queries",
+        "50",
+    ]);
+    assert_success(&out);
+    let recipe: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run_dir.join("train.json")).unwrap())
+            .unwrap();
+    assert_eq!(recipe["batch_size"], 512);
+    assert_eq!(recipe["lr"], 1e-3);
+    assert_eq!(
+        recipe["collision_weight"],
+        serde_json::json!([0.0, 1.0, 3.0])
+    );
+    assert_eq!(recipe["collision_from_epoch"], 4);
+
+    std::fs::write(dir.join("recipe.json"), r#"{"epochs": 2}"#).unwrap();
+    let out = run(&[
+        "train",
+        "--embeddings",
+        s(&small),
+        "--out",
+        s(&dir.join("run2")),
+        "--recipe",
+        "semantic-ids",
+        "--train-config",
+        s(&dir.join("recipe.json")),
+    ]);
+    assert_clean_failure(&out, &["--recipe", "--train-config"]);
+}
+
 /// Trains a tiny run once and exercises eval, encode, export and the model checks on it.
 #[test]
 fn train_eval_encode_export_round_trip() {
