@@ -87,11 +87,12 @@ impl<B: AutodiffBackend> BurnEngine<B> {
         Tensor<B, 1>,
         crate::quantizer::QuantizerOutput<B>,
     ) {
-        let x = self.batch(rows);
+        let idx = self.row_index(rows);
+        let x = self.data.clone().select(0, idx.clone());
         let collision = match (&self.row_weights, recipe.collision.is_on()) {
             (Some(w), true) => Some(BatchCollision {
                 penalty: recipe.collision.clone(),
-                row_weights: w.clone().select(0, self.row_index(rows)),
+                row_weights: w.clone().select(0, idx),
             }),
             _ => None,
         };

@@ -709,6 +709,15 @@ fn check_recipe(
             ),
         });
     }
+    // A row's prefix is numbered by its codes in base `codebook_size` (an i64 on the device).
+    let prefix_space = (config.codebook_size as f64).powi(config.levels.saturating_sub(1) as i32);
+    if train.collision_weight.iter().any(|&w| w > 0.0) && prefix_space >= i64::MAX as f64 {
+        return Err(TrainError::Collision {
+            field: "the model",
+            expected: "small enough to number its ID prefixes in 64 bits",
+            found: format!("{} levels of {} codes", config.levels, config.codebook_size),
+        });
+    }
     let t = train.collision_temperature;
     if !(t.is_finite() && t > 0.0) {
         return Err(TrainError::Collision {
