@@ -8,17 +8,23 @@ cargo fmt --all --check
 
 # The CUDA feature is part of every native build so that it cannot rot on machines without a GPU:
 # the CUDA libraries are loaded at run time, so it compiles and links here.
-FEATURES=(--workspace --all-targets --features rqvae-train/cuda)
+FEATURES=(--workspace --features rqvae-train/cuda)
 
+# Clippy runs in the profiles of the builds that follow (release; wasm-release for the wasm32
+# API), so that their build scripts and proc macros (burn's and cubecl's are large) are compiled
+# once per profile instead of once more for clippy's own.
 echo "== cargo clippy -D warnings (native, CUDA included)"
-cargo clippy "${FEATURES[@]}" -- -D warnings
+cargo clippy --release --all-targets "${FEATURES[@]}" -- -D warnings
 
 echo "== cargo clippy -D warnings (wasm32 API)"
-cargo clippy --lib --target wasm32-unknown-unknown --no-default-features --features wasm -- -D warnings
-cargo clippy --lib --target wasm32-unknown-unknown --no-default-features --features wasm,relaxed-simd -- -D warnings
+for features in wasm wasm,relaxed-simd; do
+  cargo clippy --lib --profile wasm-release --target wasm32-unknown-unknown \
+    --no-default-features --features "$features" -- -D warnings
+done
 
+# Benches are checked by clippy above; building them for `cargo test` would only add a link.
 echo "== cargo test (release: the tests train small models)"
-cargo test --release "${FEATURES[@]}"
+cargo test --release --lib --bins --tests "${FEATURES[@]}"
 
 echo "== npm run build (wasm package)"
 npm run build

@@ -16,7 +16,7 @@
 //!   `G_ic = −p_ic (h_ic − p_i·h_i) / T`, which moves `r_i` by `−2 Σ_c G_ic c` (the codebook is a
 //!   constant of the penalty).
 //!
-//! `tests/training.rs` checks the gradients against burn's autodiff on the same weights.
+//! `tests/integration/training.rs` checks the gradients against burn's autodiff on the same weights.
 
 use super::matmul::{matmul, View};
 use crate::collision::CollisionPenalty;

@@ -1,5 +1,4 @@
-//! Helpers shared by the integration tests (a module, not a test crate of its own).
-#![allow(dead_code)] // each test file uses a different part
+//! Helpers shared by the integration tests.
 
 use std::path::PathBuf;
 

@@ -1,11 +1,9 @@
 //! Short CPU training runs on the real 2,000-item sample with both engines: the model learns,
 //! codes stay in use, checkpoints resume, and bad recipes are refused; and the hand-written CPU
-//! engine computes what burn's autodiff does. (One test file: each file is a release binary
-//! that links all of burn.)
+//! engine computes what burn's autodiff does.
 
-mod common;
+use crate::common::{max_abs_diff, sample, unique_temp_path};
 use burn::backend::{Autodiff, NdArray};
-use common::{max_abs_diff, sample, unique_temp_path};
 use rqvae::inference::{encode_ids, evaluate_model};
 use rqvae::train::{
     BurnEngine, CpuDevice, CpuEngine, DeadCodeSource, Engine, StepRecipe, TrainConfig, TrainError,
@@ -241,6 +239,25 @@ fn bad_recipes_are_refused() {
         }
     }
 
+    // Prefixes of 8 codes out of 256 do not fit the 64-bit numbers that group them.
+    let deep = RqVaeConfig {
+        levels: 9,
+        codebook_size: 256,
+        ..small_config()
+    };
+    let penalty = TrainConfig {
+        collision_weight: vec![1.0],
+        batch_size: 100,
+        ..Default::default()
+    };
+    match Trainer::<AD>::new(deep, penalty, &data, &device) {
+        Err(e @ TrainError::Collision { .. }) => {
+            assert!(e.to_string().contains("9 levels of 256 codes"), "{e}")
+        }
+        Err(other) => panic!("expected Collision for a 9-level model, got {other:?}"),
+        Ok(_) => panic!("a penalty on a 9 × 256 model was accepted"),
+    }
+
     let small = TrainConfig {
         batch_size: 100,
         ..Default::default()
@@ -303,7 +320,7 @@ fn max_param_diff(a: &rqvae::ModelWeights, b: &rqvae::ModelWeights) -> f32 {
         v.extend(w.codebooks.iter().flatten());
         v
     }
-    common::max_abs_diff(&flat(a), &flat(b))
+    crate::common::max_abs_diff(&flat(a), &flat(b))
 }
 
 // The hand-written CPU engine against burn's autodiff: the same gradients on the same weights

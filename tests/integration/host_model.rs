@@ -4,7 +4,6 @@
 //! `src/lanes.rs`), so what these native tests establish holds for the wasm module; the Node and
 //! Chromium tests check that separately against `rqvae-train encode`.
 
-mod common;
 use burn::backend::NdArray;
 use burn::tensor::backend::Backend;
 use rand::rngs::StdRng;
@@ -66,7 +65,7 @@ fn default_model_reconstructions_match_burn() {
     let ours = host.decode(&ids).expect("the default model has a decoder");
     let device = Default::default();
     let theirs = decode_ids(&w.to_model::<B>(&device), &ids, 3, 512, &device).unwrap();
-    let worst = common::max_abs_diff(&ours, &theirs);
+    let worst = crate::common::max_abs_diff(&ours, &theirs);
     assert!(worst < 1e-5, "largest difference {worst}");
 }
 
@@ -99,7 +98,7 @@ fn odd_shapes_match_burn() {
         assert_eq!(ids, burn_ids(&w, &x), "{rows} rows");
         let recon = host.decode(&ids).unwrap();
         let theirs = decode_ids(&w.to_model::<B>(&device), &ids, 2, 64, &device).unwrap();
-        let worst = common::max_abs_diff(&recon, &theirs);
+        let worst = crate::common::max_abs_diff(&recon, &theirs);
         assert!(worst < 1e-5, "{rows} rows: largest difference {worst}");
     }
 }

@@ -1,8 +1,7 @@
 //! The `.npy` reader: round trips through the writer, the real sample file, and one specific
 //! error for every kind of bad input.
 
-mod common;
-use common::unique_temp_path;
+use crate::common::unique_temp_path;
 use half::f16;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};

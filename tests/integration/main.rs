@@ -1,0 +1,17 @@
+//! The library's integration tests, built as one test binary. Each file used to be a binary of
+//! its own that compiled burn's generic code and linked it again: in a cold CI run that was about
+//! seven minutes of the release test build.
+
+mod common;
+
+mod canonical;
+mod fuzz;
+mod host_model;
+mod id_table;
+mod kmeans;
+mod metrics;
+mod npy;
+mod quantizer;
+mod sinkhorn;
+mod training;
+mod weights;
