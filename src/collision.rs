@@ -3,11 +3,11 @@
 //!
 //! Nearest-code quantization sends near neighbours to the same code, which is what makes codes
 //! semantic, but at the last level it also makes near-duplicate items share their whole ID:
-//! with the reference recipe about 8 % of a catalog loses its unique (A, B, C) although fewer
+//! with the previous default model about 8 % of a catalog lost its unique (A, B, C) although fewer
 //! than 3 % of its rows are identical. If the last code were drawn at random within each
 //! (A, B) group, 97.6 % would be unique on the same data. The penalty pushes towards that without
 //! giving up nearest-code IDs: it makes the rows of a batch that share a prefix prefer different
-//! codes, and the encoder and codebook learn to separate them. (Figures from 16,859 Amazon Video
+//! codes, and the encoder learns to separate them. (Figures from 16,859 Amazon Video
 //! Games titles embedded with all-mpnet-base-v2; the README has the measurements.)
 //!
 //! Definition, per level `l` with weight `λ_l > 0`, over the rows `i` of a batch:
@@ -92,8 +92,8 @@ pub fn first_occurrence_weights(data: &[f32], dim: usize) -> Vec<f32> {
 
 /// `penalty_l` of one level (see the module docs), as `[1]`, for a batch of `n` rows.
 ///
-/// `residual` `[n, dim]` carries the gradient (pass a detached `codebook` `[k, dim]`); `prefix` `[n]` numbers
-/// each row's prefix (equal numbers = same group); `row_weights` `[n]` are the `w_i`.
+/// `residual` `[n, dim]` carries the gradient (pass a detached `codebook` `[k, dim]`); `prefix`
+/// `[n]` numbers each row's prefix (equal numbers = same group); `row_weights` `[n]` are the `w_i`.
 pub fn level_penalty<B: Backend>(
     residual: Tensor<B, 2>,
     codebook: Tensor<B, 2>,

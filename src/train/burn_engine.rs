@@ -49,7 +49,7 @@ fn row_weights<B: AutodiffBackend>(
     data: &Embeddings,
     device: &B::Device,
 ) -> Option<Tensor<B, 1>> {
-    train.collision_weight.iter().any(|&w| w > 0.0).then(|| {
+    train.collision_penalty().is_on().then(|| {
         let w = first_occurrence_weights(data.as_slice(), data.dim());
         Tensor::from_data(TensorData::new(w, [data.rows()]), device)
     })

@@ -57,10 +57,8 @@ pub struct CpuEngine {
     data: Vec<f32>,
     dim: usize,
     batch: Vec<f32>,
-    /// The collision penalty's `w_i` of every data row (empty when the recipe does not use it)
-    /// and of the current batch.
+    /// The collision penalty's `w_i` of every data row (empty when the recipe does not use it).
     row_weights: Vec<f32>,
-    batch_weights: Vec<f32>,
     work: Workspace,
     totals: StepTotals,
 }
@@ -158,12 +156,11 @@ impl CpuEngine {
             data: data.as_slice().to_vec(),
             dim: data.dim(),
             batch: Vec::new(),
-            row_weights: if train.collision_weight.iter().any(|&w| w > 0.0) {
+            row_weights: if train.collision_penalty().is_on() {
                 first_occurrence_weights(data.as_slice(), data.dim())
             } else {
                 Vec::new()
             },
-            batch_weights: Vec::new(),
             work: Workspace::default(),
             totals: StepTotals::default(),
         }
@@ -279,12 +276,12 @@ impl Engine for CpuEngine {
         keep_residuals: bool,
     ) -> Vec<Vec<f32>> {
         gather(&self.data, self.dim, rows, &mut self.batch);
-        self.batch_weights = self.weights_of(rows);
+        let weights = self.weights_of(rows);
         let forward = cpu_step::loss_and_grads(
             &self.model,
             &self.batch,
             rows.len(),
-            &objective(recipe, &self.batch_weights),
+            &objective(recipe, &weights),
             &mut self.grads,
             &mut self.work,
             keep_residuals,

@@ -266,34 +266,35 @@ fn balanced_targets(
         .collect()
 }
 
-/// The collision penalty of one level (see [`crate::collision`]) and its gradient of the
-/// residual `r` (`[rows, dim]`, into `grad_r`), scaled by `weight`; the codebook gets none.
-/// `scores` are `‖c‖² − 2 r·c` (the per-row `‖r‖²` does not change a softmax); `prefix`
-/// numbers each row's group. Returns the unweighted penalty.
+/// The gradient of one level's collision penalty (see [`crate::collision`]) for the residual
+/// `r` (`[rows, dim]`, into `grad_r`), scaled by `weight`; the codebook gets none. `scores` are
+/// `‖c‖² − 2 r·c` (the per-row `‖r‖²` does not change a softmax) and `nearest` each row's
+/// argmin of them; `prefix` numbers each row's group.
 #[allow(clippy::too_many_arguments)]
 fn collision_grads(
     r: &[f32],
     codebook: &[f32],
     scores: &[f32],
+    nearest: &[u32],
     prefix: &[u64],
     row_weights: &[f32],
     weight: f32,
     temperature: f32,
     grad_r: &mut Vec<f32>,
-) -> f64 {
+) {
     let rows = prefix.len().max(1);
     let (k, dim) = (scores.len() / rows, r.len() / rows);
     // T = τ · mean of the nearest squared distances ‖r‖² + min_c score.
-    let mut nearest_sum = 0f64;
-    let minima: Vec<f32> = scores
-        .chunks_exact(k)
-        .zip(r.chunks_exact(dim))
-        .map(|(row, rv)| {
-            let low = row.iter().copied().fold(f32::INFINITY, f32::min);
-            nearest_sum += (rv.iter().map(|v| v * v).sum::<f32>() + low) as f64;
-            low
-        })
+    let minima: Vec<f32> = nearest
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| scores[i * k + c as usize])
         .collect();
+    let nearest_sum: f64 = r
+        .chunks_exact(dim)
+        .zip(&minima)
+        .map(|(rv, &low)| (rv.iter().map(|v| v * v).sum::<f32>() + low) as f64)
+        .sum();
     let t = ((nearest_sum / rows as f64) as f32 * temperature).max(f32::MIN_POSITIVE);
     let mut p = vec![0f32; rows * k];
     p.par_chunks_mut(k)
@@ -320,7 +321,6 @@ fn collision_grads(
     let mut order: Vec<usize> = (0..rows).collect();
     order.sort_by_key(|&i| prefix[i]);
     let total_weight: f32 = row_weights.iter().sum::<f32>().max(1.0);
-    let mut penalty = 0f64;
     let mut g = vec![0f32; rows * k];
     let mut start = 0;
     while start < rows {
@@ -335,11 +335,9 @@ fn collision_grads(
                 .zip(&q[i * k..(i + 1) * k])
                 .for_each(|(s, &q)| *s += w * q);
         }
-        penalty += sum.iter().map(|v| (v * v) as f64).sum::<f64>();
         for &i in &order[start..end] {
             let w = row_weights[i];
             let (qi, gi) = (&q[i * k..(i + 1) * k], &mut g[i * k..(i + 1) * k]);
-            penalty -= qi.iter().map(|&v| ((w * v) * (w * v)) as f64).sum::<f64>();
             for ((gv, &s), &qv) in gi.iter_mut().zip(&sum).zip(qi) {
                 *gv = 2.0 * w * (s - w * qv) / total_weight;
             }
@@ -371,7 +369,6 @@ fn collision_grads(
         false,
     );
     grad_r.iter_mut().for_each(|v| *v *= -2.0);
-    penalty / total_weight as f64
 }
 
 /// Decoder forward from `latent`, the reconstruction loss against `x` (returned), and decoder
@@ -459,6 +456,7 @@ pub fn loss_and_grads(
                 &residual,
                 codebook,
                 &work.scores,
+                &nearest,
                 &prefix,
                 objective.row_weights,
                 weight,

@@ -33,10 +33,7 @@ impl StepRecipe {
                 epsilon: train.sinkhorn_epsilon.clone(),
                 iterations: train.sinkhorn_iterations,
             },
-            collision: CollisionPenalty {
-                weights: train.collision_weight.clone(),
-                temperature: train.collision_temperature,
-            },
+            collision: train.collision_penalty(),
         }
     }
 }

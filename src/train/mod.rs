@@ -138,6 +138,14 @@ impl TrainConfig {
         Self::default()
     }
 
+    /// The prefix-collision penalty this recipe asks for (off when every weight is 0).
+    pub fn collision_penalty(&self) -> crate::collision::CollisionPenalty {
+        crate::collision::CollisionPenalty {
+            weights: self.collision_weight.clone(),
+            temperature: self.collision_temperature,
+        }
+    }
+
     /// The recipe of the shipped default model, for semantic IDs: batch 512 and LR 1e-3 (33
     /// steps an epoch instead of 4), and the prefix-collision penalty on levels B and C
     /// (weights 1 and 3) for the last fifth of the `epochs`.
@@ -711,7 +719,7 @@ fn check_recipe(
     }
     // A row's prefix is numbered by its codes in base `codebook_size` (an i64 on the device).
     let prefix_space = (config.codebook_size as f64).powi(config.levels.saturating_sub(1) as i32);
-    if train.collision_weight.iter().any(|&w| w > 0.0) && prefix_space >= i64::MAX as f64 {
+    if train.collision_penalty().is_on() && prefix_space >= i64::MAX as f64 {
         return Err(TrainError::Collision {
             field: "the model",
             expected: "small enough to number its ID prefixes in 64 bits",
