@@ -13,7 +13,8 @@ export interface EncodeOptions {
   /** Values per row; defaults to the model's input_dim and must equal it. */
   dim?: number;
   /**
-   * Rows per call into the wasm module (default 2048). At most 65,536 (fewer for models wider
+   * Rows per call into the wasm module (default 2048 on the CPU, 4096 on WebGPU, where two
+   * batches are queued at once so that read-backs overlap the next batch's work). At most 65,536 (fewer for models wider
    * than 2,048 values: at most 512 MiB of float32 rows per call), since one call's copy of its
    * rows and its outputs must fit in wasm32 memory (at most 4 GiB); larger is refused (ERR_OPTION).
    */

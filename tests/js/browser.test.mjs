@@ -100,20 +100,74 @@ test('a Web Worker that dies mid-call: the call rejects, the worker is replaced,
   assert.ok(result.rowsPerWorker.every((r) => r > 0), `both workers work after the replacement: ${result.rowsPerWorker}`);
 });
 
-test('WebGPU backend in Chromium equals native on 100 rows', async () => {
+test('WebGPU backend in Chromium equals native on 100 rows, batches queued two at a time', async () => {
   const result = await page.evaluate(async () => {
     if (!(await window.rqvae.webgpuAvailable())) return { unavailable: true };
     const bytes = new Uint8Array(await (await fetch('/data/sample.npy')).arrayBuffer());
     const { data } = await window.rqvae.readNpy(bytes);
     const encoder = await window.rqvae.Encoder.loadDefault({ backend: 'webgpu' });
-    const ids = await encoder.encode(data.subarray(0, 100 * 768), { batchSize: 50 });
+    // Counts the WebGPU calls under way at once, at the wasm boundary the package calls through.
+    const { WasmEncoder } = await import('/pkg/rqvae.js');
+    const original = WasmEncoder.prototype.encodeWebGpu;
+    let pending = 0;
+    let mostPending = 0;
+    WasmEncoder.prototype.encodeWebGpu = function (...args) {
+      pending += 1;
+      mostPending = Math.max(mostPending, pending);
+      return original.apply(this, args).finally(() => { pending -= 1; });
+    };
+    const progress = [];
+    let ids;
+    try {
+      // 7 batches, the last one short: queued batches must still land at their own rows.
+      ids = await encoder.encode(data.subarray(0, 100 * 768), {
+        batchSize: 16,
+        onProgress: ({ done, total }) => progress.push(`${done}/${total}`),
+      });
+    } finally {
+      WasmEncoder.prototype.encodeWebGpu = original;
+    }
     const backend = encoder.backend;
     encoder.free();
-    return { ids: Array.from(ids), backend };
+    return { ids: Array.from(ids), backend, progress, mostPending };
   });
   assert.ok(!result.unavailable, 'Chromium with --enable-unsafe-webgpu must offer an adapter');
   assert.equal(result.backend, 'webgpu');
   assert.equal(firstMismatch(result.ids, native.slice(0, 300)), -1);
+  assert.deepEqual(result.progress, ['16/100', '32/100', '48/100', '64/100', '80/100', '96/100', '100/100']);
+  assert.equal(result.mostPending, 2, 'two WebGPU batches are under way at once, never more');
+});
+
+test('WebGPU in Chromium: an abort with batches queued rejects with its reason, and the encoder goes on', async () => {
+  const result = await page.evaluate(async () => {
+    const bytes = new Uint8Array(await (await fetch('/data/sample.npy')).arrayBuffer());
+    const { data } = await window.rqvae.readNpy(bytes);
+    const encoder = await window.rqvae.Encoder.loadDefault({ backend: 'webgpu' });
+    const rows = data.subarray(0, 64 * 768);
+    const controller = new AbortController();
+    const unhandled = [];
+    const onUnhandled = (e) => unhandled.push(String(e.reason));
+    window.addEventListener('unhandledrejection', onUnhandled);
+    let error;
+    try {
+      await encoder.encode(rows, {
+        batchSize: 8,
+        onProgress: ({ done }) => { if (done === 16) controller.abort(new Error('stop at 16')); },
+        signal: controller.signal,
+      });
+    } catch (e) {
+      error = e.message;
+    }
+    const ids = await encoder.encode(rows, { batchSize: 8 });
+    // Let any orphaned batch settle before looking for unhandled rejections.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    window.removeEventListener('unhandledrejection', onUnhandled);
+    encoder.free();
+    return { error, ids: Array.from(ids), unhandled };
+  });
+  assert.equal(result.error, 'stop at 16');
+  assert.deepEqual(result.unhandled, []);
+  assert.equal(firstMismatch(result.ids, native.slice(0, 64 * 3)), -1);
 });
 
 test("auto on Chromium's software adapter (SwiftShader) encodes on the CPU, with the native IDs", async () => {
