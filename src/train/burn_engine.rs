@@ -119,6 +119,26 @@ impl<B: AutodiffBackend> BurnEngine<B> {
         });
     }
 
+    /// An engine around `model` with a fresh optimizer.
+    fn with_model(
+        model: RqVae<B>,
+        config: &RqVaeConfig,
+        train: &TrainConfig,
+        data: &Embeddings,
+        device: &B::Device,
+    ) -> Self {
+        Self {
+            model,
+            optim: optimizer::<B>(train),
+            config: config.clone(),
+            data: to_tensor::<B>(data.as_slice(), data.rows(), data.dim(), device),
+            device: device.clone(),
+            counts: None,
+            loss_sums: None,
+            row_weights: row_weights::<B>(train, data, device),
+        }
+    }
+
     /// The current model without autodiff.
     pub fn inference_model(&self) -> RqVae<B::InnerBackend> {
         self.model.valid()
@@ -135,18 +155,19 @@ impl<B: AutodiffBackend> Engine for BurnEngine<B> {
         device: &B::Device,
     ) -> Self {
         B::seed(device, train.seed);
-        Self {
-            model: config.init::<B>(device),
-            optim: optimizer::<B>(train),
-            config: config.clone(),
-            data: to_tensor::<B>(data.as_slice(), data.rows(), data.dim(), device),
-            device: device.clone(),
-            counts: None,
-            loss_sums: None,
-            row_weights: row_weights::<B>(train, data, device),
-        }
+        Self::with_model(config.init::<B>(device), config, train, data, device)
     }
 
+    fn from_weights(
+        weights: &ModelWeights,
+        train: &TrainConfig,
+        data: &Embeddings,
+        device: &B::Device,
+    ) -> Self {
+        B::seed(device, train.seed);
+        let model = weights.to_model::<B>(device);
+        Self::with_model(model, &weights.config, train, data, device)
+    }
     fn restore(
         weights: &ModelWeights,
         optimizer_path: &Path,

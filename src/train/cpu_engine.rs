@@ -193,18 +193,27 @@ impl Engine for CpuEngine {
     type Device = CpuDevice;
 
     /// The same initial weights as the burn engine on burn's CPU backend with the same seed.
-    fn init(config: &RqVaeConfig, train: &TrainConfig, data: &Embeddings, _: &CpuDevice) -> Self {
+    fn init(config: &RqVaeConfig, train: &TrainConfig, data: &Embeddings, cpu: &CpuDevice) -> Self {
         use burn::tensor::backend::Backend;
         let device = Default::default();
         Host::seed(&device, train.seed);
         let model = ModelWeights::from_model(&config.init::<Host>(&device), config);
-        let count = tensors(&model).len();
+        Self::from_weights(&model, train, data, cpu)
+    }
+
+    fn from_weights(
+        weights: &ModelWeights,
+        train: &TrainConfig,
+        data: &Embeddings,
+        _: &CpuDevice,
+    ) -> Self {
+        let count = tensors(weights).len();
         let empty = Moments {
             first: Vec::new(),
             second: Vec::new(),
             time: 0,
         };
-        Self::new(model, vec![empty; count], train, data)
+        Self::new(weights.clone(), vec![empty; count], train, data)
     }
 
     fn restore(

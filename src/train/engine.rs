@@ -63,6 +63,15 @@ pub trait Engine: Sized {
         device: &Self::Device,
     ) -> Self;
 
+    /// A model starting from `weights` (every tensor, decoder included) with a fresh optimizer:
+    /// the start of a fine-tuning run.
+    fn from_weights(
+        weights: &ModelWeights,
+        train: &TrainConfig,
+        data: &Embeddings,
+        device: &Self::Device,
+    ) -> Self;
+
     /// A model and optimizer state saved by [`Engine::save_optimizer`] of any engine.
     /// `param_ids` lists the saved ids in [`super::param_order`] order.
     fn restore(

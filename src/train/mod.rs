@@ -186,6 +186,8 @@ pub enum TrainError {
         expected: &'static str,
         found: String,
     },
+    #[error("cannot fine-tune: {0}")]
+    FineTune(String),
     #[error(transparent)]
     Weights(#[from] WeightsError),
 }
@@ -249,6 +251,40 @@ impl<E: Engine> Trainer<E> {
             trainer.init_codebooks();
         }
         Ok(trainer)
+    }
+
+    /// A run that starts from a trained model (`weights`, decoder included) instead of a fresh
+    /// one: its codebooks are kept (no k-means), the optimizer starts afresh, and the recipe's
+    /// schedule runs from its first step. The IDs it ends with are a new model's.
+    pub fn fine_tune(
+        weights: &ModelWeights,
+        train: TrainConfig,
+        data: &Embeddings,
+        device: &E::Device,
+    ) -> Result<Self, TrainError> {
+        check_recipe(&train, data, &weights.config)?;
+        if weights.decoder.is_none() {
+            return Err(TrainError::FineTune(
+                "the model has no decoder, and fine-tuning trains it with the rest; start from \
+                 a run's model.safetensors or an export made without --no-decoder"
+                    .into(),
+            ));
+        }
+        if train.ae_warmup_epochs > 0 {
+            return Err(TrainError::FineTune(format!(
+                "ae_warmup_epochs is {}, but the warm-up ends by re-initialising the codebooks \
+                 with k-means, which would discard the model's codes; set it to 0",
+                train.ae_warmup_epochs
+            )));
+        }
+        Ok(Self {
+            engine: E::from_weights(weights, &train, data, device),
+            config: weights.config.clone(),
+            rows: data.rows(),
+            train,
+            epochs_done: 0,
+            step: 0,
+        })
     }
 
     pub fn total_steps(&self) -> usize {

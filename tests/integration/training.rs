@@ -619,3 +619,96 @@ fn collision_penalty_spreads_rows_sharing_a_prefix() {
         "the penalty did not spread rows: {spread} vs {plain} unique tuples"
     );
 }
+
+/// Fine-tuning starts from the given model as it is (no k-means, no re-initialisation), runs on
+/// both engines alike, and refuses what would discard the model: a missing decoder, an
+/// autoencoder warm-up (it ends in k-means), data of another width.
+#[test]
+fn fine_tuning_starts_from_the_model_on_both_engines() {
+    let data = sample();
+    let mut base = Trainer::<CpuEngine>::new(small_config(), recipe(2), &data, &CpuDevice).unwrap();
+    for _ in 0..2 {
+        base.run_epoch();
+    }
+    let start = base.weights();
+    let tune = TrainConfig {
+        lr: 1e-4,
+        warmup_fraction: 0.0,
+        collision_weight: vec![0.0, 0.0, 1.0],
+        ..recipe(2)
+    };
+    let mut cpu = Trainer::<CpuEngine>::fine_tune(&start, tune.clone(), &data, &CpuDevice).unwrap();
+    let mut burn =
+        Trainer::<AD>::fine_tune(&start, tune.clone(), &data, &Default::default()).unwrap();
+    assert!(
+        cpu.weights() == start,
+        "the CPU engine changed the model before training it"
+    );
+    assert!(
+        burn.weights() == start,
+        "burn changed the model before training it"
+    );
+    assert_eq!(
+        (cpu.epochs_done, cpu.lr_at(0)),
+        (0, tune.lr),
+        "the schedule starts afresh"
+    );
+    for _ in 0..tune.epochs {
+        let (a, b) = (cpu.run_epoch(), burn.run_epoch());
+        assert!(
+            (a.recon_loss - b.recon_loss).abs() <= 1e-3 * b.recon_loss,
+            "epoch {}: recon {} vs {}",
+            a.epoch,
+            a.recon_loss,
+            b.recon_loss
+        );
+    }
+    let (tuned, gap) = (cpu.weights(), relative_gap(&cpu.weights(), &burn.weights()));
+    assert!(
+        gap < 1e-2,
+        "the engines' fine-tuned weights differ by {gap:.2e}"
+    );
+    // Small steps from the model's layers, not a new model (whose layers would be redrawn).
+    // Codebooks are left out: a code that dies in an epoch is moved onto a residual.
+    let layers = |w: &ModelWeights| -> Vec<f32> {
+        let all = w.encoder.iter().chain(w.decoder.iter().flatten());
+        all.flat_map(|l| l.weight.iter().chain(&l.bias).copied())
+            .collect()
+    };
+    let moved = max_abs_diff(&layers(&tuned), &layers(&start));
+    assert!(
+        moved > 0.0 && moved < 0.01,
+        "fine-tuning moved a weight by {moved}"
+    );
+
+    let refused =
+        |weights: &ModelWeights, train: TrainConfig, data: &Embeddings| {
+            match Trainer::<CpuEngine>::fine_tune(weights, train, data, &CpuDevice) {
+                Ok(_) => panic!("fine-tuning was accepted"),
+                Err(e) => e,
+            }
+        };
+    let e = refused(&start.clone().without_decoder(), tune.clone(), &data);
+    assert!(
+        matches!(e, TrainError::FineTune(_)) && e.to_string().contains("no decoder"),
+        "{e}"
+    );
+    let warm = TrainConfig {
+        ae_warmup_epochs: 1,
+        ..tune.clone()
+    };
+    let e = refused(&start, warm, &data);
+    assert!(e.to_string().contains("ae_warmup_epochs is 1"), "{e}");
+    let narrow = Embeddings::new(vec![0.5; 300 * 16], 16).unwrap();
+    let e = refused(&start, tune, &narrow);
+    assert!(
+        matches!(
+            e,
+            TrainError::Dim {
+                expected: 768,
+                found: 16
+            }
+        ),
+        "{e}"
+    );
+}

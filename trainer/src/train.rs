@@ -60,6 +60,11 @@ pub struct TrainArgs {
     /// Continue the run in --out from its last checkpoint.
     #[arg(long)]
     resume: bool,
+    /// Start from this trained model (.safetensors with its decoder: a run's model.safetensors
+    /// or an export) instead of a fresh one: fine-tuning. Its sizes and codebooks are kept (no
+    /// k-means); the recipe's schedule and a fresh optimizer start from the first step.
+    #[arg(long, conflicts_with_all = ["resume", "config"])]
+    init_from: Option<PathBuf>,
     /// Epochs between checkpoints (a killed run loses at most this many).
     #[arg(long, default_value_t = 10)]
     checkpoint_every: usize,
@@ -221,6 +226,35 @@ fn train_on<E: Engine>(
             t.epochs_done,
             train.epochs
         );
+        t
+    } else if let Some(path) = &args.init_from {
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("--init-from: cannot read {}", path.display()))?;
+        let weights = ModelWeights::from_bytes(&bytes)
+            .with_context(|| format!("--init-from {}", path.display()))?;
+        if weights.config.input_dim != x.dim() {
+            bail!(
+                "--init-from {} is a model of {}-d embeddings but {} has dimension {}",
+                path.display(),
+                weights.config.input_dim,
+                args.embeddings.display(),
+                x.dim()
+            );
+        }
+        let fingerprint = rqvae::fingerprint::model_fingerprint(&weights);
+        let t = Trainer::<E>::fine_tune(&weights, train.clone(), x, device)
+            .with_context(|| format!("--init-from {}", path.display()))?;
+        eprintln!(
+            "fine-tuning {} ({fingerprint}) on {} items × {} dims",
+            path.display(),
+            x.rows(),
+            x.dim()
+        );
+        let origin = serde_json::json!({ "model": path, "fingerprint": fingerprint });
+        write_atomic(
+            &args.out.join("init_from.json"),
+            serde_json::to_string_pretty(&origin)?.as_bytes(),
+        )?;
         t
     } else {
         let config = model_config(args, x)?;

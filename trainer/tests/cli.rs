@@ -179,6 +179,115 @@ fn named_recipes_set_the_whole_recipe() {
     assert_clean_failure(&out, &["--recipe", "--train-config"]);
 }
 
+/// `--init-from` fine-tunes a trained model: the run starts from its weights and sizes and
+/// records where it came from; what would discard the model, or does not fit the data, is refused.
+#[test]
+fn init_from_fine_tunes_a_trained_model() {
+    let dir = scratch("init-from");
+    let model = default_model();
+    let run_dir = dir.join("tuned");
+    let out = run(&[
+        "train",
+        "--embeddings",
+        s(&sample()),
+        "--out",
+        s(&run_dir),
+        "--init-from",
+        s(&model),
+        "--epochs",
+        "1",
+        "--batch-size",
+        "1000",
+        "--lr",
+        "1e-5",
+        "--eval-queries",
+        "200",
+    ]);
+    assert_success(&out);
+    let start = rqvae::ModelWeights::from_bytes(&std::fs::read(&model).unwrap()).unwrap();
+    let tuned =
+        rqvae::ModelWeights::from_bytes(&std::fs::read(run_dir.join("model.safetensors")).unwrap())
+            .unwrap();
+    assert_eq!(tuned.config, start.config);
+    let origin: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run_dir.join("init_from.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        origin["fingerprint"],
+        rqvae::fingerprint::model_fingerprint(&start)
+    );
+    // Two steps at LR 1e-5 from the model: its IDs barely move (a fresh model's would not match).
+    let ids = |w: &rqvae::ModelWeights| {
+        let x = rqvae::npy::read_embeddings(&sample()).unwrap();
+        rqvae::HostModel::new(w)
+            .unwrap()
+            .encode(x.as_slice(), x.rows())
+    };
+    let (before, after) = (ids(&start), ids(&tuned));
+    let same = before.iter().zip(&after).filter(|(a, b)| a == b).count();
+    assert!(
+        same * 100 >= before.len() * 95,
+        "only {same} of {} codes kept after a tiny fine-tune",
+        before.len()
+    );
+
+    let headless = dir.join("headless.safetensors");
+    let out = run(&[
+        "export",
+        "--run",
+        s(&run_dir),
+        "--out",
+        s(&headless),
+        "--no-decoder",
+    ]);
+    assert_success(&out);
+    let out = run(&[
+        "train",
+        "--embeddings",
+        s(&sample()),
+        "--out",
+        s(&dir.join("r2")),
+        "--init-from",
+        s(&headless),
+        "--batch-size",
+        "1000",
+    ]);
+    assert_clean_failure(&out, &["headless.safetensors", "no decoder"]);
+    let narrow = dir.join("narrow.npy");
+    write_npy_f32(&narrow, 100, 8, |i| i as f32);
+    let out = run(&[
+        "train",
+        "--embeddings",
+        s(&narrow),
+        "--out",
+        s(&dir.join("r3")),
+        "--init-from",
+        s(&model),
+    ]);
+    assert_clean_failure(&out, &["768-d", "narrow.npy", "dimension 8"]);
+    let out = run(&[
+        "train",
+        "--embeddings",
+        s(&sample()),
+        "--out",
+        s(&dir.join("r4")),
+        "--init-from",
+        s(&narrow),
+    ]);
+    assert_clean_failure(&out, &["--init-from", "narrow.npy", "safetensors"]);
+    let out = run(&[
+        "train",
+        "--embeddings",
+        s(&sample()),
+        "--out",
+        s(&run_dir),
+        "--init-from",
+        s(&model),
+        "--resume",
+    ]);
+    assert_clean_failure(&out, &["--init-from", "--resume"]);
+}
+
 /// Trains a tiny run once and exercises eval, encode, export and the model checks on it.
 #[test]
 fn train_eval_encode_export_round_trip() {
