@@ -33,9 +33,12 @@ pub struct TrainArgs {
     /// Training recipe as JSON (TrainConfig fields); the flags below override it.
     #[arg(long, conflicts_with = "recipe")]
     train_config: Option<PathBuf>,
-    /// A named recipe to start from (instead of --train-config): `reference` (the model card's)
-    /// or `semantic-ids` (the shipped default model's: batch 512, LR 1e-3, the prefix-collision
-    /// penalty for the last fifth of the epochs, 400 epochs unless --epochs says otherwise).
+    /// A named recipe to start from (instead of --train-config): `reference` (the model card's);
+    /// `semantic-ids` (the shipped default model's first stage: batch 512, LR 1e-3, the
+    /// prefix-collision penalty for the last fifth of the epochs, 400 epochs unless --epochs
+    /// says otherwise); `collision-fine-tune` (its second stage, with --init-from: batch 4096,
+    /// LR 1e-4, the penalty on levels B and C throughout, 200 epochs unless --epochs says
+    /// otherwise).
     #[arg(long, value_enum, default_value = "reference")]
     recipe: RecipeName,
     /// Passes over the data [default: 1000].
@@ -77,6 +80,7 @@ pub struct TrainArgs {
 pub enum RecipeName {
     Reference,
     SemanticIds,
+    CollisionFineTune,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -125,6 +129,15 @@ fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
         None => match args.recipe {
             RecipeName::Reference => TrainConfig::reference(),
             RecipeName::SemanticIds => TrainConfig::semantic_ids(args.epochs.unwrap_or(400)),
+            RecipeName::CollisionFineTune => {
+                if args.init_from.is_none() {
+                    bail!(
+                        "--recipe collision-fine-tune fine-tunes a trained model: give it with \
+                         --init-from MODEL.safetensors"
+                    );
+                }
+                TrainConfig::collision_fine_tune(args.epochs.unwrap_or(200))
+            }
         },
     };
     if let Some(v) = args.epochs {

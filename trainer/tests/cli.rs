@@ -231,6 +231,47 @@ fn init_from_fine_tunes_a_trained_model() {
         before.len()
     );
 
+    // The default model's second stage by name; it needs a model to start from.
+    let out = run(&[
+        "train",
+        "--embeddings",
+        s(&sample()),
+        "--out",
+        s(&dir.join("named")),
+        "--init-from",
+        s(&model),
+        "--recipe",
+        "collision-fine-tune",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "1000",
+        "--eval-queries",
+        "200",
+    ]);
+    assert_success(&out);
+    let recipe: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("named").join("train.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(recipe["lr"], 1e-4);
+    assert_eq!(recipe["warmup_fraction"], 0.0);
+    assert_eq!(recipe["collision_from_epoch"], 0);
+    assert_eq!(
+        recipe["collision_weight"],
+        serde_json::json!([0.0, 1.0, 3.0])
+    );
+    let out = run(&[
+        "train",
+        "--embeddings",
+        s(&sample()),
+        "--out",
+        s(&dir.join("unnamed")),
+        "--recipe",
+        "collision-fine-tune",
+    ]);
+    assert_clean_failure(&out, &["collision-fine-tune", "--init-from"]);
+
     let headless = dir.join("headless.safetensors");
     let out = run(&[
         "export",
