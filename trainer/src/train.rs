@@ -37,7 +37,7 @@ pub struct TrainArgs {
     /// `semantic-ids` (the shipped default model's first stage: batch 512, LR 1e-3, the
     /// prefix-collision penalty for the last fifth of the epochs, 400 epochs unless --epochs
     /// says otherwise); `collision-fine-tune` (its second stage, with --init-from: batch 4096,
-    /// LR 1e-4, the penalty on levels B and C throughout, 200 epochs unless --epochs says
+    /// LR 1e-4, the penalty on level C throughout, 200 epochs unless --epochs says
     /// otherwise).
     #[arg(long, value_enum, default_value = "reference")]
     recipe: RecipeName,

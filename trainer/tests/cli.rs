@@ -259,7 +259,7 @@ fn init_from_fine_tunes_a_trained_model() {
     assert_eq!(recipe["collision_from_epoch"], 0);
     assert_eq!(
         recipe["collision_weight"],
-        serde_json::json!([0.0, 1.0, 3.0])
+        serde_json::json!([0.0, 0.0, 3.0])
     );
     let out = run(&[
         "train",
