@@ -37,7 +37,7 @@ pub struct TrainArgs {
     /// `semantic-ids` (the shipped default model's first stage: batch 512, LR 1e-3, the
     /// prefix-collision penalty for the last fifth of the epochs, 400 epochs unless --epochs
     /// says otherwise); `collision-fine-tune` (its second stage, with --init-from: batch 4096,
-    /// LR 1e-4, the penalty on level C throughout, 200 epochs unless --epochs says
+    /// LR 5e-5, the penalty on level C throughout, 300 epochs unless --epochs says
     /// otherwise).
     #[arg(long, value_enum, default_value = "reference")]
     recipe: RecipeName,
@@ -136,7 +136,7 @@ fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
                          --init-from MODEL.safetensors"
                     );
                 }
-                TrainConfig::collision_fine_tune(args.epochs.unwrap_or(200))
+                TrainConfig::collision_fine_tune(args.epochs.unwrap_or(300))
             }
         },
     };
