@@ -183,26 +183,36 @@ fn named_recipes_set_the_whole_recipe() {
 /// records where it came from; what would discard the model, or does not fit the data, is refused.
 #[test]
 fn init_from_fine_tunes_a_trained_model() {
+    let fine_tune = |data: &str, out: &str, model: &str, rest: &[&str]| {
+        let args = [
+            "train",
+            "--embeddings",
+            data,
+            "--out",
+            out,
+            "--init-from",
+            model,
+        ];
+        run(&[&args[..], rest].concat())
+    };
     let dir = scratch("init-from");
     let model = default_model();
     let run_dir = dir.join("tuned");
-    let out = run(&[
-        "train",
-        "--embeddings",
+    let out = fine_tune(
         s(&sample()),
-        "--out",
         s(&run_dir),
-        "--init-from",
         s(&model),
-        "--epochs",
-        "1",
-        "--batch-size",
-        "1000",
-        "--lr",
-        "1e-5",
-        "--eval-queries",
-        "200",
-    ]);
+        &[
+            "--epochs",
+            "1",
+            "--batch-size",
+            "1000",
+            "--lr",
+            "1e-5",
+            "--eval-queries",
+            "200",
+        ],
+    );
     assert_success(&out);
     let start = rqvae::ModelWeights::from_bytes(&std::fs::read(&model).unwrap()).unwrap();
     let tuned =
@@ -232,23 +242,21 @@ fn init_from_fine_tunes_a_trained_model() {
     );
 
     // The default model's second stage by name; it needs a model to start from.
-    let out = run(&[
-        "train",
-        "--embeddings",
+    let out = fine_tune(
         s(&sample()),
-        "--out",
         s(&dir.join("named")),
-        "--init-from",
         s(&model),
-        "--recipe",
-        "collision-fine-tune",
-        "--epochs",
-        "1",
-        "--batch-size",
-        "1000",
-        "--eval-queries",
-        "200",
-    ]);
+        &[
+            "--recipe",
+            "collision-fine-tune",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "1000",
+            "--eval-queries",
+            "200",
+        ],
+    );
     assert_success(&out);
     let recipe: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(dir.join("named").join("train.json")).unwrap(),
@@ -282,50 +290,20 @@ fn init_from_fine_tunes_a_trained_model() {
         "--no-decoder",
     ]);
     assert_success(&out);
-    let out = run(&[
-        "train",
-        "--embeddings",
+    let out = fine_tune(
         s(&sample()),
-        "--out",
         s(&dir.join("r2")),
-        "--init-from",
         s(&headless),
-        "--batch-size",
-        "1000",
-    ]);
+        &["--batch-size", "1000"],
+    );
     assert_clean_failure(&out, &["headless.safetensors", "no decoder"]);
     let narrow = dir.join("narrow.npy");
     write_npy_f32(&narrow, 100, 8, |i| i as f32);
-    let out = run(&[
-        "train",
-        "--embeddings",
-        s(&narrow),
-        "--out",
-        s(&dir.join("r3")),
-        "--init-from",
-        s(&model),
-    ]);
+    let out = fine_tune(s(&narrow), s(&dir.join("r3")), s(&model), &[]);
     assert_clean_failure(&out, &["768-d", "narrow.npy", "dimension 8"]);
-    let out = run(&[
-        "train",
-        "--embeddings",
-        s(&sample()),
-        "--out",
-        s(&dir.join("r4")),
-        "--init-from",
-        s(&narrow),
-    ]);
+    let out = fine_tune(s(&sample()), s(&dir.join("r4")), s(&narrow), &[]);
     assert_clean_failure(&out, &["--init-from", "narrow.npy", "safetensors"]);
-    let out = run(&[
-        "train",
-        "--embeddings",
-        s(&sample()),
-        "--out",
-        s(&run_dir),
-        "--init-from",
-        s(&model),
-        "--resume",
-    ]);
+    let out = fine_tune(s(&sample()), s(&run_dir), s(&model), &["--resume"]);
     assert_clean_failure(&out, &["--init-from", "--resume"]);
 }
 
