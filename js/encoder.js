@@ -246,6 +246,7 @@ export class Encoder {
   async encode(rows, { dim, batchSize, onProgress, signal } = {}) {
     this.#live();
     const { n, width, isF16 } = checkRows(rows, dim, this.#config.input_dim);
+    // A bad batchSize is refused before any WebGPU set-up; the default depends on the backend.
     checkBatchSize(batchSize, width, DEFAULT_BATCH);
     const levels = this.#config.levels;
     const backend = await this.#chooseBackend(n);

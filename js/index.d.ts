@@ -14,9 +14,10 @@ export interface EncodeOptions {
   dim?: number;
   /**
    * Rows per call into the wasm module (default 2048 on the CPU, 4096 on WebGPU, where two
-   * batches are queued at once so that read-backs overlap the next batch's work). At most 65,536 (fewer for models wider
-   * than 2,048 values: at most 512 MiB of float32 rows per call), since one call's copy of its
-   * rows and its outputs must fit in wasm32 memory (at most 4 GiB); larger is refused (ERR_OPTION).
+   * batches are queued at once so that read-backs overlap the next batch's work). At most
+   * 65,536 (fewer for models wider than 2,048 values: at most 512 MiB of float32 rows per call),
+   * since one call's copy of its rows and its outputs must fit in wasm32 memory (at most 4 GiB);
+   * larger is refused (ERR_OPTION).
    */
   batchSize?: number;
   /** Called after every batch. */

@@ -168,6 +168,7 @@ impl<B: AutodiffBackend> Engine for BurnEngine<B> {
         let model = weights.to_model::<B>(device);
         Self::with_model(model, &weights.config, train, data, device)
     }
+
     fn restore(
         weights: &ModelWeights,
         optimizer_path: &Path,

@@ -165,8 +165,9 @@ impl TrainConfig {
     /// LR 5e-5 without warm-up, cosine to 1e-5, with the prefix-collision penalty on level C
     /// (weight 3) from the first epoch. A batch of 4096 holds 8 times as many rows sharing a
     /// prefix as one of 512, so the penalty sees the near-duplicates it must separate; the low
-    /// learning rate keeps what the model learned (at 1e-4 the neighbourhoods lost more). Level B is left alone: at this batch size its
-    /// penalty (about 16 rows per level-A group) made the latent grow until the codes collapsed.
+    /// learning rate keeps what the model learned (at 1e-4 the neighbourhoods lost more).
+    /// Level B is left alone: at this batch size its penalty (about 16 rows per level-A group)
+    /// made the latent grow until the codes collapsed.
     pub fn collision_fine_tune(epochs: usize) -> Self {
         Self {
             epochs,
