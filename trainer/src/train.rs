@@ -241,10 +241,7 @@ fn train_on<E: Engine>(
         );
         t
     } else if let Some(path) = &args.init_from {
-        let bytes = std::fs::read(path)
-            .with_context(|| format!("--init-from: cannot read {}", path.display()))?;
-        let weights = ModelWeights::from_bytes(&bytes)
-            .with_context(|| format!("--init-from {}", path.display()))?;
+        let weights = crate::inputs::model(path).context("--init-from")?;
         if weights.config.input_dim != x.dim() {
             bail!(
                 "--init-from {} is a model of {}-d embeddings but {} has dimension {}",
