@@ -8,6 +8,7 @@
 
 pub mod assign;
 pub mod canonical;
+pub mod code_usage;
 pub mod collision;
 pub mod config;
 mod dense;

@@ -4,6 +4,7 @@
 //! `residual − code`. Training and inference use that same residual, as the rotation-trick paper
 //! requires (a mismatch between the two is a known bug in one public implementation).
 
+use crate::code_usage::{level_usage, CodeUsage};
 use crate::collision::{level_penalty, BatchCollision};
 use burn::module::{Module, Param};
 use burn::tensor::backend::Backend;
@@ -30,15 +31,19 @@ pub struct QuantizerOutput<B: Backend> {
     pub residuals: Vec<Tensor<B, 2>>,
     /// `Σ_l λ_l · penalty_l` of [`crate::collision`] (zero without a penalty).
     pub collision_loss: Tensor<B, 1>,
+    /// `Σ_l λ_l · usage_l` of [`crate::code_usage`] (zero without the term).
+    pub usage_loss: Tensor<B, 1>,
 }
 
-/// How the training pass picks each level's code: nearest (the default), or balanced over the
-/// batch by [`crate::sinkhorn::balanced_codes`].
+/// How the training pass balances code usage: the VQ losses' targets (nearest code by default,
+/// or balanced over the batch by [`crate::sinkhorn::balanced_codes`]) and the code-usage term
+/// ([`crate::code_usage`]) that moves the codes.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Balance {
     /// Per level, the Sinkhorn entropy weight; 0 (or a level past the end) means nearest code.
     pub epsilon: Vec<f32>,
     pub iterations: usize,
+    pub usage: CodeUsage,
 }
 
 impl Balance {
@@ -192,6 +197,7 @@ impl<B: Backend> ResidualQuantizer<B> {
         let [n, _] = latent.dims();
         let mut prefix = Tensor::<B, 1, Int>::zeros([n], &device);
         let mut collision_loss = Tensor::<B, 1>::zeros([1], &device);
+        let mut usage_loss = Tensor::<B, 1>::zeros([1], &device);
         let mut residual = latent;
         let mut quantized: Option<Tensor<B, 2>> = None;
         let mut ids = Vec::with_capacity(self.codebooks.len());
@@ -228,6 +234,14 @@ impl<B: Backend> ResidualQuantizer<B> {
                     collision_loss = collision_loss + penalty.mul_scalar(weight);
                 }
             }
+            if let Some(weight) = balance.usage.weight(level) {
+                let usage = level_usage(
+                    residual_const.clone(),
+                    codebook.clone(),
+                    balance.usage.temperature,
+                );
+                usage_loss = usage_loss + usage.mul_scalar(weight);
+            }
             prefix = prefix.mul_scalar(k as i64) + nearest.clone();
 
             codebook_loss = codebook_loss + row_sq_dist(residual_const.clone(), target.clone());
@@ -249,6 +263,7 @@ impl<B: Backend> ResidualQuantizer<B> {
             commitment_loss,
             residuals,
             collision_loss,
+            usage_loss,
         }
     }
 

@@ -106,7 +106,8 @@ impl<B: AutodiffBackend> BurnEngine<B> {
             + q.commitment_loss
                 .clone()
                 .mul_scalar(recipe.commitment_weight)
-            + q.collision_loss.clone();
+            + q.collision_loss.clone()
+            + q.usage_loss.clone();
         (loss, recon, q)
     }
 

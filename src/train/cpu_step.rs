@@ -16,6 +16,11 @@
 //!   `G_ic = −p_ic (h_ic − p_i·h_i) / T`, which moves `r_i` by `−2 Σ_c G_ic c` (the codebook is a
 //!   constant of the penalty).
 //!
+//! - the code-usage term ([`crate::code_usage`]) reaches the same scores through the batch's
+//!   soft usage `u = mean_i p_i`: `∂usage/∂u_c = m (log u_c + 1)`, so with the softmax the score
+//!   gradient is `G_ic = −λ p_ic (log u_c − p_i·log u) / (τ n)` (the `+1` cancels), which moves
+//!   code `c` by `2 Σ_i G_ic (c − r_i)` (the residual is a constant of the term).
+//!
 //! `tests/integration/training.rs` checks the gradients against burn's autodiff on the same weights.
 
 use super::matmul::{matmul, View};
@@ -40,6 +45,8 @@ pub struct Workspace {
     grad: [Vec<f32>; 2],
     /// Per level, the collision penalty's gradient of the residual (empty when off).
     collision_residual: Vec<Vec<f32>>,
+    /// Per level, the code-usage term's gradient of the codebook (empty when off).
+    usage_codebook: Vec<Vec<f32>>,
 }
 
 /// Loss weights and code assignment of the step.
@@ -371,6 +378,81 @@ fn collision_grads(
     grad_r.iter_mut().for_each(|v| *v *= -2.0);
 }
 
+/// The gradient of one level's code-usage term (see [`crate::code_usage`]) for its codebook
+/// (`[k, dim]`, into `grad_c`), scaled by `weight`; the residual `r` gets none. `scores` and
+/// `nearest` are as for [`collision_grads`].
+fn usage_grads(
+    r: &[f32],
+    codebook: &[f32],
+    scores: &[f32],
+    nearest: &[u32],
+    weight: f32,
+    temperature: f32,
+    grad_c: &mut Vec<f32>,
+) {
+    let rows = nearest.len().max(1);
+    let (k, dim) = (codebook.len() / (r.len() / rows).max(1), r.len() / rows);
+    let minima: Vec<f32> = nearest
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| scores[i * k + c as usize])
+        .collect();
+    let nearest_sum: f64 = r
+        .chunks_exact(dim)
+        .zip(&minima)
+        .map(|(rv, &low)| (rv.iter().map(|v| v * v).sum::<f32>() + low) as f64)
+        .sum();
+    let mean_nearest = ((nearest_sum / rows as f64) as f32).max(f32::MIN_POSITIVE);
+    let t = mean_nearest * temperature;
+    let mut p = vec![0f32; rows * k];
+    p.par_chunks_mut(k)
+        .zip(scores.par_chunks(k))
+        .zip(&minima)
+        .for_each(|((p, s), &low)| {
+            let mut total = 0f32;
+            for (p, &s) in p.iter_mut().zip(s) {
+                *p = (-(s - low) / t).exp();
+                total += *p;
+            }
+            p.iter_mut().for_each(|v| *v /= total);
+        });
+    let mut usage = vec![0f64; k];
+    for p in p.chunks_exact(k) {
+        usage.iter_mut().zip(p).for_each(|(u, &p)| *u += p as f64);
+    }
+    let log_usage: Vec<f32> = usage
+        .iter()
+        .map(|&u| ((u / rows as f64) as f32).max(f32::MIN_POSITIVE).ln())
+        .collect();
+    let factor = weight / (temperature * rows as f32);
+    p.par_chunks_mut(k).for_each(|p| {
+        let dot: f32 = p.iter().zip(&log_usage).map(|(a, b)| a * b).sum();
+        p.iter_mut()
+            .zip(&log_usage)
+            .for_each(|(g, &l)| *g = -factor * *g * (l - dot));
+    });
+    // ∂s_ic/∂c = 2(c − r_i): 2 (c Σ_i G_ic − Σ_i G_ic r_i).
+    grad_c.clear();
+    grad_c.resize(k * dim, 0.0);
+    matmul(
+        grad_c,
+        View::new(&p, rows, k).t(),
+        View::new(r, rows, dim),
+        false,
+    );
+    let mut column = vec![0f32; k];
+    column_sums(&p, k, &mut column);
+    grad_c
+        .chunks_exact_mut(dim)
+        .zip(codebook.chunks_exact(dim))
+        .zip(&column)
+        .for_each(|((g, c), &sum)| {
+            g.iter_mut()
+                .zip(c)
+                .for_each(|(g, &c)| *g = 2.0 * (c * sum - *g))
+        });
+}
+
 /// Decoder forward from `latent`, the reconstruction loss against `x` (returned), and decoder
 /// backward: the decoder's gradients go to `grads`, the latent's to `work.grad[0]`.
 fn decoder_pass(
@@ -445,6 +527,7 @@ pub fn loss_and_grads(
     work.nearest.resize_with(levels, Vec::new);
     work.targets.resize_with(levels, Vec::new);
     work.collision_residual.resize_with(levels, Vec::new);
+    work.usage_codebook.resize_with(levels, Vec::new);
     let mut prefix = vec![0u64; rows];
     for (level, codebook) in model.codebooks.iter().enumerate() {
         let k = codebook.len() / dim;
@@ -462,6 +545,18 @@ pub fn loss_and_grads(
                 weight,
                 objective.collision.temperature,
                 &mut work.collision_residual[level],
+            );
+        }
+        work.usage_codebook[level].clear();
+        if let Some(weight) = objective.balance.usage.weight(level) {
+            usage_grads(
+                &residual,
+                codebook,
+                &work.scores,
+                &nearest,
+                weight,
+                objective.balance.usage.temperature,
+                &mut work.usage_codebook[level],
             );
         }
         prefix
@@ -540,6 +635,10 @@ pub fn loss_and_grads(
         for block in &blocks {
             code_grad.iter_mut().zip(block).for_each(|(g, b)| *g += b);
         }
+        code_grad
+            .iter_mut()
+            .zip(&work.usage_codebook[level])
+            .for_each(|(g, u)| *g += u);
         if !work.collision_residual[level].is_empty() {
             through
                 .iter_mut()

@@ -32,6 +32,7 @@ impl StepRecipe {
             balance: Balance {
                 epsilon: train.sinkhorn_epsilon.clone(),
                 iterations: train.sinkhorn_iterations,
+                usage: train.code_usage(),
             },
             collision: train.collision_penalty(),
         }
