@@ -38,7 +38,9 @@ pub struct TrainArgs {
     /// prefix-collision penalty for the last fifth of the epochs, 400 epochs unless --epochs
     /// says otherwise); `collision-fine-tune` (its second stage, with --init-from: batch 4096,
     /// LR 5e-5, the penalty on level C throughout, 300 epochs unless --epochs says
-    /// otherwise).
+    /// otherwise); `balanced-fine-tune` (the same plus the code-usage term on levels A and B,
+    /// with --init-from, 400 epochs unless --epochs says otherwise: codes of more even use, at
+    /// some cost to neighbourhoods).
     #[arg(long, value_enum, default_value = "reference")]
     recipe: RecipeName,
     /// Passes over the data [default: 1000].
@@ -81,6 +83,7 @@ pub enum RecipeName {
     Reference,
     SemanticIds,
     CollisionFineTune,
+    BalancedFineTune,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -129,14 +132,20 @@ fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
         None => match args.recipe {
             RecipeName::Reference => TrainConfig::reference(),
             RecipeName::SemanticIds => TrainConfig::semantic_ids(args.epochs.unwrap_or(400)),
-            RecipeName::CollisionFineTune => {
+            RecipeName::CollisionFineTune | RecipeName::BalancedFineTune => {
                 if args.init_from.is_none() {
+                    let name = args.recipe.to_possible_value().expect("a named recipe");
                     bail!(
-                        "--recipe collision-fine-tune fine-tunes a trained model: give it with \
-                         --init-from MODEL.safetensors"
+                        "--recipe {} fine-tunes a trained model: give it with \
+                         --init-from MODEL.safetensors",
+                        name.get_name()
                     );
                 }
-                TrainConfig::collision_fine_tune(args.epochs.unwrap_or(300))
+                if args.recipe == RecipeName::CollisionFineTune {
+                    TrainConfig::collision_fine_tune(args.epochs.unwrap_or(300))
+                } else {
+                    TrainConfig::balanced_fine_tune(args.epochs.unwrap_or(400))
+                }
             }
         },
     };

@@ -280,6 +280,44 @@ fn init_from_fine_tunes_a_trained_model() {
     ]);
     assert_clean_failure(&out, &["collision-fine-tune", "--init-from"]);
 
+    // The balanced variant: the same second stage plus the code-usage term on A and B.
+    let out = fine_tune(
+        s(&sample()),
+        s(&dir.join("balanced")),
+        s(&model),
+        &[
+            "--recipe",
+            "balanced-fine-tune",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "1000",
+            "--eval-queries",
+            "200",
+        ],
+    );
+    assert_success(&out);
+    let recipe: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("balanced").join("train.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(recipe["lr"], 5e-5);
+    assert_eq!(recipe["usage_weight"], serde_json::json!([3.0, 1.0, 0.0]));
+    assert_eq!(
+        recipe["collision_weight"],
+        serde_json::json!([0.0, 0.0, 3.0])
+    );
+    let out = run(&[
+        "train",
+        "--embeddings",
+        s(&sample()),
+        "--out",
+        s(&dir.join("unnamed-balanced")),
+        "--recipe",
+        "balanced-fine-tune",
+    ]);
+    assert_clean_failure(&out, &["balanced-fine-tune", "--init-from"]);
+
     let headless = dir.join("headless.safetensors");
     let out = run(&[
         "export",
