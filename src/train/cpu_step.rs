@@ -273,25 +273,20 @@ fn balanced_targets(
         .collect()
 }
 
-/// The gradient of one level's collision penalty (see [`crate::collision`]) for the residual
-/// `r` (`[rows, dim]`, into `grad_r`), scaled by `weight`; the codebook gets none. `scores` are
-/// `‖c‖² − 2 r·c` (the per-row `‖r‖²` does not change a softmax) and `nearest` each row's
-/// argmin of them; `prefix` numbers each row's group.
-#[allow(clippy::too_many_arguments)]
-fn collision_grads(
-    r: &[f32],
-    codebook: &[f32],
-    scores: &[f32],
-    nearest: &[u32],
-    prefix: &[u64],
-    row_weights: &[f32],
-    weight: f32,
-    temperature: f32,
-    grad_r: &mut Vec<f32>,
-) {
-    let rows = prefix.len().max(1);
+/// A batch's soft code assignments, shared by the collision penalty and the code-usage term.
+struct SoftCodes {
+    /// `p_i = softmax_c(−s_ic / T)`, row-major `[rows, k]`.
+    p: Vec<f32>,
+    /// `T = τ · m`, where `m` is the mean over rows of the nearest squared distance.
+    t: f32,
+}
+
+/// [`SoftCodes`] of residuals `r` (`[rows, dim]`) from `scores` (`‖c‖² − 2 r·c`) and each
+/// row's `nearest` code, at temperature `τ = temperature`.
+fn soft_codes(r: &[f32], scores: &[f32], nearest: &[u32], temperature: f32) -> SoftCodes {
+    let rows = nearest.len().max(1);
     let (k, dim) = (scores.len() / rows, r.len() / rows);
-    // T = τ · mean of the nearest squared distances ‖r‖² + min_c score.
+    // m: the nearest squared distances are ‖r‖² + min_c score.
     let minima: Vec<f32> = nearest
         .iter()
         .enumerate()
@@ -315,6 +310,28 @@ fn collision_grads(
             }
             p.iter_mut().for_each(|v| *v /= total);
         });
+    SoftCodes { p, t }
+}
+
+/// The gradient of one level's collision penalty (see [`crate::collision`]) for the residual
+/// `r` (`[rows, dim]`, into `grad_r`), scaled by `weight`; the codebook gets none. `scores` are
+/// `‖c‖² − 2 r·c` (the per-row `‖r‖²` does not change a softmax) and `nearest` each row's
+/// argmin of them; `prefix` numbers each row's group.
+#[allow(clippy::too_many_arguments)]
+fn collision_grads(
+    r: &[f32],
+    codebook: &[f32],
+    scores: &[f32],
+    nearest: &[u32],
+    prefix: &[u64],
+    row_weights: &[f32],
+    weight: f32,
+    temperature: f32,
+    grad_r: &mut Vec<f32>,
+) {
+    let rows = prefix.len().max(1);
+    let (k, dim) = (scores.len() / rows, r.len() / rows);
+    let SoftCodes { p, t } = soft_codes(r, scores, nearest, temperature);
     // Directions q_i = p_i / ‖p_i‖ (p has a positive entry, so ‖p‖ > 0).
     let norms: Vec<f32> = p
         .chunks_exact(k)
@@ -391,31 +408,8 @@ fn usage_grads(
     grad_c: &mut Vec<f32>,
 ) {
     let rows = nearest.len().max(1);
-    let (k, dim) = (codebook.len() / (r.len() / rows).max(1), r.len() / rows);
-    let minima: Vec<f32> = nearest
-        .iter()
-        .enumerate()
-        .map(|(i, &c)| scores[i * k + c as usize])
-        .collect();
-    let nearest_sum: f64 = r
-        .chunks_exact(dim)
-        .zip(&minima)
-        .map(|(rv, &low)| (rv.iter().map(|v| v * v).sum::<f32>() + low) as f64)
-        .sum();
-    let mean_nearest = ((nearest_sum / rows as f64) as f32).max(f32::MIN_POSITIVE);
-    let t = mean_nearest * temperature;
-    let mut p = vec![0f32; rows * k];
-    p.par_chunks_mut(k)
-        .zip(scores.par_chunks(k))
-        .zip(&minima)
-        .for_each(|((p, s), &low)| {
-            let mut total = 0f32;
-            for (p, &s) in p.iter_mut().zip(s) {
-                *p = (-(s - low) / t).exp();
-                total += *p;
-            }
-            p.iter_mut().for_each(|v| *v /= total);
-        });
+    let (k, dim) = (scores.len() / rows, r.len() / rows);
+    let SoftCodes { mut p, .. } = soft_codes(r, scores, nearest, temperature);
     let mut usage = vec![0f64; k];
     for p in p.chunks_exact(k) {
         usage.iter_mut().zip(p).for_each(|(u, &p)| *u += p as f64);

@@ -789,74 +789,66 @@ fn check_recipe(
             found: data.dim(),
         });
     }
-    if let Some(w) = train
-        .collision_weight
-        .iter()
-        .find(|w| !(w.is_finite() && **w >= 0.0))
-    {
-        return Err(TrainError::Collision {
-            field: "every collision_weight",
-            expected: "a finite number ≥ 0",
-            found: w.to_string(),
-        });
-    }
-    if train.collision_weight.len() > config.levels {
-        return Err(TrainError::Collision {
-            field: "collision_weight",
-            expected: "one weight per quantizer level at most",
-            found: format!(
-                "{} weights for {} levels",
-                train.collision_weight.len(),
-                config.levels
-            ),
-        });
-    }
+    let collision = |(field, expected, found)| TrainError::Collision {
+        field,
+        expected,
+        found,
+    };
+    check_level_term(
+        &train.collision_weight,
+        train.collision_temperature,
+        [
+            "every collision_weight",
+            "collision_weight",
+            "collision_temperature",
+        ],
+        config.levels,
+    )
+    .map_err(collision)?;
     // A row's prefix is numbered by its codes in base `codebook_size` (an i64 on the device).
     let prefix_space = (config.codebook_size as f64).powi(config.levels.saturating_sub(1) as i32);
     if train.collision_penalty().is_on() && prefix_space >= i64::MAX as f64 {
-        return Err(TrainError::Collision {
-            field: "the model",
-            expected: "small enough to number its ID prefixes in 64 bits",
-            found: format!("{} levels of {} codes", config.levels, config.codebook_size),
-        });
+        return Err(collision((
+            "the model",
+            "small enough to number its ID prefixes in 64 bits",
+            format!("{} levels of {} codes", config.levels, config.codebook_size),
+        )));
     }
-    let t = train.collision_temperature;
-    if !(t.is_finite() && t > 0.0) {
-        return Err(TrainError::Collision {
-            field: "collision_temperature",
-            expected: "a finite number > 0",
-            found: t.to_string(),
-        });
+    check_level_term(
+        &train.usage_weight,
+        train.usage_temperature,
+        ["every usage_weight", "usage_weight", "usage_temperature"],
+        config.levels,
+    )
+    .map_err(|(field, expected, found)| TrainError::CodeUsage {
+        field,
+        expected,
+        found,
+    })?;
+    Ok(())
+}
+
+/// What is wrong with a per-level loss term's settings (`weights` for a model of `levels`, and its
+/// softmax `temperature`), as (field, expected, found); `names` are the recipe's names for each
+/// weight, the weight list and the temperature.
+fn check_level_term(
+    weights: &[f32],
+    temperature: f32,
+    names: [&'static str; 3],
+    levels: usize,
+) -> Result<(), (&'static str, &'static str, String)> {
+    if let Some(w) = weights.iter().find(|w| !(w.is_finite() && **w >= 0.0)) {
+        return Err((names[0], "a finite number ≥ 0", w.to_string()));
     }
-    if let Some(w) = train
-        .usage_weight
-        .iter()
-        .find(|w| !(w.is_finite() && **w >= 0.0))
-    {
-        return Err(TrainError::CodeUsage {
-            field: "every usage_weight",
-            expected: "a finite number ≥ 0",
-            found: w.to_string(),
-        });
+    if weights.len() > levels {
+        return Err((
+            names[1],
+            "one weight per quantizer level at most",
+            format!("{} weights for {levels} levels", weights.len()),
+        ));
     }
-    if train.usage_weight.len() > config.levels {
-        return Err(TrainError::CodeUsage {
-            field: "usage_weight",
-            expected: "one weight per quantizer level at most",
-            found: format!(
-                "{} weights for {} levels",
-                train.usage_weight.len(),
-                config.levels
-            ),
-        });
-    }
-    let t = train.usage_temperature;
-    if !(t.is_finite() && t > 0.0) {
-        return Err(TrainError::CodeUsage {
-            field: "usage_temperature",
-            expected: "a finite number > 0",
-            found: t.to_string(),
-        });
+    if !(temperature.is_finite() && temperature > 0.0) {
+        return Err((names[2], "a finite number > 0", temperature.to_string()));
     }
     Ok(())
 }

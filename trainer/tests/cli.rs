@@ -241,82 +241,52 @@ fn init_from_fine_tunes_a_trained_model() {
         before.len()
     );
 
-    // The default model's second stage by name; it needs a model to start from.
-    let out = fine_tune(
-        s(&sample()),
-        s(&dir.join("named")),
-        s(&model),
-        &[
+    // The named second stages: the default model's, and the balanced variant (the same plus the
+    // code-usage term on A and B). Each needs a model to start from.
+    for (name, usage_weight) in [
+        ("collision-fine-tune", serde_json::json!([])),
+        ("balanced-fine-tune", serde_json::json!([3.0, 1.0, 0.0])),
+    ] {
+        let out = fine_tune(
+            s(&sample()),
+            s(&dir.join(name)),
+            s(&model),
+            &[
+                "--recipe",
+                name,
+                "--epochs",
+                "1",
+                "--batch-size",
+                "1000",
+                "--eval-queries",
+                "200",
+            ],
+        );
+        assert_success(&out);
+        let recipe: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join(name).join("train.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(recipe["lr"], 5e-5, "{name}");
+        assert_eq!(recipe["warmup_fraction"], 0.0, "{name}");
+        assert_eq!(recipe["collision_from_epoch"], 0, "{name}");
+        assert_eq!(
+            recipe["collision_weight"],
+            serde_json::json!([0.0, 0.0, 3.0]),
+            "{name}"
+        );
+        assert_eq!(recipe["usage_weight"], usage_weight, "{name}");
+        let out = run(&[
+            "train",
+            "--embeddings",
+            s(&sample()),
+            "--out",
+            s(&dir.join(format!("{name}-without-model"))),
             "--recipe",
-            "collision-fine-tune",
-            "--epochs",
-            "1",
-            "--batch-size",
-            "1000",
-            "--eval-queries",
-            "200",
-        ],
-    );
-    assert_success(&out);
-    let recipe: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("named").join("train.json")).unwrap(),
-    )
-    .unwrap();
-    assert_eq!(recipe["lr"], 5e-5);
-    assert_eq!(recipe["warmup_fraction"], 0.0);
-    assert_eq!(recipe["collision_from_epoch"], 0);
-    assert_eq!(
-        recipe["collision_weight"],
-        serde_json::json!([0.0, 0.0, 3.0])
-    );
-    let out = run(&[
-        "train",
-        "--embeddings",
-        s(&sample()),
-        "--out",
-        s(&dir.join("unnamed")),
-        "--recipe",
-        "collision-fine-tune",
-    ]);
-    assert_clean_failure(&out, &["collision-fine-tune", "--init-from"]);
-
-    // The balanced variant: the same second stage plus the code-usage term on A and B.
-    let out = fine_tune(
-        s(&sample()),
-        s(&dir.join("balanced")),
-        s(&model),
-        &[
-            "--recipe",
-            "balanced-fine-tune",
-            "--epochs",
-            "1",
-            "--batch-size",
-            "1000",
-            "--eval-queries",
-            "200",
-        ],
-    );
-    assert_success(&out);
-    let recipe: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("balanced").join("train.json")).unwrap(),
-    )
-    .unwrap();
-    assert_eq!(recipe["lr"], 5e-5);
-    assert_eq!(recipe["usage_weight"], serde_json::json!([3.0, 1.0, 0.0]));
-    assert_eq!(
-        recipe["collision_weight"],
-        serde_json::json!([0.0, 0.0, 3.0])
-    );
-    let out = run(&[
-        "train",
-        "--embeddings",
-        s(&sample()),
-        "--out",
-        s(&dir.join("unnamed-balanced")),
-        "--recipe",
-        "balanced-fine-tune",
-    ]);
-    assert_clean_failure(&out, &["balanced-fine-tune", "--init-from"]);
+            name,
+        ]);
+        assert_clean_failure(&out, &[name, "--init-from"]);
+    }
 
     let headless = dir.join("headless.safetensors");
     let out = run(&[
