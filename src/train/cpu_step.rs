@@ -418,6 +418,7 @@ fn usage_grads(
         .iter()
         .map(|&u| ((u / rows as f64) as f32).max(f32::MIN_POSITIVE).ln())
         .collect();
+    // The score gradient G overwrites p row by row (λ m / T = λ / τ).
     let factor = weight / (temperature * rows as f32);
     p.par_chunks_mut(k).for_each(|p| {
         let dot: f32 = p.iter().zip(&log_usage).map(|(a, b)| a * b).sum();
