@@ -23,7 +23,7 @@
 //! the soft usage follows the nearest-code usage that IDs are made of, and the term moves a code
 //! away from an over-used region's centre towards the rows its neighbours serve worst.
 
-use burn::tensor::activation::softmax;
+use crate::quantizer::soft_codes;
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
@@ -40,10 +40,6 @@ impl CodeUsage {
     pub fn weight(&self, level: usize) -> Option<f32> {
         self.weights.get(level).copied().filter(|&w| w > 0.0)
     }
-
-    pub fn is_on(&self) -> bool {
-        self.weights.iter().any(|&w| w > 0.0)
-    }
 }
 
 /// `usage_l` of one level (see the module docs), as `[1]`.
@@ -56,15 +52,7 @@ pub fn level_usage<B: Backend>(
     temperature: f32,
 ) -> Tensor<B, 1> {
     let [k, _] = codebook.dims();
-    let residual_norms = residual.clone().powi_scalar(2).sum_dim(1);
-    let code_norms = codebook.clone().powi_scalar(2).sum_dim(1).reshape([1, -1]);
-    let distances =
-        residual_norms + code_norms - residual.matmul(codebook.transpose()).mul_scalar(2.0);
-    let nearest = distances.clone().detach().min_dim(1);
-    let mean_nearest = nearest.clone().mean().clamp_min(f32::MIN_POSITIVE);
-    let scale = mean_nearest.clone().mul_scalar(temperature).reshape([1, 1]);
-    // Shifting a row by its minimum leaves the softmax unchanged and keeps exp() in range.
-    let p = softmax((nearest - distances) / scale, 1);
+    let (p, mean_nearest) = soft_codes(residual, codebook, temperature);
     let usage = p.mean_dim(0);
     let neg_entropy = (usage.clone() * usage.clamp_min(f32::MIN_POSITIVE).log()).sum();
     (neg_entropy.add_scalar((k as f32).ln())) * mean_nearest

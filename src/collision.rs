@@ -35,7 +35,7 @@
 //! (full data, 60 epochs: cosine 0.71 instead of 0.76); `collision_from_epoch` starts it late in
 //! the run, when it only has to separate items the model already places well.
 
-use burn::tensor::activation::softmax;
+use crate::quantizer::soft_codes;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
 use std::collections::HashMap;
@@ -102,19 +102,7 @@ pub fn level_penalty<B: Backend>(
     temperature: f32,
 ) -> Tensor<B, 1> {
     let [n, _] = residual.dims();
-    let residual_norms = residual.clone().powi_scalar(2).sum_dim(1);
-    let code_norms = codebook.clone().powi_scalar(2).sum_dim(1).reshape([1, -1]);
-    let distances =
-        residual_norms + code_norms - residual.matmul(codebook.transpose()).mul_scalar(2.0);
-    let nearest = distances.clone().detach().min_dim(1);
-    let scale = nearest
-        .clone()
-        .mean()
-        .mul_scalar(temperature)
-        .clamp_min(f32::MIN_POSITIVE)
-        .reshape([1, 1]);
-    // Shifting a row by its minimum leaves the softmax unchanged and keeps exp() in range.
-    let p = softmax((nearest - distances) / scale, 1);
+    let (p, _) = soft_codes(residual, codebook, temperature);
     let q = p.clone() / p.powi_scalar(2).sum_dim(1).sqrt();
     let w = row_weights.reshape([n, 1]);
     let weighted = q * w.clone();

@@ -7,6 +7,7 @@
 use crate::code_usage::{level_usage, CodeUsage};
 use crate::collision::{level_penalty, BatchCollision};
 use burn::module::{Module, Param};
+use burn::tensor::activation::softmax;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData};
 
@@ -64,6 +65,30 @@ pub fn nearest_code<B: Backend>(x: Tensor<B, 2>, codebook: Tensor<B, 2>) -> Tens
 fn code_scores<B: Backend>(x: Tensor<B, 2>, codebook: Tensor<B, 2>) -> Tensor<B, 2> {
     let code_norms = codebook.clone().powi_scalar(2).sum_dim(1).reshape([1, -1]);
     code_norms - x.matmul(codebook.transpose()).mul_scalar(2.0)
+}
+
+/// Soft code assignments of a batch, shared by the prefix-collision penalty and the code-usage
+/// term: `p_i = softmax_c(−‖r_i − c‖² / T)` (`[n, k]`) with `T = τ · m`, where `m` (`[1]`, a
+/// constant of the step) is the mean over rows of the nearest squared distance. The gradient
+/// reaches whichever of `residual` and `codebook` the caller did not detach.
+pub(crate) fn soft_codes<B: Backend>(
+    residual: Tensor<B, 2>,
+    codebook: Tensor<B, 2>,
+    temperature: f32,
+) -> (Tensor<B, 2>, Tensor<B, 1>) {
+    let residual_norms = residual.clone().powi_scalar(2).sum_dim(1);
+    let code_norms = codebook.clone().powi_scalar(2).sum_dim(1).reshape([1, -1]);
+    let distances =
+        residual_norms + code_norms - residual.matmul(codebook.transpose()).mul_scalar(2.0);
+    let nearest = distances.clone().detach().min_dim(1);
+    let mean_nearest = nearest.clone().mean();
+    let scale = mean_nearest
+        .clone()
+        .mul_scalar(temperature)
+        .clamp_min(f32::MIN_POSITIVE)
+        .reshape([1, 1]);
+    // Shifting a row by its minimum leaves the softmax unchanged and keeps exp() in range.
+    (softmax((nearest - distances) / scale, 1), mean_nearest)
 }
 
 /// The rotation trick (Fifty et al., ICLR 2025): returns a tensor whose value is `q` and whose

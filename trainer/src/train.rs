@@ -117,6 +117,18 @@ fn model_config(args: &TrainArgs, x: &Embeddings) -> Result<RqVaeConfig> {
     Ok(config)
 }
 
+/// Refuses a fine-tuning recipe (`--recipe`) without the model it starts from.
+fn require_init_from(args: &TrainArgs) -> Result<()> {
+    if args.init_from.is_none() {
+        let name = args.recipe.to_possible_value().expect("a named recipe");
+        bail!(
+            "--recipe {} fine-tunes a trained model: give it with --init-from MODEL.safetensors",
+            name.get_name()
+        );
+    }
+    Ok(())
+}
+
 /// The recipe: a fresh run's comes from `--train-config` (or the defaults); a resumed run's from
 /// its own checkpoint. Flags override either; on resume anything but `--epochs` that differs
 /// from the run's recipe is refused by [`Trainer::resume`].
@@ -132,20 +144,13 @@ fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
         None => match args.recipe {
             RecipeName::Reference => TrainConfig::reference(),
             RecipeName::SemanticIds => TrainConfig::semantic_ids(args.epochs.unwrap_or(400)),
-            RecipeName::CollisionFineTune | RecipeName::BalancedFineTune => {
-                if args.init_from.is_none() {
-                    let name = args.recipe.to_possible_value().expect("a named recipe");
-                    bail!(
-                        "--recipe {} fine-tunes a trained model: give it with \
-                         --init-from MODEL.safetensors",
-                        name.get_name()
-                    );
-                }
-                if args.recipe == RecipeName::CollisionFineTune {
-                    TrainConfig::collision_fine_tune(args.epochs.unwrap_or(300))
-                } else {
-                    TrainConfig::balanced_fine_tune(args.epochs.unwrap_or(400))
-                }
+            RecipeName::CollisionFineTune => {
+                require_init_from(args)?;
+                TrainConfig::collision_fine_tune(args.epochs.unwrap_or(300))
+            }
+            RecipeName::BalancedFineTune => {
+                require_init_from(args)?;
+                TrainConfig::balanced_fine_tune(args.epochs.unwrap_or(400))
             }
         },
     };
