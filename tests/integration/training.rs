@@ -759,21 +759,12 @@ fn fine_tuning_starts_from_the_model_on_both_engines() {
     );
 }
 
-/// Level-A perplexity (exp of the entropy of first-code usage) of `weights` on `data`.
+/// Level-A perplexity of `weights` on `data`, as `rqvae-train eval` reports it.
 fn first_level_perplexity(weights: &ModelWeights, data: &Embeddings) -> f64 {
     let model = rqvae::HostModel::new(weights).expect("trained weights load");
     let ids = model.encode(data.as_slice(), data.rows());
-    let levels = weights.config.levels;
-    let mut counts = vec![0usize; weights.config.codebook_size];
-    ids.chunks_exact(levels)
-        .for_each(|t| counts[t[0] as usize] += 1);
-    let n = data.rows() as f64;
-    let entropy: f64 = counts
-        .iter()
-        .filter(|&&c| c > 0)
-        .map(|&c| -(c as f64 / n) * (c as f64 / n).ln())
-        .sum();
-    entropy.exp()
+    let config = &weights.config;
+    rqvae::metrics::level_usage(&ids, config.levels, config.codebook_size)[0].perplexity
 }
 
 /// The code-usage term moves level A's codes until the sample's rows spread more evenly over
