@@ -76,10 +76,7 @@ pub(crate) fn soft_codes<B: Backend>(
     codebook: Tensor<B, 2>,
     temperature: f32,
 ) -> (Tensor<B, 2>, Tensor<B, 1>) {
-    let residual_norms = residual.clone().powi_scalar(2).sum_dim(1);
-    let code_norms = codebook.clone().powi_scalar(2).sum_dim(1).reshape([1, -1]);
-    let distances =
-        residual_norms + code_norms - residual.matmul(codebook.transpose()).mul_scalar(2.0);
+    let distances = residual.clone().powi_scalar(2).sum_dim(1) + code_scores(residual, codebook);
     let nearest = distances.clone().detach().min_dim(1);
     let mean_nearest = nearest.clone().mean();
     let scale = mean_nearest
