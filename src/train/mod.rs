@@ -161,9 +161,15 @@ impl TrainConfig {
         }
     }
 
-    /// The recipe of the shipped default model, for semantic IDs: batch 512 and LR 1e-3 (33
-    /// steps an epoch instead of 4), and the prefix-collision penalty on levels B and C
-    /// (weights 1 and 3) for the last fifth of the `epochs`.
+    /// The first stage of the shipped default model, for semantic IDs (2,000 `epochs` for the
+    /// default model): batch 512 and LR 1e-3 (33 steps an epoch instead of 4), the code-usage
+    /// term on level A (weight 0.3) from the first epoch, and the prefix-collision penalty on
+    /// levels B and C (weights 1 and 3) for the last fifth of the `epochs`. Without the term,
+    /// nearest-code training gives semantically dense regions more items per first code the
+    /// longer it trains (level-A perplexity 232 at 400 epochs, 220 at 2,000). On from the start
+    /// and this weak, the term keeps level A even (253 at 2,000 epochs) with cosine and NN
+    /// overlap unchanged; prefix-1 coincidence gives up 0.02 (0.676 → 0.655). A strong term
+    /// (weight 1 and more), or one switched on after training, split semantic groups.
     pub fn semantic_ids(epochs: usize) -> Self {
         Self {
             epochs,
@@ -171,18 +177,24 @@ impl TrainConfig {
             lr: 1e-3,
             collision_weight: vec![0.0, 1.0, 3.0],
             collision_from_epoch: epochs * 4 / 5,
+            usage_weight: vec![0.3, 0.0, 0.0],
+            usage_temperature: 0.05,
             ..Self::default()
         }
     }
 
     /// The second stage of the shipped default model, run on a trained model
-    /// (`rqvae-train train --init-from`): `epochs` (300 for the default model) at batch 4096 and
+    /// (`rqvae-train train --init-from`): `epochs` (400 for the default model) at batch 4096 and
     /// LR 5e-5 without warm-up, cosine to 1e-5, with the prefix-collision penalty on level C
-    /// (weight 3) from the first epoch. A batch of 4096 holds 8 times as many rows sharing a
-    /// prefix as one of 512, so the penalty sees the near-duplicates it must separate; the low
-    /// learning rate keeps what the model learned (at 1e-4 the neighbourhoods lost more).
-    /// Level B is left alone: at this batch size its penalty (about 16 rows per level-A group)
-    /// made the latent grow until the codes collapsed.
+    /// (weight 3) and the code-usage term on levels A and B (weights 0.3 and 0.1) from the
+    /// first epoch. A batch of 4096 holds 8 times as many rows sharing a prefix as one of 512,
+    /// so the penalty sees the near-duplicates it must separate; the low learning rate keeps
+    /// what the model learned (at 1e-4 the neighbourhoods lost more). The weak usage term keeps
+    /// the first stage's balance, which the penalty alone erodes (level A 253 → 246 in 300
+    /// epochs), and in those 300 epochs kept more NN overlap (0.354 against 0.350); the 400
+    /// epochs took unique tuples past 96.5 %. Level B's penalty is left
+    /// off: at this batch size it (about 16 rows per level-A group) made the latent grow until
+    /// the codes collapsed.
     pub fn collision_fine_tune(epochs: usize) -> Self {
         Self {
             epochs,
@@ -191,16 +203,19 @@ impl TrainConfig {
             warmup_fraction: 0.0,
             collision_weight: vec![0.0, 0.0, 3.0],
             collision_from_epoch: 0,
+            usage_weight: vec![0.3, 0.1, 0.0],
+            usage_temperature: 0.05,
             ..Self::default()
         }
     }
 
-    /// [`Self::collision_fine_tune`] plus the code-usage term ([`crate::code_usage`]) on levels
-    /// A and B (weights 3 and 1, temperature 0.05), for `epochs` (400 measured): for users who
-    /// want first codes of even size. From the default model's first stage it lifts the
-    /// perplexity of every level past 245 and keeps unique tuples, but the codes it takes from
-    /// sparse regions cost neighbourhoods (NN overlap@5 0.352 → 0.329 on the README's data),
-    /// which is why the default model does not use it.
+    /// [`Self::collision_fine_tune`] with a strong code-usage term on levels A and B (weights
+    /// 3 and 1, temperature 0.05), for `epochs` (400 measured): for a model whose first stage
+    /// ran without the term (the reference recipe, or `semantic-ids` before it had the term),
+    /// to even out its codes without training it again. From such a first stage it lifts the
+    /// perplexity of every level past 245 and keeps unique tuples, but moving established codes
+    /// costs neighbourhoods (NN overlap@5 0.356 → 0.329 on the README's data), where the weak
+    /// term from the first epoch costs none.
     pub fn balanced_fine_tune(epochs: usize) -> Self {
         Self {
             usage_weight: vec![3.0, 1.0, 0.0],

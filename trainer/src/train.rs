@@ -35,12 +35,13 @@ pub struct TrainArgs {
     train_config: Option<PathBuf>,
     /// A named recipe to start from (instead of --train-config): `reference` (the model card's);
     /// `semantic-ids` (the shipped default model's first stage: batch 512, LR 1e-3, the
-    /// prefix-collision penalty for the last fifth of the epochs, 400 epochs unless --epochs
-    /// says otherwise); `collision-fine-tune` (its second stage, with --init-from: batch 4096,
-    /// LR 5e-5, the penalty on level C throughout, 300 epochs unless --epochs says
-    /// otherwise); `balanced-fine-tune` (the same plus the code-usage term on levels A and B,
-    /// with --init-from, 400 epochs unless --epochs says otherwise: codes of more even use, at
-    /// some cost to neighbourhoods).
+    /// code-usage term on level A throughout, the prefix-collision penalty for the last fifth
+    /// of the epochs, 2,000 epochs unless --epochs says otherwise); `collision-fine-tune` (its
+    /// second stage, with --init-from: batch 4096, LR 5e-5, the penalty on level C and the
+    /// code-usage term on levels A and B throughout, 400 epochs unless --epochs says
+    /// otherwise); `balanced-fine-tune` (the second stage with a strong code-usage term, with
+    /// --init-from, 400 epochs unless --epochs says otherwise: evens out the codes of a model
+    /// first trained without the term, at some cost to neighbourhoods).
     #[arg(long, value_enum, default_value = "reference")]
     recipe: RecipeName,
     /// Passes over the data [default: 1000].
@@ -143,10 +144,10 @@ fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
         None if args.resume => saved_recipe(&checkpoint_dir(&args.out))?,
         None => match args.recipe {
             RecipeName::Reference => TrainConfig::reference(),
-            RecipeName::SemanticIds => TrainConfig::semantic_ids(args.epochs.unwrap_or(400)),
+            RecipeName::SemanticIds => TrainConfig::semantic_ids(args.epochs.unwrap_or(2000)),
             RecipeName::CollisionFineTune => {
                 require_init_from(args)?;
-                TrainConfig::collision_fine_tune(args.epochs.unwrap_or(300))
+                TrainConfig::collision_fine_tune(args.epochs.unwrap_or(400))
             }
             RecipeName::BalancedFineTune => {
                 require_init_from(args)?;

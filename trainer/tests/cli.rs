@@ -163,6 +163,7 @@ fn named_recipes_set_the_whole_recipe() {
         serde_json::json!([0.0, 1.0, 3.0])
     );
     assert_eq!(recipe["collision_from_epoch"], 4);
+    assert_eq!(recipe["usage_weight"], serde_json::json!([0.3, 0.0, 0.0]));
 
     std::fs::write(dir.join("recipe.json"), r#"{"epochs": 2}"#).unwrap();
     let out = run(&[
@@ -241,10 +242,10 @@ fn init_from_fine_tunes_a_trained_model() {
         before.len()
     );
 
-    // The named second stages: the default model's, and the balanced variant (the same plus the
-    // code-usage term on A and B). Each needs a model to start from.
+    // The named second stages: the default model's (a weak code-usage term on A and B), and
+    // the balanced variant (a strong one). Each needs a model to start from.
     for (name, usage_weight) in [
-        ("collision-fine-tune", serde_json::json!([])),
+        ("collision-fine-tune", serde_json::json!([0.3, 0.1, 0.0])),
         ("balanced-fine-tune", serde_json::json!([3.0, 1.0, 0.0])),
     ] {
         let out = fine_tune(
