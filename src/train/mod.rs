@@ -232,6 +232,8 @@ pub enum TrainError {
     BatchTooLarge { batch: usize, rows: usize },
     #[error("batch size must be at least 1")]
     ZeroBatch,
+    #[error("epochs must be at least 1: a run of 0 epochs would only write an untrained model")]
+    ZeroEpochs,
     #[error(
         "ae_warmup_epochs {warmup} leaves no epoch for the quantizer in a run of {epochs} epochs; \
          the codebooks are initialised after the warm-up, so use fewer warm-up epochs"
@@ -785,6 +787,9 @@ fn check_recipe(
 ) -> Result<(), TrainError> {
     if train.batch_size == 0 {
         return Err(TrainError::ZeroBatch);
+    }
+    if train.epochs == 0 {
+        return Err(TrainError::ZeroEpochs);
     }
     if train.ae_warmup_epochs > 0 && train.ae_warmup_epochs >= train.epochs {
         return Err(TrainError::WarmupTooLong {

@@ -109,6 +109,20 @@ fn batch_larger_than_data_and_unwritable_output_are_refused() {
     ]);
     assert_clean_failure(&out, &["batch size 64", "10 rows"]);
 
+    // No epochs would write an untrained model as if it were a result.
+    let out = run(&[
+        "train",
+        "--embeddings",
+        s(&small),
+        "--out",
+        s(&dir.join("no-epochs")),
+        "--epochs",
+        "0",
+        "--batch-size",
+        "4",
+    ]);
+    assert_clean_failure(&out, &["epochs must be at least 1"]);
+
     // A regular file where the run directory should go cannot be created as a directory.
     let blocker = dir.join("blocker");
     std::fs::write(&blocker, b"x").unwrap();
