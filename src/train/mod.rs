@@ -192,9 +192,8 @@ impl TrainConfig {
     /// what the model learned (at 1e-4 the neighbourhoods lost more). The weak usage term keeps
     /// the first stage's balance, which the penalty alone erodes (level A 253 → 246 in 300
     /// epochs), and in those 300 epochs kept more NN overlap (0.354 against 0.350); the 400
-    /// epochs took unique tuples past 96.5 %. Level B's penalty is left
-    /// off: at this batch size it (about 16 rows per level-A group) made the latent grow until
-    /// the codes collapsed.
+    /// epochs took unique tuples past 96.5 %. Level B's penalty is left off: at this batch size
+    /// it (about 16 rows per level-A group) made the latent grow until the codes collapsed.
     pub fn collision_fine_tune(epochs: usize) -> Self {
         Self {
             epochs,
