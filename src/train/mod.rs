@@ -178,7 +178,6 @@ impl TrainConfig {
             collision_weight: vec![0.0, 1.0, 3.0],
             collision_from_epoch: epochs * 4 / 5,
             usage_weight: vec![0.3, 0.0, 0.0],
-            usage_temperature: 0.05,
             ..Self::default()
         }
     }
@@ -203,7 +202,6 @@ impl TrainConfig {
             collision_weight: vec![0.0, 0.0, 3.0],
             collision_from_epoch: 0,
             usage_weight: vec![0.3, 0.1, 0.0],
-            usage_temperature: 0.05,
             ..Self::default()
         }
     }
@@ -218,7 +216,6 @@ impl TrainConfig {
     pub fn balanced_fine_tune(epochs: usize) -> Self {
         Self {
             usage_weight: vec![3.0, 1.0, 0.0],
-            usage_temperature: 0.05,
             ..Self::collision_fine_tune(epochs)
         }
     }
