@@ -1,5 +1,6 @@
-//! Native CPU throughput: encoding the full shared data set, the ID contract and the ID table, and
-//! one training epoch with each training engine.
+//! Native CPU throughput: encoding the catalog, the ID contract and the ID table, and one training
+//! epoch with each training engine. The catalog is the full one where `RQVAE_TEST_DATA` names its
+//! folder (the published figures), else the shipped 3,000-row sample.
 //!
 //! `cargo bench --bench native` (set RAYON_NUM_THREADS=1 for single-thread figures). The model is
 //! the reference architecture (768 → 512 → 256 → 128 → 32, 3 × 256 codes); raw throughput does not
@@ -18,20 +19,27 @@ use rqvae::{Embeddings, HostModel, ModelWeights, RqVaeConfig};
 use std::path::Path;
 use std::time::Duration;
 
-fn shared_data() -> Embeddings {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data/embeddings_all-mpnet-base-v2_768d.f16.npy");
-    rqvae::npy::read_embeddings(&path).expect("the shared data set")
+fn catalog() -> Embeddings {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let path = match std::env::var_os("RQVAE_TEST_DATA") {
+        Some(dir) => Path::new(&dir).join("embeddings_all-mpnet-base-v2_768d.f16.npy"),
+        None => {
+            eprintln!("RQVAE_TEST_DATA is not set: benchmarking on the 3,000-row sample");
+            root.join("www/sample/games-3000.f16.npy")
+        }
+    };
+    rqvae::npy::read_embeddings(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 fn encode(c: &mut Criterion) {
-    let x = shared_data();
+    let x = catalog();
     let device = Default::default();
     let model = RqVaeConfig::with_input_dim(x.dim()).init::<NdArray<f32>>(&device);
     let mut group = c.benchmark_group("encode");
     group.throughput(Throughput::Elements(x.rows() as u64));
     group.sample_size(20);
-    group.bench_function("full_shared_data", |b| {
+    group.bench_function("catalog", |b| {
         b.iter(|| encode_ids(&model, &x, DEFAULT_BATCH, &device))
     });
 
@@ -62,11 +70,11 @@ fn encode(c: &mut Criterion) {
     group.finish();
 }
 
-/// One epoch of the reference recipe on the full shared data with each engine: the
+/// One epoch of the reference recipe on the catalog with each engine: the
 /// hand-written CPU engine (the CLI's default on the CPU) and burn's autodiff on burn's CPU
 /// backend.
 fn train_epoch(c: &mut Criterion) {
-    let x = shared_data();
+    let x = catalog();
     let train = TrainConfig {
         epochs: 1000,
         ..TrainConfig::default()
@@ -77,13 +85,13 @@ fn train_epoch(c: &mut Criterion) {
     group.measurement_time(Duration::from_secs(30));
     let mut cpu =
         Trainer::<CpuEngine>::new(config.clone(), train.clone(), &x, &CpuDevice).expect("trainer");
-    group.bench_function("epoch_full_shared_data_batch_4096/cpu_engine", |b| {
+    group.bench_function("epoch_catalog_batch_4096/cpu_engine", |b| {
         b.iter(|| cpu.run_epoch())
     });
     let mut burn =
         Trainer::<BurnEngine<Autodiff<NdArray<f32>>>>::new(config, train, &x, &Default::default())
             .expect("trainer");
-    group.bench_function("epoch_full_shared_data_batch_4096/burn_ndarray", |b| {
+    group.bench_function("epoch_catalog_batch_4096/burn_ndarray", |b| {
         b.iter(|| burn.run_epoch())
     });
     group.finish();

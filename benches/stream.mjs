@@ -1,7 +1,7 @@
 // The package's streamed path against its in-memory one, in the same run on the same file:
 // throughput and peak resident memory of `encodeStream(encoder, fs.createReadStream(file))`
 // and of `readNpy(readFileSync(file))` + `encode`, each in a fresh Node.js process, plus the
-// native `rqvae-train encode` (which streams too) as a reference. The file is the shared data's
+// native `rqvae-train encode` (which streams too) as a reference. The file is the shipped sample's
 // rows tiled to --rows rows of 768-d float16, generated into a temporary directory.
 //
 //   node benches/stream.mjs [--rows 200000] [--threads 1] [--runs 3] [--json out.json]
@@ -14,7 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DATA, DEFAULT_MODEL, ROOT, trainerBin } from '../tests/js/fixtures.mjs';
+import { DEFAULT_MODEL, ROOT, SAMPLE_F16_NPY, trainerBin } from '../tests/js/fixtures.mjs';
 
 const args = Object.fromEntries(
   process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
@@ -24,9 +24,9 @@ const THREADS = Number(args.threads ?? 1);
 const RUNS = Number(args.runs ?? 3);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-/** The shared rows tiled to `rows` rows, written header first and then in 16 MiB pieces. */
+/** The sample's rows tiled to `rows` rows, written header first and then in 16 MiB pieces. */
 function tiledNpy(path, rows) {
-  const source = readFileSync(join(DATA, 'embeddings_all-mpnet-base-v2_768d.f16.npy'));
+  const source = readFileSync(SAMPLE_F16_NPY);
   const headerLen = source.readUInt16LE(8);
   const body = source.subarray(10 + headerLen);
   const rowBytes = 768 * 2;

@@ -13,12 +13,16 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { Encoder, readNpy } from '../js/node.js';
-import { DATA, DEFAULT_MODEL, ROOT, chromiumOptions, nativeIds, serveStatic, trainerBin } from '../tests/js/fixtures.mjs';
+import {
+  CATALOG_NPY, DEFAULT_MODEL, FULL_DATA_VAR, ROOT, SAMPLE_F16_NPY, chromiumOptions, nativeIds, serveStatic, trainerBin,
+} from '../tests/js/fixtures.mjs';
 
 const args = Object.fromEntries(
   process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
 );
-const FULL = join(DATA, 'embeddings_all-mpnet-base-v2_768d.f16.npy');
+// The full catalog where RQVAE_TEST_DATA names it (the published figures), else the shipped sample.
+const FULL = CATALOG_NPY ?? SAMPLE_F16_NPY;
+if (!CATALOG_NPY) console.error(`${FULL_DATA_VAR} is not set: benchmarking on the 3,000-row sample`);
 const runs = Number(args.runs ?? 5);
 // Workers for the pooled CPU figures: this machine's cores.
 const WORKERS = Number(args.workers ?? availableParallelism());

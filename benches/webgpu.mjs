@@ -10,14 +10,13 @@
 // hardware adapter (CHROMIUM=/path/to/chrome with its GPU flags) for the figures that matter.
 
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { DATA, ROOT, chromiumOptions, nativeIds, serveStatic } from '../tests/js/fixtures.mjs';
+import { ROOT, SAMPLE_NPY, chromiumOptions, nativeIds, serveStatic } from '../tests/js/fixtures.mjs';
 
 const args = Object.fromEntries(
   process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
 );
-const embeddings = args.embeddings ?? join(DATA, 'sample_2000.f32.npy');
+const embeddings = args.embeddings ?? SAMPLE_NPY;
 const rows = Number(args.rows ?? 1024);
 const batches = (args.batches ?? '16,256,1024').split(',').map(Number);
 const runs = Number(args.runs ?? 3);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The GPU proof, for a machine with an NVIDIA GPU and a CUDA toolkit (nvcc on PATH).
-# Trains the reference recipe on the shared data with --backend cuda, then reports seconds per
+# Trains the reference recipe on EMBEDDINGS with --backend cuda, then reports seconds per
 # epoch (from log.jsonl) and the metrics. Usage:
 #   scripts/cuda-check.sh BIN EMBEDDINGS OUT_DIR [EPOCHS]
 # where BIN is a release rqvae-train built with `--features cuda`.

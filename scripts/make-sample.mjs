@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// Writes the web demo's sample: the first N items of ../shared/data as
+// Writes the web demo's sample: the first N items of the catalog (the folder --data names, by
+// default the one RQVAE_TEST_DATA names) as
 //   www/sample/games-N.f16.npy  (float16, [N, 768]: a slice of the full .npy, header rewritten)
 //   www/sample/games-N.jsonl    ({"id", "title"} per line, row i = line i)
 //
-// Usage: node scripts/make-sample.mjs [--rows 3000] [--data ../shared/data] [--out www/sample]
+// Usage: node scripts/make-sample.mjs [--rows 3000] [--data DIR] [--out www/sample]
 
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -14,10 +15,11 @@ const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const { values } = parseArgs({
   options: {
     rows: { type: 'string', default: '3000' },
-    data: { type: 'string', default: join(ROOT, '../shared/data') },
+    data: { type: 'string', default: process.env.RQVAE_TEST_DATA },
     out: { type: 'string', default: join(ROOT, 'www/sample') },
   },
 });
+if (!values.data) throw new Error('--data DIR (or RQVAE_TEST_DATA) must name the folder holding catalog.jsonl and its embeddings');
 const rows = Number(values.rows);
 if (!Number.isInteger(rows) || rows < 1) throw new Error(`--rows must be a positive integer, got ${values.rows}`);
 

@@ -1,26 +1,14 @@
 //! The cross-backend contract on constructed near-ties: rows whose best two codes (nearly or
 //! exactly) tie get the canonical ID on burn's backend, whatever its own rounding says.
 
+use crate::data::{default_model, sample_rows};
 use burn::backend::NdArray;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use rqvae::canonical::{encode_on_backend, is_near_tie, TIE_MARGIN};
-use rqvae::npy::read_embeddings;
 use rqvae::{Embeddings, HostModel, ModelWeights};
-use std::path::Path;
 
 type B = NdArray<f32>;
-
-fn default_model() -> ModelWeights {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("www/models/default.safetensors");
-    ModelWeights::from_bytes(&std::fs::read(path).expect("default model")).expect("valid weights")
-}
-
-fn sample(rows: usize) -> Embeddings {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/sample_2000.f32.npy");
-    let x = read_embeddings(&path).expect("shared data");
-    Embeddings::new(x.slice_rows(0, rows).to_vec(), x.dim()).unwrap()
-}
 
 /// Puts codes `2i` and `2i + 1` of `level` at `target ± v`: equidistant from `target` in exact
 /// arithmetic, so only rounding decides between them.
@@ -72,7 +60,7 @@ fn near_tie_model(x: &Embeddings) -> (ModelWeights, Vec<usize>) {
 
 #[test]
 fn burn_ids_equal_canonical_ids_on_constructed_near_ties() {
-    let x = sample(64);
+    let x = sample_rows(64);
     let (w, tied_rows) = near_tie_model(&x);
     let host = HostModel::new(&w).unwrap();
     let canonical = host.encode(x.as_slice(), x.rows());
@@ -107,7 +95,7 @@ fn burn_ids_equal_canonical_ids_on_constructed_near_ties() {
 
 #[test]
 fn canonical_ids_do_not_depend_on_batching_on_near_ties() {
-    let x = sample(64);
+    let x = sample_rows(64);
     let (w, _) = near_tie_model(&x);
     let host = HostModel::new(&w).unwrap();
     let all = host.encode(x.as_slice(), x.rows());
@@ -120,7 +108,7 @@ fn canonical_ids_do_not_depend_on_batching_on_near_ties() {
 
 #[test]
 fn an_exact_tie_has_zero_margin_and_goes_to_the_lower_code() {
-    let x = sample(64);
+    let x = sample_rows(64);
     let (w, _) = near_tie_model(&x);
     let device = Default::default();
     let model = w.to_model::<B>(&device);
@@ -148,7 +136,7 @@ fn an_exact_tie_has_zero_margin_and_goes_to_the_lower_code() {
 #[test]
 fn real_rows_far_from_ties_keep_the_backend_ids() {
     // Away from ties the backend's own IDs stand: only a small share of real rows is re-decided.
-    let x = sample(2000);
+    let x = sample_rows(2000);
     let w = default_model();
     let host = HostModel::new(&w).unwrap();
     let device = Default::default();

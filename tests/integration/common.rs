@@ -30,12 +30,3 @@ pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
             }
         })
 }
-
-/// The shared 2,000-item sample (768-d float32), read with the crate's own reader.
-pub fn sample() -> rqvae::Embeddings {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/data/sample_2000.f32.npy"
-    );
-    rqvae::npy::read_embeddings(std::path::Path::new(path)).expect("the sample embeddings file")
-}

@@ -4,28 +4,15 @@
 //! `src/lanes.rs`), so what these native tests establish holds for the wasm module; the Node and
 //! Chromium tests check that separately against `rqvae-train encode`.
 
+use crate::data::{default_model, sample, sample_rows};
 use burn::backend::NdArray;
 use burn::tensor::backend::Backend;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use rqvae::inference::{decode_ids, encode_ids};
-use rqvae::npy::read_embeddings;
 use rqvae::{Embeddings, HostModel, ModelWeights, RqVaeConfig};
-use std::path::Path;
 
 type B = NdArray<f32>;
-
-fn default_model() -> ModelWeights {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("www/models/default.safetensors");
-    ModelWeights::from_bytes(&std::fs::read(&path).expect("default model")).expect("valid weights")
-}
-
-fn shared(name: &str) -> Embeddings {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data")
-        .join(name);
-    read_embeddings(&path).expect("shared data")
-}
 
 fn burn_ids(w: &ModelWeights, x: &Embeddings) -> Vec<u32> {
     let device = Default::default();
@@ -35,7 +22,7 @@ fn burn_ids(w: &ModelWeights, x: &Embeddings) -> Vec<u32> {
 #[test]
 fn default_model_ids_match_burn_on_the_whole_sample() {
     let w = default_model();
-    let x = shared("sample_2000.f32.npy");
+    let x = sample();
     let host = HostModel::new(&w).unwrap().encode(x.as_slice(), x.rows());
     let burn = burn_ids(&w, &x);
     let differing: Vec<usize> = (0..x.rows())
@@ -59,7 +46,7 @@ fn default_model_ids_match_burn_on_the_whole_sample() {
 #[test]
 fn default_model_reconstructions_match_burn() {
     let w = default_model();
-    let x = shared("sample_2000.f32.npy");
+    let x = sample_rows(2000);
     let host = HostModel::new(&w).unwrap();
     let ids = host.encode(x.as_slice(), x.rows());
     let ours = host.decode(&ids).expect("the default model has a decoder");
@@ -106,7 +93,7 @@ fn odd_shapes_match_burn() {
 #[test]
 fn ids_do_not_depend_on_how_rows_are_batched() {
     let w = default_model();
-    let x = shared("sample_2000.f32.npy");
+    let x = sample_rows(2000);
     let host = HostModel::new(&w).unwrap();
     let whole = host.encode(x.as_slice(), x.rows());
     let mut pieces = Vec::new();
@@ -137,7 +124,7 @@ fn the_fused_fast_path_gives_the_canonical_ids_by_re_deciding_near_ties() {
     // does with f32x4.relaxed_madd, so its scores differ from the canonical ones in the last bits.
     const { assert!(HostModel::FUSED) };
     let host = HostModel::new(&default_model()).unwrap();
-    let x = shared("sample_2000.f32.npy");
+    let x = sample_rows(2000);
     let canonical = host.encode(x.as_slice(), x.rows());
     let (fast, redecided) = host.encode_fast(x.as_slice(), x.rows());
     assert_eq!(fast, canonical);

@@ -1,30 +1,20 @@
 //! ID tables on the real sample with the default model: uniqueness, the resolution rule,
 //! incremental growth, the model check, the file format and its errors, exports and reports.
 
+use crate::data::{self, default_model as default_weights};
 use rqvae::assign::{assign, AssignOptions, Assignment};
 use rqvae::fingerprint::model_fingerprint;
 use rqvae::id_quality::{churn, table_quality};
 use rqvae::id_table::{read_item_ids, IdTable, ItemId, Resolution, TableError};
-use rqvae::npy::read_embeddings;
-use rqvae::{Embeddings, HostModel, ModelWeights};
+use rqvae::{Embeddings, HostModel};
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
 
-fn default_weights() -> ModelWeights {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("www/models/default.safetensors");
-    ModelWeights::from_bytes(&std::fs::read(path).expect("default model")).expect("valid weights")
-}
-
-fn shared(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data")
-        .join(name)
-}
-
+/// The sample's first 2,000 rows and their item ids.
 fn sample() -> (Embeddings, Vec<ItemId>) {
-    let x = read_embeddings(&shared("sample_2000.f32.npy")).expect("sample");
-    let ids = read_item_ids(&std::fs::read_to_string(shared("sample_2000.jsonl")).unwrap())
-        .expect("sample ids");
+    let x = data::sample_rows(2000);
+    let mut ids =
+        read_item_ids(&std::fs::read_to_string(data::sample_items()).unwrap()).expect("sample ids");
+    ids.truncate(2000);
     (x, ids)
 }
 

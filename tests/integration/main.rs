@@ -3,6 +3,8 @@
 //! seven minutes of the release test build.
 
 mod common;
+#[path = "../support/data.rs"]
+mod data;
 
 mod canonical;
 mod fuzz;

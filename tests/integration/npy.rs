@@ -11,11 +11,6 @@ use rqvae::npy::{
 };
 use rqvae::EmbeddingsError;
 
-const SAMPLE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/data/sample_2000.f32.npy"
-);
-
 /// Version 1.0 `.npy` bytes with a hand-written header dict and raw data.
 fn npy_with_header(dict: &str, data: &[u8]) -> Vec<u8> {
     let mut header = dict.to_string();
@@ -94,8 +89,8 @@ fn f16_widens_exactly() {
 
 #[test]
 fn real_sample_file() {
-    let e = read_embeddings(std::path::Path::new(SAMPLE)).unwrap();
-    assert_eq!((e.rows(), e.dim()), (2000, 768));
+    let e = read_embeddings(&crate::data::sample_npy()).unwrap();
+    assert_eq!((e.rows(), e.dim()), (crate::data::SAMPLE_ROWS, 768));
     for i in 0..e.rows() {
         let norm = e.row(i).iter().map(|v| v * v).sum::<f32>().sqrt();
         assert!((norm - 1.0).abs() < 1e-3, "row {i} has norm {norm}");

@@ -2,7 +2,8 @@
 //! codes stay in use, checkpoints resume, and bad recipes are refused; and the hand-written CPU
 //! engine computes what burn's autodiff does.
 
-use crate::common::{max_abs_diff, sample, unique_temp_path};
+use crate::common::{max_abs_diff, unique_temp_path};
+use crate::data::sample_rows;
 use burn::backend::{Autodiff, NdArray};
 use rqvae::inference::{encode_ids, evaluate_model};
 use rqvae::train::{
@@ -52,7 +53,7 @@ fn cpu_engine_improves_reconstruction_and_keeps_codes_alive() {
 /// level 0 keeps its codes, and the IDs evaluation reports are the model's.
 fn trains_the_sample<E: Engine>(engine_device: &E::Device, name: &str) {
     let device = Default::default();
-    let data = sample();
+    let data = sample_rows(2000);
     let config = RqVaeConfig::with_input_dim(768);
     let train = TrainConfig {
         epochs: 30,
@@ -117,7 +118,7 @@ fn trains_the_sample<E: Engine>(engine_device: &E::Device, name: &str) {
 #[test]
 fn checkpoint_resume_restores_the_model() {
     let device = Default::default();
-    let data = sample();
+    let data = sample_rows(2000);
     let (config, train) = resume_recipe();
     let mut trainer = Trainer::<AD>::new(config.clone(), train.clone(), &data, &device).unwrap();
     trainer.run_epoch();
@@ -152,7 +153,7 @@ fn checkpoint_resume_restores_the_model() {
 #[test]
 fn resume_errors() {
     let device = Default::default();
-    let data = sample();
+    let data = sample_rows(2000);
     let missing = unique_temp_path("no-such-checkpoint");
     match Trainer::<AD>::resume(&missing, TrainConfig::default(), &data, &device) {
         Err(TrainError::Checkpoint { path, .. }) => {
@@ -166,7 +167,7 @@ fn resume_errors() {
 #[test]
 fn bad_recipes_are_refused() {
     let device = Default::default();
-    let data = sample();
+    let data = sample_rows(2000);
     let config = RqVaeConfig::with_input_dim(768);
 
     let too_large = TrainConfig {
@@ -310,7 +311,7 @@ fn bad_recipes_are_refused() {
 #[test]
 fn resume_matches_an_uninterrupted_run() {
     let device = Default::default();
-    let data = sample();
+    let data = sample_rows(2000);
     let (config, train) = resume_recipe();
     let dir = unique_temp_path("exact-resume");
     let mut trainer = Trainer::<AD>::new(config, train.clone(), &data, &device).unwrap();
@@ -442,7 +443,7 @@ fn twin_trainers(train: &TrainConfig, data: &Embeddings) -> (Trainer<CpuEngine>,
 
 #[test]
 fn gradients_equal_burn_autodiff_for_every_loss_option() {
-    let data = sample();
+    let data = sample_rows(2000);
     let rows: Vec<usize> = (0..data.rows()).step_by(3).collect();
     let variants: Vec<(&str, TrainConfig)> = vec![
         ("reference", recipe(1)),
@@ -506,7 +507,7 @@ fn gradients_equal_burn_autodiff_for_every_loss_option() {
 
 #[test]
 fn training_follows_burn_epoch_by_epoch() {
-    let data = sample();
+    let data = sample_rows(2000);
     let variants = vec![
         ("reference", recipe(3)),
         (
@@ -565,7 +566,7 @@ fn training_follows_burn_epoch_by_epoch() {
 /// first step after it moves every weight by about the learning rate.
 #[test]
 fn checkpoints_resume_on_the_other_engine() {
-    let data = sample();
+    let data = sample_rows(2000);
     let train = recipe(4);
     let (mut cpu, mut burn) = twin_trainers(&train, &data);
     cpu.run_epoch();
@@ -642,7 +643,7 @@ fn unique_tuples(weights: &ModelWeights, data: &Embeddings) -> usize {
 /// rows that share (A, B) over more C codes than the same run without it.
 #[test]
 fn collision_penalty_spreads_rows_sharing_a_prefix() {
-    let data = sample();
+    let data = sample_rows(2000);
     let run = |collision_weight: Vec<f32>| {
         let train = TrainConfig {
             collision_weight,
@@ -671,7 +672,7 @@ fn collision_penalty_spreads_rows_sharing_a_prefix() {
 /// autoencoder warm-up (it ends in k-means), data of another width.
 #[test]
 fn fine_tuning_starts_from_the_model_on_both_engines() {
-    let data = sample();
+    let data = sample_rows(2000);
     let mut base = Trainer::<CpuEngine>::new(small_config(), recipe(2), &data, &CpuDevice).unwrap();
     for _ in 0..2 {
         base.run_epoch();
@@ -773,7 +774,7 @@ fn first_level_perplexity(weights: &ModelWeights, data: &Embeddings) -> f64 {
 /// `gradients_equal_burn_autodiff_for_every_loss_option`.)
 #[test]
 fn code_usage_term_evens_out_first_level_codes() {
-    let data = sample();
+    let data = sample_rows(2000);
     let run = |usage_weight: Vec<f32>| {
         let train = TrainConfig {
             usage_weight,

@@ -2,15 +2,78 @@
 
 import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-export const DATA = resolve(ROOT, '../shared/data');
-export const SAMPLE_NPY = join(DATA, 'sample_2000.f32.npy');
+
+// The test data, named in one place. Every behaviour is tested on the sample the repository ships
+// (`www/sample`: the catalog's first 3,000 items) or on data a test makes; the few checks about the
+// full 16,859-item catalog itself read it from the folder RQVAE_TEST_DATA names and are skipped,
+// by name and with that reason, where it is not set.
+
+/** The shipped sample: float16 [3000, 768], and `{"id", "title"}` per line. */
+export const SAMPLE_F16_NPY = join(ROOT, 'www/sample/games-3000.f16.npy');
+export const SAMPLE_JSONL = join(ROOT, 'www/sample/games-3000.jsonl');
+export const SAMPLE_ROWS = 3000;
 export const DEFAULT_MODEL = join(ROOT, 'www/models/default.safetensors');
+
+/** The variable naming the folder that holds the full catalog. */
+export const FULL_DATA_VAR = 'RQVAE_TEST_DATA';
+const FULL_DATA = process.env[FULL_DATA_VAR];
+
+/** A file of the full catalog, or null where RQVAE_TEST_DATA is not set. */
+export function dataPath(name) {
+  if (!FULL_DATA) return null;
+  const path = resolve(FULL_DATA, name);
+  if (!existsSync(path)) throw new Error(`${FULL_DATA_VAR} names ${FULL_DATA}, which has no ${name}`);
+  return path;
+}
+
+/** The full catalog's float16 embeddings [16859, 768], or null. */
+export const CATALOG_NPY = dataPath('embeddings_all-mpnet-base-v2_768d.f16.npy');
+/** `{ skip }` for a check that needs the full catalog: the reason node:test prints beside its name. */
+export const NEEDS_CATALOG = CATALOG_NPY ? {} : { skip: `needs the full catalog: set ${FULL_DATA_VAR}` };
+
+/** A float16 bit pattern as the float32 it widens to exactly. */
+function halfToFloat(h) {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 31) return frac ? NaN : sign * Infinity;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+}
+
+/** The sample's first `rows` rows, widened to float32, as a Float32Array. */
+export function sampleRows(rows = SAMPLE_ROWS) {
+  if (rows > SAMPLE_ROWS) throw new Error(`the sample has ${SAMPLE_ROWS} rows, ${rows} asked for`);
+  const bytes = readFileSync(SAMPLE_F16_NPY);
+  const headerEnd = bytes.indexOf(0x0a) + 1;
+  const halves = new Uint16Array(bytes.buffer.slice(bytes.byteOffset + headerEnd, bytes.byteOffset + bytes.length));
+  const out = new Float32Array(rows * 768);
+  for (let i = 0; i < out.length; i++) out[i] = halfToFloat(halves[i]);
+  return out;
+}
+
+/** Writes `path` atomically unless it exists, so test processes running at once share it. */
+function writeOnce(path, make) {
+  if (existsSync(path)) return path;
+  const partial = `${path}.${process.pid}.partial`;
+  writeFileSync(partial, make());
+  renameSync(partial, path);
+  return path;
+}
+
+const SCRATCH = join(tmpdir(), 'rqvae-test-data');
+mkdirSync(SCRATCH, { recursive: true });
+const SAMPLE_DIGEST = createHash('sha256').update(readFileSync(SAMPLE_F16_NPY)).digest('hex').slice(0, 12);
+
+/** The sample's first 2,000 rows as a float32 .npy: the input most tests hand the package and the CLI. */
+export const SAMPLE_NPY = writeOnce(join(SCRATCH, `sample-2000-${SAMPLE_DIGEST}.f32.npy`), () => npyBytes(sampleRows(2000), 2000, 768));
 
 export function trainerBin() {
   const targetDir = process.env.CARGO_TARGET_DIR ?? join(ROOT, 'target');
@@ -111,7 +174,9 @@ export function chromiumOptions() {
   };
 }
 
-export const SAMPLE_ITEMS = join(DATA, 'sample_2000.jsonl');
+/** The first 2,000 lines of the sample's items: the rows of SAMPLE_NPY. */
+export const SAMPLE_ITEMS = writeOnce(join(SCRATCH, `sample-2000-${SAMPLE_DIGEST}.jsonl`),
+  () => readFileSync(SAMPLE_JSONL, 'utf8').split('\n').slice(0, 2000).join('\n') + '\n');
 
 /** Runs `rqvae-train assign` and returns the table's text (and the exports asked for). */
 export function nativeAssign({ npy = SAMPLE_NPY, items = SAMPLE_ITEMS, model = DEFAULT_MODEL, existing } = {}) {

@@ -10,17 +10,15 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { DATA, ROOT, nativeIds } from './fixtures.mjs';
+import { CATALOG_NPY, NEEDS_CATALOG, ROOT, SAMPLE_F16_NPY, SAMPLE_ROWS, nativeIds } from './fixtures.mjs';
 
-const FULL = join(DATA, 'embeddings_all-mpnet-base-v2_768d.f16.npy');
-
-/** Encodes the full shared data in a child Node.js; returns its module and its IDs' digest. */
-function encodeInChild(flags, threads) {
+/** Encodes the .npy at `file` in a child Node.js; returns its module and its IDs' digest. */
+function encodeInChild(file, flags, threads) {
   const script = `
     import { createHash } from 'node:crypto';
     import { readFileSync } from 'node:fs';
     import { Encoder, readNpy, wasmVariant } from ${JSON.stringify(join(ROOT, 'js/node.js'))};
-    const { data } = await readNpy(readFileSync(${JSON.stringify(FULL)}));
+    const { data } = await readNpy(readFileSync(${JSON.stringify(file)}));
     const encoder = await Encoder.loadDefault({ backend: 'cpu', threads: ${threads} });
     const ids = await encoder.encode(data, { batchSize: 1000 });
     encoder.free();
@@ -35,14 +33,23 @@ function encodeInChild(flags, threads) {
   return JSON.parse(out.trim().split('\n').pop());
 }
 
-test('relaxed SIMD where the engine has it, SIMD128 elsewhere; identical IDs to native on all 16,859 rows', { timeout: 300_000 }, () => {
-  const native = nativeIds(FULL);
+/** Both modules, each in the engine it is meant for, give the native IDs of every row of `file`. */
+function bothModulesGiveNativeIds(file, rows) {
+  const native = nativeIds(file);
   const expected = createHash('sha256').update(new Uint8Array(Int32Array.from(native).buffer)).digest('hex');
-  const relaxed = encodeInChild(['--experimental-wasm-relaxed-simd'], 1);
+  const relaxed = encodeInChild(file, ['--experimental-wasm-relaxed-simd'], 1);
   assert.equal(relaxed.variant, 'relaxed-simd');
-  assert.equal(relaxed.rows, 16_859);
+  assert.equal(relaxed.rows, rows);
   assert.equal(relaxed.digest, expected, 'relaxed-SIMD IDs differ from native');
-  const plain = encodeInChild([], 1);
+  const plain = encodeInChild(file, [], 1);
   assert.equal(plain.variant, 'simd128');
   assert.equal(plain.digest, expected, 'SIMD128 IDs differ from native');
+}
+
+test('relaxed SIMD where the engine has it, SIMD128 elsewhere; identical IDs to native on all 3,000 sample rows', { timeout: 300_000 }, () => {
+  bothModulesGiveNativeIds(SAMPLE_F16_NPY, SAMPLE_ROWS);
+});
+
+test('both modules: identical IDs to native on all 16,859 rows of the full catalog', { timeout: 300_000, ...NEEDS_CATALOG }, () => {
+  bothModulesGiveNativeIds(CATALOG_NPY, 16_859);
 });

@@ -18,10 +18,11 @@ import {
   Encoder, RqvaeError, codeUsage, encodeStream, readEmbeddings, readItems,
 } from '../../js/node.js';
 import {
-  DATA, DEFAULT_MODEL, ROOT, SAMPLE_ITEMS, SAMPLE_NPY, nativeIds, trainerBin,
+  DEFAULT_MODEL, ROOT, SAMPLE_F16_NPY, SAMPLE_ITEMS, SAMPLE_NPY, SAMPLE_ROWS, nativeIds, trainerBin,
 } from './fixtures.mjs';
 
-const FULL_NPY = join(DATA, 'embeddings_all-mpnet-base-v2_768d.f16.npy');
+/** The shipped sample, float16: 3,000 rows. */
+const F16_NPY = SAMPLE_F16_NPY;
 const tmp = mkdtempSync(join(tmpdir(), 'rqvae-stream-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -76,23 +77,23 @@ function assertSameIds(got, native) {
   assert.deepEqual(bad, [], 'positions whose IDs differ from native');
 }
 
-let fullNative;
+let f16Native;
 let sampleNative;
 
 test('float16 .npy from fs.createReadStream in 1,000-byte chunks: every row straddling, IDs equal native', async () => {
-  fullNative ??= nativeIds(FULL_NPY);
+  f16Native ??= nativeIds(F16_NPY);
   const enc = await encoder();
   const progress = [];
-  const stream = createReadStream(FULL_NPY, { highWaterMark: 1000 });
+  const stream = createReadStream(F16_NPY, { highWaterMark: 1000 });
   const got = await collect(encodeStream(enc, stream, {
-    batchRows: 1000,
+    batchRows: 700,
     onProgress: (p) => progress.push(p),
   }));
-  assertContiguous(got.batches, 16859);
-  assert.equal(got.batches.length, 17);
-  assertSameIds(got.ids, fullNative);
+  assertContiguous(got.batches, SAMPLE_ROWS);
+  assert.equal(got.batches.length, 5);
+  assertSameIds(got.ids, f16Native);
   const last = progress.at(-1);
-  assert.deepEqual([last.rowsDone, last.totalRows, last.bytesRead, last.totalBytes], [16859, 16859, statSync(FULL_NPY).size, undefined]);
+  assert.deepEqual([last.rowsDone, last.totalRows, last.bytesRead, last.totalBytes], [SAMPLE_ROWS, SAMPLE_ROWS, statSync(F16_NPY).size, undefined]);
   assert.ok(progress.every((p, i) => i === 0 || (p.rowsDone > progress[i - 1].rowsDone && p.bytesRead >= progress[i - 1].bytesRead)));
   assert.equal(stream.destroyed, true, 'the file is closed');
 });
@@ -118,18 +119,18 @@ test('float32 .npy from a Blob, a ReadableStream, bytes and an odd data offset: 
 });
 
 test('readEmbeddings hands float16 rows over as their bit patterns, in batches of whole rows', async () => {
-  const bytes = readFileSync(FULL_NPY);
+  const bytes = readFileSync(F16_NPY);
   const dataStart = bytes.indexOf(0x0a) + 1;
   const expected = new Uint16Array(bytes.buffer.slice(bytes.byteOffset + dataStart, bytes.byteOffset + dataStart + 50 * 768 * 2));
   let header;
   const batches = [];
-  for await (const b of readEmbeddings(createReadStream(FULL_NPY, { highWaterMark: 1000, end: bytes.length }), {
+  for await (const b of readEmbeddings(createReadStream(F16_NPY, { highWaterMark: 1000, end: bytes.length }), {
     batchRows: 20, onHeader: (h) => { header = h; },
   })) {
     batches.push(b);
     if (batches.length === 3) break;
   }
-  assert.deepEqual(header, { rows: 16859, dim: 768, dtype: 'float16' });
+  assert.deepEqual(header, { rows: SAMPLE_ROWS, dim: 768, dtype: 'float16' });
   assert.deepEqual(batches.map((b) => [b.start, b.count, b.dtype, b.rows.constructor.name]), [
     [0, 20, 'float16', 'Uint16Array'], [20, 20, 'float16', 'Uint16Array'], [40, 20, 'float16', 'Uint16Array']]);
   const got = new Uint16Array(50 * 768);
@@ -302,7 +303,7 @@ test('options and sources: the format, bad sources, a failing stream; cancel and
 
   // Cancel after the first batch: the signal's reason, and the file is closed.
   const controller = new AbortController();
-  const stream = createReadStream(FULL_NPY, { highWaterMark: 64 * 1024 });
+  const stream = createReadStream(F16_NPY, { highWaterMark: 64 * 1024 });
   let batches = 0;
   await assert.rejects((async () => {
     for await (const b of encodeStream(enc, stream, { batchRows: 256, signal: controller.signal })) {
@@ -319,7 +320,7 @@ test('options and sources: the format, bad sources, a failing stream; cancel and
   c2.abort(new Error('stop'));
   await assert.rejects(collect(encodeStream(enc, new Blob([readFileSync(SAMPLE_NPY)]), { format: 'npy', signal: c2.signal })), { message: 'stop' });
   // Leaving the loop early closes the file too; the encoder stays usable.
-  const early = createReadStream(FULL_NPY, { highWaterMark: 64 * 1024 });
+  const early = createReadStream(F16_NPY, { highWaterMark: 64 * 1024 });
   for await (const b of encodeStream(enc, early, { batchRows: 100 })) {
     assert.equal(b.start, 0);
     break;
@@ -358,13 +359,13 @@ test('codeUsage: the trainer\'s metrics of the IDs', async () => {
 
 test('1,000,000 × 768 float16 (1.5 GB), generated: streamed in under 1 GB of memory, with the CLI\'s IDs', { timeout: 240_000 }, async (t) => {
   const ROWS = 1_000_000;
-  const source = readFileSync(FULL_NPY);
+  const source = readFileSync(F16_NPY);
   const dataStart = source.indexOf(0x0a) + 1;
   const data = source.subarray(dataStart);
   const rowBytes = 768 * 2;
   const tileRows = data.length / rowBytes;
   const file = join(tmp, 'million.f16.npy');
-  // Streamed out: the header, then the shared rows again and again, never the whole file at once.
+  // Streamed out: the header, then the sample's rows again and again, never the whole file at once.
   const fd = openSync(file, 'w');
   try {
     writeSync(fd, npyHeader('<f2', ROWS, 768));

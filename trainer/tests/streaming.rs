@@ -1,21 +1,16 @@
 //! `encode` streams its input: memory is bounded by the chunk it reads, not by the file.
 //!
-//! A 250,000-row float16 file (the shared data's rows, tiled) is encoded; the binary's peak
+//! A 250,000-row float16 file (the shipped sample's rows, tiled) is encoded; the binary's peak
 //! resident memory must stay far below what holding the rows would take, and every row must get
-//! the ID its original row gets when the shared file is encoded on its own.
+//! the ID its original row gets when the sample is encoded on its own.
 
 mod common;
-use common::{assert_success, run, s, scratch};
+use common::{assert_success, data, run, s, scratch};
 use rqvae::npy::{npy_header, probe_header, HeaderProbe};
 use std::io::Write;
 use std::path::Path;
 
 const ROWS: usize = 250_000;
-
-fn shared_f16() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data/embeddings_all-mpnet-base-v2_768d.f16.npy")
-}
 
 /// The int32 IDs of an `encode --out *.npy` file, row-major.
 fn read_ids(path: &Path) -> Vec<i32> {
@@ -40,9 +35,9 @@ fn children_peak_rss() -> u64 {
 #[test]
 fn encode_streams_a_file_larger_than_its_memory_peak() {
     let dir = scratch("streaming");
-    let source = std::fs::read(shared_f16()).unwrap();
+    let source = std::fs::read(data::sample_npy()).unwrap();
     let HeaderProbe::Ready(layout) = probe_header(&source, true).unwrap() else {
-        panic!("shared data header incomplete");
+        panic!("sample header incomplete");
     };
     let body = &source[layout.data_start..];
     let row_bytes = layout.dim * 2;
@@ -59,15 +54,15 @@ fn encode_streams_a_file_larger_than_its_memory_peak() {
     out.flush().unwrap();
     drop(out);
 
-    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../www/models/default.safetensors");
-    let small_ids = dir.join("shared.ids.npy");
-    let shared = shared_f16();
+    let model = data::default_model_path();
+    let small_ids = dir.join("sample.ids.npy");
+    let sample = data::sample_npy();
     assert_success(&run(&[
         "encode",
         "--model",
         s(&model),
         "--embeddings",
-        s(&shared),
+        s(&sample),
         "--out",
         s(&small_ids),
     ]));
@@ -101,7 +96,7 @@ fn encode_streams_a_file_larger_than_its_memory_peak() {
         assert_eq!(
             ids,
             &small[src * 3..src * 3 + 3],
-            "row {r} (shared row {src})"
+            "row {r} (sample row {src})"
         );
     }
     std::fs::remove_dir_all(&dir).unwrap();

@@ -1,5 +1,6 @@
-//! What the `rqvae-train` integration tests share: the binary, scratch directories, the shared
-//! sample and checks on a finished command.
+//! What the `rqvae-train` integration tests share: the binary, scratch directories, the test
+//! data (`data`, the one place that names it for every Rust test) and checks on a finished
+//! command.
 #![allow(dead_code)] // each test file uses a different part
 
 use std::path::{Path, PathBuf};
@@ -7,8 +8,12 @@ use std::process::{Command, Output};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_rqvae-train");
 
+#[path = "../../../tests/support/data.rs"]
+pub mod data;
+
+/// The sample's first 2,000 rows as a float32 `.npy`: the CLI tests' training data.
 pub fn sample() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/sample_2000.f32.npy")
+    data::sample_rows_npy(2000)
 }
 
 /// A fresh directory under the system temp dir, unique to this test.
