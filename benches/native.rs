@@ -10,9 +10,9 @@
 
 use burn::backend::{Autodiff, NdArray};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use rqvae::assign::{assign, AssignOptions};
-use rqvae::canonical::encode_on_backend;
-use rqvae::id_table::{IdTable, Resolution};
+use rqvae::ids::assign::{assign, AssignOptions};
+use rqvae::ids::canonical::encode_on_backend;
+use rqvae::ids::table::{IdTable, Resolution};
 use rqvae::inference::{encode_ids, DEFAULT_BATCH};
 use rqvae::train::{BurnEngine, CpuDevice, CpuEngine, TrainConfig, Trainer};
 use rqvae::{Embeddings, HostModel, ModelWeights, RqVaeConfig};
@@ -55,7 +55,7 @@ fn encode(c: &mut Criterion) {
         b.iter(|| encode_on_backend(&trained, &host, &x, DEFAULT_BATCH, &device))
     });
     group.bench_function("default_model_canonical", |b| {
-        b.iter(|| rqvae::canonical::encode(&host, &x))
+        b.iter(|| rqvae::ids::canonical::encode(&host, &x))
     });
     group.bench_function("default_model_assign_table", |b| {
         let ids = IdTable::new(host.fingerprint(), 3, 256, Resolution::Reassign)

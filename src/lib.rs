@@ -6,20 +6,14 @@
 //! [`Backend`](burn::tensor::backend::Backend), so the same code trains natively (CPU or CUDA) and
 //! assigns IDs in the browser (WebGPU or CPU).
 
-pub mod assign;
-pub mod canonical;
 pub mod code_usage;
 pub mod collision;
 pub mod config;
-mod dense;
 pub mod embeddings;
-pub mod fingerprint;
-pub mod host_model;
-pub mod id_quality;
-pub mod id_table;
+pub mod host;
+pub mod ids;
 pub mod inference;
 pub mod kmeans;
-mod lanes;
 pub mod metrics;
 pub mod model;
 pub mod npy;
@@ -28,18 +22,16 @@ pub mod sinkhorn;
 #[cfg(feature = "train")]
 pub mod train;
 #[cfg(feature = "wasm")]
-mod wasm_api;
-#[cfg(feature = "wasm")]
-mod wasm_error;
+mod wasm;
 pub mod weights;
 
 pub use config::{ConfigError, RqVaeConfig};
 pub use embeddings::{Embeddings, EmbeddingsError};
-pub use host_model::HostModel;
+pub use host::model::HostModel;
 pub use metrics::{EvalOptions, Metrics};
 pub use model::RqVae;
 pub use weights::{ModelWeights, Precision, WeightsError};
 
-/// burn's CPU backend, used natively. (The browser's CPU path is [`host_model::HostModel`].)
+/// burn's CPU backend, used natively. (The browser's CPU path is [`host::model::HostModel`].)
 #[cfg(feature = "ndarray")]
 pub type CpuBackend = burn::backend::NdArray<f32>;

@@ -1,5 +1,5 @@
 //! The CPU engine: the model as host vectors, hand-written backward passes
-//! ([`super::cpu_step`]) on packed multi-threaded matrix products ([`super::matmul`]), and
+//! ([`super::cpu_step`]) on packed multi-threaded matrix products ([`crate::host::matmul`]), and
 //! AdamW with burn's exact update rule.
 //!
 //! Why it exists: burn-ndarray's autodiff step ran at about half of PyTorch's speed on the

@@ -23,7 +23,7 @@
 //!
 //! `tests/integration/training.rs` checks the gradients against burn's autodiff on the same weights.
 
-use super::matmul::{matmul, View};
+use crate::host::matmul::{matmul, View};
 use crate::collision::CollisionPenalty;
 use crate::quantizer::Balance;
 use crate::weights::{LayerWeights, ModelWeights};

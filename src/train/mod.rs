@@ -27,7 +27,6 @@ mod burn_engine;
 mod cpu_engine;
 mod cpu_step;
 mod engine;
-mod matmul;
 
 pub use burn_engine::BurnEngine;
 pub use cpu_engine::{CpuDevice, CpuEngine};
@@ -41,7 +40,7 @@ use crate::weights::{ModelWeights, Precision, WeightsError};
 use burn::module::ParamId;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::backend::Backend;
-use matmul::nearest_rows;
+use crate::host::matmul::nearest_rows;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;

@@ -5,7 +5,7 @@ use crate::data::{default_model, sample_rows};
 use burn::backend::NdArray;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
-use rqvae::canonical::{encode_on_backend, is_near_tie, TIE_MARGIN};
+use rqvae::ids::canonical::{encode_on_backend, is_near_tie, TIE_MARGIN};
 use rqvae::{Embeddings, HostModel, ModelWeights};
 
 type B = NdArray<f32>;
@@ -103,7 +103,7 @@ fn canonical_ids_do_not_depend_on_batching_on_near_ties() {
         .flat_map(|r| host.encode(x.row(r), 1))
         .collect();
     assert_eq!(all, one_by_one);
-    assert_eq!(rqvae::canonical::encode(&host, &x), all);
+    assert_eq!(rqvae::ids::canonical::encode(&host, &x), all);
 }
 
 #[test]

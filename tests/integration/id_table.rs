@@ -2,10 +2,10 @@
 //! incremental growth, the model check, the file format and its errors, exports and reports.
 
 use crate::data::{self, default_model as default_weights};
-use rqvae::assign::{assign, AssignOptions, Assignment};
-use rqvae::fingerprint::model_fingerprint;
-use rqvae::id_quality::{churn, table_quality};
-use rqvae::id_table::{read_item_ids, IdTable, ItemId, Resolution, TableError};
+use rqvae::ids::assign::{assign, AssignOptions, Assignment};
+use rqvae::ids::fingerprint::model_fingerprint;
+use rqvae::ids::quality::{churn, table_quality};
+use rqvae::ids::table::{read_item_ids, IdTable, ItemId, Resolution, TableError};
 use rqvae::{Embeddings, HostModel};
 use std::collections::{HashMap, HashSet};
 
@@ -462,8 +462,8 @@ fn assign_in_chunks(
     ids: &[ItemId],
     options: AssignOptions,
     chunk: usize,
-) -> rqvae::assign::AssignReport {
-    let nearest = rqvae::canonical::encode(host, x);
+) -> rqvae::ids::assign::AssignReport {
+    let nearest = rqvae::ids::canonical::encode(host, x);
     let mut run = Assignment::plan(table, host, &nearest, ids, options).unwrap();
     for first in (0..x.rows()).step_by(chunk) {
         let end = (first + chunk).min(x.rows());

@@ -5,7 +5,7 @@ use crate::inputs::CHUNK_ROWS;
 use crate::output::{ids_bytes, write_atomic, AtomicFile};
 use anyhow::{bail, Result};
 use clap::Args;
-use rqvae::canonical::encode_on_backend;
+use rqvae::ids::canonical::encode_on_backend;
 use rqvae::inference::{decode_ids, DEFAULT_BATCH};
 use rqvae::npy::{npy_header, push_npy_values};
 use rqvae::HostModel;

@@ -266,7 +266,7 @@ fn train_on<E: Engine>(
                 x.dim()
             );
         }
-        let fingerprint = rqvae::fingerprint::model_fingerprint(&weights);
+        let fingerprint = rqvae::ids::fingerprint::model_fingerprint(&weights);
         let t = Trainer::<E>::fine_tune(&weights, train.clone(), x, device)
             .with_context(|| format!("--init-from {}", path.display()))?;
         eprintln!(

@@ -48,7 +48,7 @@ fn init_from_fine_tunes_a_trained_model() {
             .unwrap();
     assert_eq!(
         origin["fingerprint"],
-        rqvae::fingerprint::model_fingerprint(&start)
+        rqvae::ids::fingerprint::model_fingerprint(&start)
     );
     // Two steps at LR 1e-5 from the model: its IDs barely move (a fresh model's would not match).
     let ids = |w: &rqvae::ModelWeights| {

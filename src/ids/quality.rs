@@ -6,7 +6,7 @@
 //! between a previous and a current table: the share of ids present in both whose full ID
 //! differs.
 
-use crate::id_table::{IdTable, TableEntry};
+use crate::ids::table::{IdTable, TableEntry};
 use crate::metrics::{collision_free_rate, level_lines, level_usage, tuple_stats, LevelUsage};
 use serde::Serialize;
 use std::collections::HashSet;

@@ -22,7 +22,7 @@
 //! larger margin; none is used here.
 
 use crate::embeddings::Embeddings;
-use crate::host_model::HostModel;
+use crate::host::model::HostModel;
 use crate::model::RqVae;
 use burn::tensor::backend::Backend;
 

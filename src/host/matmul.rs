@@ -39,8 +39,19 @@ impl<'a> View<'a> {
     }
 }
 
-/// `out = a · b` (`out` row-major `a.rows × b.cols`), or `out += a · b` with `accumulate`.
+/// `out = a · b` (`out` row-major `a.rows × b.cols`), or `out += a · b` with `accumulate`, on
+/// all of rayon's threads.
 pub fn matmul(out: &mut [f32], a: View, b: View, accumulate: bool) {
+    let threads = rayon::current_num_threads();
+    let parallelism = if threads > 1 {
+        gemm::Parallelism::Rayon(threads)
+    } else {
+        gemm::Parallelism::None
+    };
+    product(out, a, b, accumulate, parallelism);
+}
+
+fn product(out: &mut [f32], a: View, b: View, accumulate: bool, parallelism: gemm::Parallelism) {
     assert_eq!(a.cols, b.rows, "inner dimensions differ");
     let (m, n, k) = (a.rows, b.cols, a.cols);
     assert!(out.len() >= m * n, "output smaller than the product");
@@ -53,12 +64,6 @@ pub fn matmul(out: &mut [f32], a: View, b: View, accumulate: bool) {
         }
         return;
     }
-    let threads = rayon::current_num_threads();
-    let parallelism = if threads > 1 {
-        gemm::Parallelism::Rayon(threads)
-    } else {
-        gemm::Parallelism::None
-    };
     // SAFETY: the asserts above and in `View::new` keep every index the strides reach inside
     // the three slices, and `out` is borrowed mutably, so it aliases neither input.
     unsafe {

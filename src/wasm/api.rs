@@ -2,17 +2,17 @@
 //!
 //! JavaScript sees these through `js/index.js`, which adds batching, progress, backend choice
 //! and the freed-encoder check. Every fallible call returns `Result<_, ApiError>`: a thrown
-//! `Error` or rejected Promise with a message and a stable `code` ([`crate::wasm_error`]);
+//! `Error` or rejected Promise with a message and a stable `code` ([`crate::wasm::error`]);
 //! inputs are validated here before they reach burn, so no input a user can give reaches a panic.
 
-use crate::assign::{assign, AssignOptions};
-use crate::canonical::{near_tie_rows, redecide};
+use crate::ids::assign::{assign, AssignOptions};
+use crate::ids::canonical::{near_tie_rows, redecide};
 use crate::embeddings::Embeddings;
-use crate::host_model::HostModel;
-use crate::id_quality::{churn, table_quality};
-use crate::id_table::{IdTable, ItemId, Resolution};
+use crate::host::model::HostModel;
+use crate::ids::quality::{churn, table_quality};
+use crate::ids::table::{IdTable, ItemId, Resolution};
 use crate::model::RqVae;
-use crate::wasm_error::ApiError;
+use crate::wasm::error::ApiError;
 use crate::weights::{ModelWeights, WeightsError};
 use burn::backend::wgpu::{graphics::WebGpu, init_setup_async, RuntimeOptions, Wgpu, WgpuDevice};
 use burn::tensor::{Tensor, TensorData};
@@ -160,7 +160,7 @@ impl WasmEncoder {
     }
 
     /// IDs of f32 rows on WebGPU (after `initWebGpu`). Resolves to a `Uint16Array`. Rows whose
-    /// decision margin is within [`crate::canonical::TIE_MARGIN`] of a tie are re-decided on the
+    /// decision margin is within [`crate::ids::canonical::TIE_MARGIN`] of a tie are re-decided on the
     /// CPU, so the IDs equal `encodeCpu`'s.
     #[wasm_bindgen(js_name = encodeWebGpu)]
     pub fn encode_webgpu(&self, rows: Vec<f32>, dim: usize, row_offset: usize) -> js_sys::Promise {

@@ -1,13 +1,13 @@
 //! A dense layer `y = act(x·W + b)` on host slices, packed for a register-blocked kernel.
 //!
-//! This is the browser's CPU path (see [`crate::host_model`]). Measured in Node on the full
-//! shared data, burn ndarray in wasm spent 63 % of encode time in matrixmultiply's SIMD128
+//! This is the browser's CPU path (see [`crate::host::model`]). Measured in Node on the full
+//! catalog, burn ndarray in wasm spent 63 % of encode time in matrixmultiply's SIMD128
 //! kernel (8×8, which needs more than the 16 vector registers V8 has on x86-64, so it spills)
 //! and another ~20 % in ndarray's broadcast loops for the bias and the ReLU. Here the kernel
 //! keeps 4 rows × 8 columns of sums in 8 registers, reads each weight once per 4 rows, and adds
 //! the bias and applies the ReLU while the sums are still in registers.
 
-use crate::lanes::F32x4;
+use crate::host::lanes::F32x4;
 
 /// Columns per packed panel: two 4-lane vectors.
 const NR: usize = 8;

@@ -96,7 +96,7 @@ pub enum Resolution {
 pub struct TableHeader {
     pub format: String,
     pub version: u32,
-    /// [`crate::fingerprint::model_fingerprint`] of the model that made the table.
+    /// [`crate::ids::fingerprint::model_fingerprint`] of the model that made the table.
     pub model: String,
     pub levels: usize,
     pub codebook_size: usize,

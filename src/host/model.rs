@@ -7,7 +7,7 @@
 //! speed and made up a fifth of the module; this path is faster and small. The WebGPU backend
 //! and every native path run the burn model itself, and the tests hold the two to identical IDs.
 
-use crate::dense::PackedDense;
+use crate::host::dense::PackedDense;
 use crate::weights::{LayerWeights, ModelWeights, WeightsError};
 
 /// Rows pushed through the whole network at a time: the activations of 64 rows (at most
@@ -75,7 +75,7 @@ fn mlp_forward<'s, const FUSED: bool>(
 impl HostModel {
     /// Whether [`Self::encode_fast`] sums with fused multiply-adds on this build (see
     /// [`crate::lanes`]); without them it is [`Self::encode`].
-    pub const FUSED: bool = crate::lanes::FUSED;
+    pub const FUSED: bool = crate::host::lanes::FUSED;
 
     /// Packs `weights`, after the same shape checks as the weights reader (weights built by
     /// hand may disagree with their config).
@@ -111,7 +111,7 @@ impl HostModel {
                 .map(|d| pack_mlp(d, &c.decoder_widths())),
             latent_dim: c.latent_dim,
             codebook_size: c.codebook_size,
-            fingerprint: crate::fingerprint::model_fingerprint(weights),
+            fingerprint: crate::ids::fingerprint::model_fingerprint(weights),
         })
     }
 
@@ -123,7 +123,7 @@ impl HostModel {
         self.levels.len()
     }
 
-    /// [`crate::fingerprint::model_fingerprint`] of the weights this model was built from.
+    /// [`crate::ids::fingerprint::model_fingerprint`] of the weights this model was built from.
     pub fn fingerprint(&self) -> &str {
         &self.fingerprint
     }
@@ -140,17 +140,17 @@ impl HostModel {
         self.encode_impl::<false>(x, rows, None, None)
     }
 
-    /// [`Self::encode`]'s IDs, faster where fused multiply-adds exist ([`crate::lanes::FUSED`]):
+    /// [`Self::encode`]'s IDs, faster where fused multiply-adds exist ([`crate::host::lanes::FUSED`]):
     /// the rows are encoded with them, and rows whose decision margin is within
-    /// [`crate::canonical::TIE_MARGIN`] of a tie are encoded again canonically, as the other
+    /// [`crate::ids::canonical::TIE_MARGIN`] of a tie are encoded again canonically, as the other
     /// backends' are (see [`crate::canonical`]). Returns the IDs and how many rows were re-decided.
     pub fn encode_fast(&self, x: &[f32], rows: usize) -> (Vec<u32>, usize) {
-        if !crate::lanes::FUSED {
+        if !crate::host::lanes::FUSED {
             return (self.encode(x, rows), 0);
         }
         let mut margins = Vec::with_capacity(rows);
         let mut ids = self.encode_impl::<true>(x, rows, None, Some(&mut margins));
-        let ties: Vec<usize> = crate::canonical::near_tie_rows(margins.into_iter()).collect();
+        let ties: Vec<usize> = crate::ids::canonical::near_tie_rows(margins.into_iter()).collect();
         let dim = self.input_dim();
         let levels = self.levels();
         let mut tied = Vec::with_capacity(ties.len() * dim);

@@ -3,7 +3,7 @@
 //! package wraps it in its `RqvaeError` class; programs branch on the code, never the message.
 
 use crate::embeddings::EmbeddingsError;
-use crate::id_table::TableError;
+use crate::ids::table::TableError;
 use crate::npy::NpyError;
 use crate::weights::WeightsError;
 use wasm_bindgen::JsValue;

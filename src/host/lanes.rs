@@ -2,10 +2,10 @@
 //!
 //! Both versions perform the same operations in the same order (a multiply, then an add; never a
 //! fused multiply-add), so a native build computes bit for bit what the browser computes. The
-//! tests rely on that: native checks of [`crate::host_model`] hold for the wasm module too.
+//! tests rely on that: native checks of [`crate::host::model`] hold for the wasm module too.
 //!
 //! [`F32x4::fused_mul_add`] is the exception, for the fast path of
-//! [`crate::host_model::HostModel::encode_fast`] only: a fused multiply-add where the hardware has
+//! [`crate::host::model::HostModel::encode_fast`] only: a fused multiply-add where the hardware has
 //! one (`f32x4.relaxed_madd` in the module built with feature `relaxed-simd`, `f32::mul_add`
 //! natively), so its sums differ from the canonical ones in the last bits and that path re-decides
 //! near-ties canonically. Where no fused operation is used ([`FUSED`] false) it is `mul_add`.

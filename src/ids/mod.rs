@@ -1,0 +1,13 @@
+//! Semantic IDs: the ID table and everything that decides, checks and measures what it holds.
+//!
+//! - [`table`]: the versioned JSON Lines file (which item has which ID);
+//! - [`assign`]: collision resolution and incremental assignment;
+//! - [`canonical`]: the cross-backend contract (the same embedding, the same ID everywhere);
+//! - [`quality`]: a table's quality report and the churn between two tables;
+//! - [`fingerprint`]: which weights made a table.
+
+pub mod assign;
+pub mod canonical;
+pub mod fingerprint;
+pub mod quality;
+pub mod table;
