@@ -28,8 +28,7 @@ fn catalog() -> Embeddings {
             root.join("www/sample/games-3000.f16.npy")
         }
     };
-    rqvae::npy::read_embeddings(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    rqvae::npy::read_embeddings(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 fn encode(c: &mut Criterion) {

@@ -12,9 +12,9 @@
 //! Because items are served in order and existing lines never change, assigning rows 0..n in
 //! one go gives the same table as assigning 0..k and then adding k..n.
 
-use crate::ids::canonical;
 use crate::embeddings::Embeddings;
 use crate::host::model::HostModel;
+use crate::ids::canonical;
 use crate::ids::quality::table_quality;
 use crate::ids::table::{IdTable, ItemId, Resolution, TableEntry, TableError};
 use crate::metrics::cosine;

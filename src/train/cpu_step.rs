@@ -23,8 +23,8 @@
 //!
 //! `tests/integration/training.rs` checks the gradients against burn's autodiff on the same weights.
 
-use crate::host::matmul::{matmul, View};
 use crate::collision::CollisionPenalty;
+use crate::host::matmul::{matmul, View};
 use crate::quantizer::Balance;
 use crate::weights::{LayerWeights, ModelWeights};
 use rayon::prelude::*;

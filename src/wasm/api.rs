@@ -5,10 +5,10 @@
 //! `Error` or rejected Promise with a message and a stable `code` ([`crate::wasm::error`]);
 //! inputs are validated here before they reach burn, so no input a user can give reaches a panic.
 
-use crate::ids::assign::{assign, AssignOptions};
-use crate::ids::canonical::{near_tie_rows, redecide};
 use crate::embeddings::Embeddings;
 use crate::host::model::HostModel;
+use crate::ids::assign::{assign, AssignOptions};
+use crate::ids::canonical::{near_tie_rows, redecide};
 use crate::ids::quality::{churn, table_quality};
 use crate::ids::table::{IdTable, ItemId, Resolution};
 use crate::model::RqVae;

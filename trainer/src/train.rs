@@ -33,15 +33,8 @@ pub struct TrainArgs {
     /// Training recipe as JSON (TrainConfig fields); the flags below override it.
     #[arg(long, conflicts_with = "recipe")]
     train_config: Option<PathBuf>,
-    /// A named recipe to start from (instead of --train-config): `reference` (the model card's);
-    /// `semantic-ids` (the shipped default model's first stage: batch 512, LR 1e-3, the
-    /// code-usage term on level A throughout, the prefix-collision penalty for the last fifth
-    /// of the epochs, 2,000 epochs unless --epochs says otherwise); `collision-fine-tune` (its
-    /// second stage, with --init-from: batch 4096, LR 5e-5, the penalty on level C and the
-    /// code-usage term on levels A and B throughout, 400 epochs unless --epochs says
-    /// otherwise); `balanced-fine-tune` (the second stage with a strong code-usage term, with
-    /// --init-from, 400 epochs unless --epochs says otherwise: evens out the codes of a model
-    /// first trained without the term, at some cost to neighbourhoods).
+    /// A named recipe to start from (instead of --train-config); docs/training.md says why each
+    /// is what it is and what it measured.
     #[arg(long, value_enum, default_value = "reference")]
     recipe: RecipeName,
     /// Passes over the data [default: 1000].
@@ -81,9 +74,14 @@ pub struct TrainArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RecipeName {
+    /// The reference model card's recipe (batch 4096, LR 3e-4, 1,000 epochs).
     Reference,
+    /// The shipped default model's first stage (2,000 epochs unless --epochs says otherwise).
     SemanticIds,
+    /// Its second stage, with --init-from: the prefix-collision penalty (400 epochs by default).
     CollisionFineTune,
+    /// The second stage with a strong code-usage term, with --init-from: evens out the codes of a
+    /// model first trained without the term (400 epochs by default).
     BalancedFineTune,
 }
 
