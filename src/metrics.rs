@@ -1,4 +1,4 @@
-//! The quality metrics of SPEC.md, with its exact definitions:
+//! The quality metrics, with the definitions of `docs/metrics.md`:
 //!
 //! - utilisation of a level: share of its codes used by at least one item (dead = unused);
 //! - perplexity of a level: exp(entropy of its code-usage distribution);
