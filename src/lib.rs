@@ -19,6 +19,8 @@ pub mod model;
 pub mod npy;
 pub mod quantizer;
 pub mod sinkhorn;
+#[cfg(feature = "text")]
+pub mod text;
 #[cfg(feature = "train")]
 pub mod train;
 #[cfg(feature = "wasm")]

