@@ -7,7 +7,7 @@ use clap::Args;
 use rqvae::ids::assign::{AssignOptions, AssignReport, Assignment};
 use rqvae::ids::canonical;
 use rqvae::ids::quality::table_quality;
-use rqvae::ids::table::{read_item_ids, IdTable, Resolution};
+use rqvae::ids::table::{read_item_ids, IdTable, ItemId, Resolution};
 use rqvae::HostModel;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -18,12 +18,27 @@ pub struct AssignArgs {
     #[arg(long)]
     model: PathBuf,
     /// Embeddings of the items to assign (.npy, float32 or float16, [items, dim]).
-    #[arg(long)]
-    embeddings: PathBuf,
+    #[arg(
+        long,
+        required_unless_present = "text_model",
+        conflicts_with = "text_model"
+    )]
+    embeddings: Option<PathBuf>,
+    /// Instead of --embeddings: a text model (sentence-transformers directory or bundle) that
+    /// embeds each item's title from --items, so titles become IDs in one command.
+    #[arg(long, requires = "items")]
+    text_model: Option<PathBuf>,
     /// Item ids: JSON Lines, line i `{"id": …}` for row i. Without it an item's id is its row
-    /// number, counted on from the end of --existing.
+    /// number, counted on from the end of --existing. With --text-model: JSON Lines or CSV with
+    /// a header, holding each item's title (and its id, where there is an "id").
     #[arg(long)]
     items: Option<PathBuf>,
+    /// With --text-model: the field (JSON key or CSV column) holding each item's title.
+    #[arg(long, default_value = "title", requires = "text_model")]
+    field: String,
+    /// With --text-model: where the text model runs.
+    #[arg(long, value_enum, default_value = "cpu", requires = "text_model")]
+    text_backend: crate::backend::BackendKind,
     /// An ID table to grow: its lines are kept as they are and new items are added after them.
     #[arg(long)]
     existing: Option<PathBuf>,
@@ -64,7 +79,24 @@ pub fn run(args: AssignArgs) -> Result<ExitCode> {
         .with_context(|| format!("{}: not usable rqvae weights", args.model.display()))?;
     // Read twice in chunks, never whole: nearest codes first (small), then the rows again for
     // collision resolution, so memory is bounded by a chunk and the table.
-    let mut reader = crate::inputs::embedding_rows_for(&args.embeddings, &weights)?;
+    let text = match &args.text_model {
+        Some(model) => Some(crate::embed::TemporaryEmbeddings::create(
+            model,
+            args.items.as_deref().expect("clap requires --items"),
+            &crate::embed::TextArgs {
+                field: args.field.clone(),
+                backend: args.text_backend,
+            },
+            &args.out,
+        )?),
+        None => None,
+    };
+    let embeddings = match (&text, &args.embeddings) {
+        (Some(t), _) => t.path.clone(),
+        (None, Some(path)) => path.clone(),
+        (None, None) => unreachable!("clap requires --embeddings or --text-model"),
+    };
+    let mut reader = crate::inputs::embedding_rows_for(&embeddings, &weights)?;
     let rows = reader.layout().rows;
     let c = &weights.config;
     let requested = if args.no_reassign {
@@ -89,8 +121,9 @@ pub fn run(args: AssignArgs) -> Result<ExitCode> {
         }
         None => IdTable::new(host.fingerprint(), c.levels, c.codebook_size, requested)?,
     };
-    let ids = match &args.items {
-        Some(path) => {
+    let ids = match (&text, &args.items) {
+        (Some(t), Some(path)) => text_ids(&t.embedded.ids, path, &table, rows)?,
+        (None, Some(path)) => {
             let ids = read_item_ids(&read_text(path, "items file")?)
                 .with_context(|| format!("{}: not a usable items file", path.display()))?;
             if ids.len() != rows {
@@ -98,13 +131,13 @@ pub fn run(args: AssignArgs) -> Result<ExitCode> {
                     "{} names {} items but {} has {} rows: line i must name row i",
                     path.display(),
                     ids.len(),
-                    args.embeddings.display(),
+                    embeddings.display(),
                     rows
                 );
             }
             ids
         }
-        None => table
+        (_, None) => table
             .row_number_ids(rows)
             .context("pass the new items' ids with --items")?,
     };
@@ -118,11 +151,11 @@ pub fn run(args: AssignArgs) -> Result<ExitCode> {
     };
     let mut run = Assignment::plan(&mut table, &host, &nearest, &ids, options)?;
     let first_layout = reader.layout();
-    let mut reader = crate::inputs::embedding_rows_for(&args.embeddings, &weights)?;
+    let mut reader = crate::inputs::embedding_rows_for(&embeddings, &weights)?;
     if reader.layout() != first_layout {
         bail!(
             "{}: the file changed while it was being read",
-            args.embeddings.display()
+            embeddings.display()
         );
     }
     while let Some((first, chunk)) = reader.next_chunk(CHUNK_ROWS)? {
@@ -151,6 +184,42 @@ pub fn run(args: AssignArgs) -> Result<ExitCode> {
         table.len()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The ids of items read with their titles: every row's id where the file gives them, row
+/// numbers (counted on from the table's end) where it gives none; a file that names some rows
+/// and not others is refused, since row numbers could collide with its ids.
+fn text_ids(
+    ids: &[Option<ItemId>],
+    path: &Path,
+    table: &IdTable,
+    rows: usize,
+) -> Result<Vec<ItemId>> {
+    if ids.iter().all(Option::is_none) {
+        return table
+            .row_number_ids(rows)
+            .context("give the new items ids (an \"id\" field or column in --items)");
+    }
+    if let Some(row) = ids.iter().position(Option::is_none) {
+        bail!(
+            "{}: item {} has no \"id\" while others have one: give every item an id, or none",
+            path.display(),
+            row + 1
+        );
+    }
+    let ids: Vec<ItemId> = ids.iter().flatten().cloned().collect();
+    let mut seen = std::collections::HashMap::new();
+    for (row, id) in ids.iter().enumerate() {
+        if let Some(first) = seen.insert(id, row) {
+            bail!(
+                "{}: id {id} is given to item {} and item {}: ids must be unique",
+                path.display(),
+                first + 1,
+                row + 1
+            );
+        }
+    }
+    Ok(ids)
 }
 
 fn summary(r: &AssignReport) -> String {

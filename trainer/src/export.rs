@@ -10,8 +10,16 @@ use std::process::ExitCode;
 #[derive(Args)]
 pub struct ExportArgs {
     /// Run directory written by `rqvae-train train` (its final model, else its last checkpoint).
-    #[arg(long)]
-    run: PathBuf,
+    #[arg(
+        long,
+        required_unless_present = "text_model",
+        conflicts_with = "text_model"
+    )]
+    run: Option<PathBuf>,
+    /// Instead of --run: a sentence-transformers directory, written as one text-model bundle for
+    /// the browser (float16 weights, config and vocabulary in one .safetensors file).
+    #[arg(long, conflicts_with_all = ["f16", "no_decoder"])]
+    text_model: Option<PathBuf>,
     /// Output .safetensors file.
     #[arg(long)]
     out: PathBuf,
@@ -24,20 +32,36 @@ pub struct ExportArgs {
 }
 
 pub fn run(args: ExportArgs) -> Result<ExitCode> {
-    let final_model = args.run.join("model.safetensors");
-    let checkpoint = rqvae::train::checkpoint_dir(&args.run).join("model.safetensors");
+    if let Some(dir) = &args.text_model {
+        let model = crate::embed::text_model(dir)?;
+        let bytes = model.to_bundle();
+        write_atomic(&args.out, &bytes)?;
+        eprintln!(
+            "wrote {} ({} bytes: a {}-d text model, float16)",
+            args.out.display(),
+            bytes.len(),
+            model.dim()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let run = args
+        .run
+        .as_ref()
+        .expect("clap requires --run or --text-model");
+    let final_model = run.join("model.safetensors");
+    let checkpoint = rqvae::train::checkpoint_dir(run).join("model.safetensors");
     let source = if final_model.is_file() {
         final_model
     } else if checkpoint.is_file() {
         eprintln!(
             "note: {} has no final model yet; exporting its last checkpoint",
-            args.run.display()
+            run.display()
         );
         checkpoint
     } else {
         bail!(
             "{} holds no model.safetensors and no checkpoint: is it a run directory of `rqvae-train train`?",
-            args.run.display()
+            run.display()
         );
     };
     let mut weights = crate::inputs::model(&source)?;

@@ -3,6 +3,7 @@
 
 mod assign;
 mod backend;
+mod embed;
 mod encode;
 mod eval;
 mod export;
@@ -25,7 +26,9 @@ use std::process::ExitCode;
         rqvae-train eval --model runs/catalog/model.safetensors --embeddings items.npy\n  \
         rqvae-train encode --model runs/catalog/model.safetensors --embeddings items.npy --out ids.csv\n  \
         rqvae-train assign --model model.safetensors --embeddings items.npy --items items.jsonl --out ids.jsonl\n  \
-        rqvae-train export --run runs/catalog --out model.safetensors --f16\n\n\
+        rqvae-train export --run runs/catalog --out model.safetensors --f16\n  \
+        rqvae-train embed --text-model all-MiniLM-L6-v2/ --items titles.jsonl --out items.npy\n  \
+        rqvae-train assign --model model.safetensors --text-model all-MiniLM-L6-v2/ --items titles.csv --out ids.jsonl\n\n\
         Embeddings are .npy files: 2-D [items, dim], little-endian float32 or float16, C order."
 )]
 struct Cli {
@@ -43,6 +46,8 @@ enum Command {
     Encode(encode::EncodeArgs),
     /// Give items unique, stable IDs in an ID table (new, or grown with --existing).
     Assign(assign::AssignArgs),
+    /// Turn items' titles into sentence vectors (.npy) with a text model.
+    Embed(embed::EmbedArgs),
     /// Write a run's weights as one .safetensors file for the browser (optionally f16).
     Export(export::ExportArgs),
 }
@@ -54,6 +59,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => eval::run(args),
         Command::Encode(args) => encode::run(args),
         Command::Assign(args) => assign::run(args),
+        Command::Embed(args) => embed::run(args),
         Command::Export(args) => export::run(args),
     };
     match result {

@@ -8,6 +8,7 @@ mod assign;
 mod fine_tune;
 mod inputs;
 mod round_trip;
+mod text;
 mod train;
 
 use common::{assert_success, run};
