@@ -1,6 +1,6 @@
 // Several CPU encoders in workers, fed batches in turn: the CPU backend on more than one core.
-// Each worker holds its own wasm instance and copy of the weights (a few MB), so this needs no
-// SharedArrayBuffer and works on any page and in Node.js.
+// Each worker holds its own wasm instance and copy of the weights (an RQ-VAE's few MB, or a text
+// model), so this needs no SharedArrayBuffer and works on any page and in Node.js.
 
 import { RqvaeError } from './errors.js';
 import { platform } from './platform.js';
@@ -28,11 +28,11 @@ class WorkerSlot {
   /** Rows this worker says it has encoded (its own count, sent with every result). */
   rowsEncoded = 0;
 
-  static async start(url, module, weights) {
+  static async start(url, init) {
     const slot = new WorkerSlot();
     slot.#handle = platform().spawnCpuWorker(url, (msg) => slot.#settle(msg), (reason) => slot.#die(reason));
     try {
-      await slot.call({ type: 'init', module, weights });
+      await slot.call(init);
     } catch (e) {
       // A worker whose init failed (bad weights) is still running: stop it.
       slot.terminate();
@@ -100,36 +100,35 @@ class WorkerSlot {
 export class CpuPool {
   #slots;
   #url;
-  #module;
-  #weights;
+  /** The message that sets a worker up: kept to start a replacement for a worker that dies. */
+  #init;
   #freed = false;
   #replacing;
 
-  constructor(slots, url, module, weights) {
+  constructor(slots, url, init) {
     this.#slots = slots;
     this.#url = url;
-    this.#module = module;
-    this.#weights = weights;
+    this.#init = init;
   }
 
   /**
-   * Starts `threads` workers, each with the compiled wasm `module` and the weights.
+   * Starts `threads` workers, each with the compiled wasm `module` and the weights: the RQ-VAE
+   * module's, or with `text` the text module's (then `weights` is a text bundle named `name`).
    * `workerUrl` replaces the platform's worker script; it is for tests, which wrap the worker to
    * crash it.
    */
-  static async start(threads, module, weights, { workerUrl } = {}) {
-    // Kept to start a replacement for a worker that dies; a copy, so that the caller's array
-    // can change afterwards.
-    const own = weights.slice();
+  static async start(threads, module, weights, { workerUrl, text = false, name } = {}) {
+    // A copy, so that the caller's array can change afterwards.
+    const init = { type: text ? 'init-text' : 'init', module, weights: weights.slice(), name };
     const started = await Promise.allSettled(
-      Array.from({ length: threads }, () => WorkerSlot.start(workerUrl, module, own)),
+      Array.from({ length: threads }, () => WorkerSlot.start(workerUrl, init)),
     );
     const failed = started.find((s) => s.status === 'rejected');
     if (failed) {
       for (const s of started) if (s.status === 'fulfilled') s.value.terminate();
       throw failed.reason;
     }
-    return new CpuPool(started.map((s) => s.value), workerUrl, module, own);
+    return new CpuPool(started.map((s) => s.value), workerUrl, init);
   }
 
   get size() {
@@ -150,7 +149,7 @@ export class CpuPool {
       if (!slot.dead) return;
       let fresh;
       try {
-        fresh = await WorkerSlot.start(this.#url, this.#module, this.#weights);
+        fresh = await WorkerSlot.start(this.#url, this.#init);
       } catch (e) {
         throw new CpuWorkerError(`a CPU worker died earlier and its replacement failed: ${e.message}`);
       }
@@ -168,10 +167,32 @@ export class CpuPool {
    * (CpuWorkerError) and is replaced before the next one.
    */
   async encode(rows, { width, isF16, batchSize, levels, out, onProgress, signal }) {
+    await this.#distribute(rows.length / width, batchSize, { onProgress, signal }, async (slot, start, end) => {
+      const batch = rows.slice(start * width, end * width);
+      const { ids } = await slot.call(
+        { type: 'encode', rows: batch, f16: isF16, dim: width, rowOffset: start },
+        [batch.buffer],
+      );
+      out.set(ids, start * levels);
+    });
+  }
+
+  /**
+   * Embeds `texts` batch by batch on the text module's workers; vectors land in `out` (`dim`
+   * per text) at their texts' place.
+   */
+  async embed(texts, { dim, batchSize, out, onProgress, signal }) {
+    await this.#distribute(texts.length, batchSize, { onProgress, signal }, async (slot, start, end) => {
+      const { vectors } = await slot.call({ type: 'embed', texts: texts.slice(start, end), rowOffset: start });
+      out.set(vectors, start * dim);
+    });
+  }
+
+  /** Hands out batches of `n` items to the workers in turn, `run(slot, start, end)` each. */
+  async #distribute(n, batchSize, { onProgress, signal }, run) {
     if (this.#freed) throw freed();
     await this.#replaceDead();
     if (this.#freed) throw freed();
-    const n = rows.length / width;
     let next = 0;
     let done = 0;
     let failure;
@@ -185,13 +206,8 @@ export class CpuPool {
         const start = next;
         const end = Math.min(n, start + batchSize);
         next = end;
-        const batch = rows.slice(start * width, end * width);
         try {
-          const { ids } = await slot.call(
-            { type: 'encode', rows: batch, f16: isF16, dim: width, rowOffset: start },
-            [batch.buffer],
-          );
-          out.set(ids, start * levels);
+          await run(slot, start, end);
           done += end - start;
           onProgress?.({ done, total: n });
         } catch (e) {

@@ -1,7 +1,8 @@
 // What a CPU worker does with the messages js/cpu-pool.js sends it, for both worker scripts
 // (js/cpu-worker.js in browsers, js/node-cpu-worker.js in Node.js): load the compiled module and
-// the weights into a wasm instance of its own, then encode batches. No memory is shared, so
-// pages need no cross-origin isolation for this.
+// the weights into a wasm instance of its own, then encode batches of rows (the RQ-VAE module)
+// or embed batches of texts (the text module, imported only by workers that need it). No memory
+// is shared, so pages need no cross-origin isolation for this.
 
 import init, { WasmEncoder, f16ToF32 } from '../pkg/rqvae.js';
 
@@ -12,6 +13,7 @@ import init, { WasmEncoder, f16ToF32 } from '../pkg/rqvae.js';
  */
 export function answerCpuPool(listen, post) {
   let encoder;
+  let textEncoder;
   // Rows this worker has encoded, sent with each result: the pool's evidence of who did the work.
   let encodedRows = 0;
 
@@ -21,6 +23,15 @@ export function answerCpuPool(listen, post) {
         await init({ module_or_path: msg.module });
         encoder = new WasmEncoder(msg.weights);
         post({ id: msg.id, ok: true });
+      } else if (msg.type === 'init-text') {
+        const text = await import('../pkg/rqvae_text.js');
+        await text.default({ module_or_path: msg.module });
+        textEncoder = text.WasmTextEncoder.fromBundle(msg.weights, msg.name);
+        post({ id: msg.id, ok: true });
+      } else if (msg.type === 'embed') {
+        const vectors = textEncoder.embedCpu(msg.texts, msg.rowOffset);
+        encodedRows += msg.texts.length;
+        post({ id: msg.id, ok: true, vectors, encodedRows }, [vectors.buffer]);
       } else if (msg.type === 'encode') {
         const rows = msg.f16 ? f16ToF32(msg.rows) : msg.rows;
         const ids = encoder.encodeCpu(rows, msg.dim, msg.rowOffset);

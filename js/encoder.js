@@ -8,7 +8,7 @@
 
 import { WasmEncoder, f16ToF32 } from '../pkg/rqvae.js';
 import { AUTO_WEBGPU_MIN_ROWS, webgpuAdapterKind, webgpuAvailable } from './adapter.js';
-import { defaultModelUrl } from './assets.js';
+import { defaultModelUrl, miniLmModelUrl } from './assets.js';
 import { checkRows, wasmEncoders } from './checks.js';
 import { CpuPool } from './cpu-pool.js';
 import { RqvaeError, toError } from './errors.js';
@@ -74,15 +74,21 @@ export class Encoder {
   }
 
   /**
-   * Loads the default model shipped with the package, from next to its modules (where bundlers
-   * emit it), or from `url` where the app serves its own copy.
-   * @param {{ url?: URL | string, backend?: 'auto' | 'webgpu' | 'cpu', threads?: number }} [options]
+   * Loads a model shipped with the package, from next to its modules (where bundlers emit it),
+   * or from `url` where the app serves its own copy: `model: 'mpnet'` (the default; for
+   * all-mpnet-base-v2's 768-d vectors) or `'minilm'` (for all-MiniLM-L6-v2's 384-d vectors, the
+   * default text model's: titles → IDs with SentenceEncoder.loadDefault()).
+   * @param {{ url?: URL | string, model?: 'mpnet' | 'minilm', backend?: 'auto' | 'webgpu' | 'cpu', threads?: number }} [options]
    */
-  static async loadDefault({ url, ...options } = {}) {
+  static async loadDefault({ url, model = 'mpnet', ...options } = {}) {
     if (url !== undefined && typeof url !== 'string' && !(url instanceof URL)) {
       throw new RqvaeError('ERR_INPUT', `url must be a URL or a URL string, got ${Object.prototype.toString.call(url)}`);
     }
-    return Encoder.#load(url ?? defaultModelUrl, 'the default model', options);
+    if (model !== 'mpnet' && model !== 'minilm') {
+      throw new RqvaeError('ERR_OPTION', `model must be 'mpnet' or 'minilm', got ${JSON.stringify(model)}`);
+    }
+    const shipped = model === 'minilm' ? miniLmModelUrl : defaultModelUrl;
+    return Encoder.#load(url ?? shipped, model === 'minilm' ? 'the MiniLM model' : 'the default model', options);
   }
 
   static async #load(source, what, { backend = 'auto', threads = 1 } = {}) {

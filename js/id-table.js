@@ -14,6 +14,7 @@ import { combineAddReports } from './add-reports.js';
 import { assignInBatches } from './assign-batches.js';
 import { checkRows, toBytes, wasmEncoders } from './checks.js';
 import { RqvaeError, toError } from './errors.js';
+import { SentenceEncoder } from './sentence-encoder.js';
 import { checkBatchSize, maxBatchRows } from './limits.js';
 import { onLiveWasm, wasmGeneration } from './wasm.js';
 
@@ -56,6 +57,22 @@ function idsJson(ids, n) {
     throw new RqvaeError('ERR_IDS', `ids[${bad}] is ${JSON.stringify(ids[bad]) ?? String(ids[bad])}: an id must be a string or a safe integer`);
   }
   return JSON.stringify(ids);
+}
+
+/** The vectors of `titles` from `textEncoder`, checked to fit `encoder`'s model. */
+async function embedTitles(titles, textEncoder, encoder, options) {
+  if (!(textEncoder instanceof SentenceEncoder)) {
+    throw new RqvaeError('ERR_INPUT', 'rows are titles (an array of strings): pass the SentenceEncoder that makes their vectors as the textEncoder option');
+  }
+  const inputDim = encoder.config.input_dim;
+  if (textEncoder.dim !== inputDim) {
+    throw new RqvaeError('ERR_DIMENSION', `the text model makes ${textEncoder.dim}-d vectors but the ID model expects ${inputDim}-d: use the ID model trained on this text model's vectors`);
+  }
+  const blank = titles.findIndex((t) => typeof t === 'string' && t.trim() === '');
+  if (blank >= 0) {
+    throw new RqvaeError('ERR_INPUT', `title ${blank} is ${titles[blank] === '' ? 'empty' : 'blank'}: an item needs a title to get a meaningful ID`);
+  }
+  return textEncoder.embed(titles, options);
 }
 
 export class IdTable {
@@ -141,13 +158,25 @@ export class IdTable {
    * Rows go into the wasm module `batchSize` at a time (default 16,384, at most 65,536 rows of
    * 768 values), giving the same table and report as one call. With `reassignChanged` they
    * cannot be split: up to 65,536 rows go in one call, more are refused (ERR_TOO_LARGE).
-   * @param {Float32Array | Uint16Array} rows float32 values, or float16 bit patterns
-   * @param {{ ids?: (number|string)[], dim?: number, reassignChanged?: boolean, batchSize?: number }} [options]
-   *   without `ids`, an item's id is its row number counted on from the table's size
+   * Rows may also be titles (an array of strings) with `textEncoder`, a SentenceEncoder whose
+   * vectors the encoder's model was trained on: they are embedded first.
+   * @param {Float32Array | Uint16Array | string[]} rows float32 values, float16 bit patterns, or
+   *   titles
+   * @param {{ ids?: (number|string)[], dim?: number, reassignChanged?: boolean, batchSize?: number,
+   *   textEncoder?: import('./sentence-encoder.js').SentenceEncoder,
+   *   onProgress?: (p: { done: number, total: number }) => void, signal?: AbortSignal }} [options]
+   *   without `ids`, an item's id is its row number counted on from the table's size;
+   *   `onProgress` and `signal` apply to embedding titles
    */
-  async add(encoder, rows, { ids, dim, reassignChanged = false, batchSize } = {}) {
+  async add(encoder, rows, { ids, dim, reassignChanged = false, batchSize, textEncoder, onProgress, signal } = {}) {
     this.#live();
     const withEncoder = wasmEncoderOf(encoder);
+    // Titles: an array of strings, or any array given with a text encoder (whose checks name
+    // an element that is not a string). Other arrays get the rows' message below.
+    if (Array.isArray(rows) && (textEncoder !== undefined || (rows.length > 0 && rows.every((r) => typeof r === 'string')))) {
+      rows = await embedTitles(rows, textEncoder, encoder, { onProgress, signal });
+      this.#live();
+    }
     const { n, width, isF16 } = checkRows(rows, dim, encoder.config.input_dim);
     const json = idsJson(ids, n);
     const cap = maxBatchRows(width);

@@ -64,6 +64,7 @@ export type RqvaeErrorCode =
   | 'ERR_OPTION'
   | 'ERR_WEIGHTS'
   | 'ERR_NO_DECODER'
+  | 'ERR_TEXT_MODEL'
   | 'ERR_NPY'
   | 'ERR_TOO_LARGE'
   | 'ERR_ID_RANGE'
@@ -108,10 +109,12 @@ export class Encoder {
    */
   static load(weights: AssetSource, options?: LoadOptions): Promise<Encoder>;
   /**
-   * Loads the default model shipped with the package: from `defaultModelUrl` (where bundlers
-   * emit it), or from `url` where the app serves its own copy.
+   * Loads a model shipped with the package: `model: 'mpnet'` (the default, for
+   * all-mpnet-base-v2's 768-d vectors; from `defaultModelUrl`) or `'minilm'` (for
+   * all-MiniLM-L6-v2's 384-d vectors, the default text model's; from `miniLmModelUrl`), or from
+   * `url` where the app serves its own copy.
    */
-  static loadDefault(options?: LoadOptions & { url?: URL | string }): Promise<Encoder>;
+  static loadDefault(options?: LoadOptions & { url?: URL | string; model?: 'mpnet' | 'minilm' }): Promise<Encoder>;
   readonly config: RqVaeConfig;
   /** Workers the CPU backend encodes on (1: the calling thread). */
   readonly threads: number;
@@ -135,6 +138,72 @@ export class Encoder {
   /** Releases the model and stops its CPU workers; later calls reject. */
   free(): void;
 }
+
+/** Options of SentenceEncoder.embed. */
+export interface EmbedOptions {
+  /** Texts per call into the wasm module (default 256 on the CPU, 1,024 on WebGPU; 1 to 65,536). */
+  batchSize?: number;
+  onProgress?: (progress: { done: number; total: number }) => void;
+  /** Cancels between batches: the embed rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/** Sizes, pooling, normalisation and maximum length of a text model. */
+export interface TextModelConfig {
+  bert: {
+    vocab_size: number;
+    hidden_size: number;
+    num_hidden_layers: number;
+    num_attention_heads: number;
+    intermediate_size: number;
+    max_position_embeddings: number;
+    type_vocab_size: number;
+    layer_norm_eps: number;
+  };
+  pooling: 'mean' | 'cls';
+  normalize: boolean;
+  /** Tokens per text, [CLS] and [SEP] included; longer texts are truncated. */
+  max_seq_length: number;
+}
+
+/**
+ * Texts in, sentence vectors out: a BERT sentence encoder (all-MiniLM-L6-v2 by default) in the
+ * package's text module, loaded only when used. Its vectors equal sentence-transformers' (cosine
+ * at least 0.9999); an Encoder of the matching model turns them into semantic IDs.
+ */
+export class SentenceEncoder {
+  /** Use SentenceEncoder.load or SentenceEncoder.loadDefault. */
+  private constructor();
+  /**
+   * Loads a text model bundle (`rqvae-train export --text-model DIR --out FILE`). Rejects with
+   * ERR_TEXT_MODEL for a file that is not one (or not a supported model), ERR_FETCH when it
+   * cannot be fetched or read.
+   */
+  static load(bundle: AssetSource, options?: LoadOptions): Promise<SentenceEncoder>;
+  /** Loads the default text model shipped with the package (from `defaultTextModelUrl`, or `url`). */
+  static loadDefault(options?: LoadOptions & { url?: URL | string }): Promise<SentenceEncoder>;
+  /** The width of the vectors (384 for the default model). */
+  readonly dim: number;
+  readonly config: TextModelConfig;
+  /** Where the model's weights came from, as its bundle says. */
+  readonly source: string;
+  /** Workers the CPU backend embeds on (1: the calling thread). */
+  readonly threads: number;
+  /** The backend of the last embed (before any, the one requested; 'cpu' for 'auto'). */
+  readonly backend: 'cpu' | 'webgpu';
+  /** Token ids: [CLS], WordPiece tokens, [SEP], truncated at the model's maximum length. */
+  tokenize(text: string): Promise<Uint32Array>;
+  /** Vectors of `texts`, row-major `texts.length × dim`; the empty string too, as `[CLS] [SEP]`. */
+  embed(texts: string[], options?: EmbedOptions): Promise<Float32Array>;
+  /** Releases the model and stops its workers; later calls reject. */
+  free(): void;
+}
+
+/**
+ * Loads the text module once (SentenceEncoder calls it); call it first with `{ wasm }` to load
+ * the module from elsewhere than next to this package's files.
+ */
+export function initTextWasm(options?: { wasm?: AssetSource | WebAssembly.Module }): Promise<void>;
 
 /** A CPU worker died during a call (or could not start); the message says why. */
 export class CpuWorkerError extends RqvaeError {
@@ -183,6 +252,12 @@ export function wasmVariant(): Promise<'relaxed-simd' | 'simd128' | 'custom'>;
  * is also exported as `rqvae/models/default.safetensors` (and the wasm as `rqvae/rqvae_bg.wasm`).
  */
 export const defaultModelUrl: string;
+
+/** Where the shipped model for all-MiniLM-L6-v2's 384-d vectors is (www/models/minilm.safetensors). */
+export const miniLmModelUrl: string;
+
+/** Where the default text model's bundle is (www/models/minilm-l6-v2.text.safetensors). */
+export const defaultTextModelUrl: string;
 
 export type ItemId = number | string;
 
@@ -279,6 +354,16 @@ export interface AddOptions {
    * rounding); ignored with `reassignChanged`.
    */
   batchSize?: number;
+  /**
+   * With titles as the rows (an array of strings): the SentenceEncoder whose vectors the
+   * encoder's model was trained on. A blank title is refused (ERR_INPUT), a text model of another
+   * width than the model's input (ERR_DIMENSION).
+   */
+  textEncoder?: SentenceEncoder;
+  /** Progress of embedding titles. */
+  onProgress?: (progress: { done: number; total: number }) => void;
+  /** Cancels embedding titles. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -294,13 +379,13 @@ export class IdTable {
   /** `create` then `add`. */
   static assign(
     encoder: Encoder,
-    rows: Float32Array | Uint16Array,
+    rows: Float32Array | Uint16Array | string[],
     options?: AddOptions & { reassign?: boolean },
   ): Promise<{ table: IdTable; report: AssignReport }>;
   /** Parses and checks a table's JSON Lines; rejects with the line of what is wrong. */
   static load(jsonl: string | Uint8Array | ArrayBuffer): Promise<IdTable>;
   /** Adds items without changing existing lines; rejects (table unchanged) for another model or bad input. */
-  add(encoder: Encoder, rows: Float32Array | Uint16Array, options?: AddOptions): Promise<AssignReport>;
+  add(encoder: Encoder, rows: Float32Array | Uint16Array | string[], options?: AddOptions): Promise<AssignReport>;
   readonly size: number;
   readonly header: IdTableHeader;
   entries(): IdTableEntry[];
@@ -447,6 +532,25 @@ export function readItems(
     onProgress?: (progress: { bytesRead: number; totalBytes?: number }) => void;
   },
 ): Promise<{ ids: ItemId[]; titles: string[] }>;
+
+/**
+ * Reads a catalog's titles for a SentenceEncoder: JSON Lines of `{"id"?, "title"}` or CSV with a
+ * header (`id,title,…`; ids are strings, as CSV gives them), read whole. `ids[i]` is undefined
+ * where a row has none. A blank title, a missing field or a ragged row is refused with its line
+ * (ERR_INPUT).
+ */
+export function readTitles(
+  source: ByteSourceInput,
+  options?: {
+    format?: 'jsonl' | 'csv';
+    /** The JSON key or CSV column holding the title (default "title"). */
+    field?: string;
+    name?: string;
+    size?: number;
+    signal?: AbortSignal;
+    onProgress?: (progress: { bytesRead: number; totalBytes?: number }) => void;
+  },
+): Promise<{ ids: (ItemId | undefined)[]; titles: string[] }>;
 
 /** What `codeUsage` reports: the trainer's metrics of a set of IDs. */
 export interface CodeUsage {

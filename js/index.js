@@ -7,12 +7,14 @@
 // js/node.js: these same exports, with Node's way of reading files and starting workers.
 
 export { Encoder } from './encoder.js';
+export { SentenceEncoder } from './sentence-encoder.js';
+export { initTextWasm } from './text-wasm.js';
 export { initWasm, wasmVariant } from './wasm.js';
 export { readNpy } from './npy.js';
-export { defaultModelUrl } from './assets.js';
+export { defaultModelUrl, defaultTextModelUrl, miniLmModelUrl } from './assets.js';
 export { IdTable } from './id-table.js';
 export { CpuWorkerError } from './cpu-pool.js';
 export { RqvaeError } from './errors.js';
 export { AUTO_WEBGPU_MIN_ROWS, webgpuAdapterKind, webgpuAvailable } from './adapter.js';
-export { encodeStream, readEmbeddings, readItems } from './stream.js';
+export { encodeStream, readEmbeddings, readItems, readTitles } from './stream.js';
 export { codeUsage } from './code-usage.js';

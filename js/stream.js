@@ -9,6 +9,7 @@ import { DEFAULT_BATCH_ROWS, checkBatchRows, named } from './readers/batches.js'
 import { csvBatches } from './readers/csv.js';
 import { jsonlBatches, readItemsFrom } from './readers/jsonl.js';
 import { npyBatches } from './readers/npy.js';
+import { readTitlesFrom } from './readers/titles.js';
 
 const READERS = { npy: npyBatches, jsonl: jsonlBatches, csv: csvBatches };
 
@@ -91,6 +92,35 @@ export async function readItems(source, { name, size, expectedRows, signal, onPr
     expectedRows,
     onProgress: onProgress && ((bytesRead) => onProgress({ bytesRead, totalBytes: src.size })),
   });
+}
+
+/**
+ * Reads a catalog's titles for a SentenceEncoder: JSON Lines of `{"id"?, "title"}` or CSV with a
+ * header (`id,title,…`; ids are strings, as CSV gives them), read whole: resolves to
+ * `{ ids, titles }`, `ids[i]` undefined where a row has none. A blank title, a missing field or a
+ * ragged row is refused, naming the file and the line (ERR_INPUT).
+ * @param {Blob | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array> | Uint8Array | ArrayBuffer} source
+ * @param {{ format?: 'jsonl' | 'csv', field?: string, name?: string, size?: number, signal?: AbortSignal,
+ *   onProgress?: (p: { bytesRead: number, totalBytes?: number }) => void }} [options]
+ *   `field`: the JSON key or CSV column holding the title (default "title")
+ */
+export async function readTitles(source, { format, field, name, size, signal, onProgress } = {}) {
+  checkSignal(signal);
+  const src = byteSource(source, { name, size, signal });
+  const chosen = chooseFormat(format, src.name);
+  if (chosen === 'npy') throw new RqvaeError('ERR_OPTION', `${src.name}: titles come from JSON Lines or CSV, not .npy`);
+  if (field !== undefined && (typeof field !== 'string' || field === '')) {
+    throw new RqvaeError('ERR_OPTION', `field must be a non-empty string, got ${JSON.stringify(field)}`);
+  }
+  try {
+    return await readTitlesFrom(src, {
+      format: chosen,
+      field,
+      onProgress: onProgress && ((bytesRead) => onProgress({ bytesRead, totalBytes: src.size })),
+    });
+  } catch (e) {
+    throw named(e, src.name);
+  }
 }
 
 /** An AbortController that follows `signal` (its reason included) and can also be aborted alone. */

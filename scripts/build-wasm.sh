@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Builds pkg/: two wasm modules with one wasm-bindgen JS glue.
+# Builds pkg/: two wasm modules with one wasm-bindgen JS glue, and the text module with its own.
 #   rqvae_bg.wasm          burn-wgpu + the SIMD128 CPU path (every engine the package supports)
 #   rqvae_relaxed_bg.wasm  the same, with the CPU path's fast encode on f32x4.relaxed_madd
 #                          (feature relaxed-simd; js/wasm.js loads it where the engine validates
 #                          relaxed SIMD)
+#   rqvae_text_bg.wasm     the sentence encoder and its tokenizer (feature wasm-text; loaded only
+#                          when text is used, by js/text-wasm.js), glue pkg/rqvae_text.js
+# Then the default text model as one bundle, www/models/minilm-l6-v2.text.safetensors, from
+# models/all-MiniLM-L6-v2 (scripts/fetch-text-model.sh), written by the text module itself.
 # For each: cargo (wasm32, profile wasm-release) → wasm-bindgen (exactly Cargo.lock's version);
 # then scripts/patch-glue.mjs (trap recovery in the JS glue) → wasm-opt.
 set -euo pipefail
@@ -43,8 +47,14 @@ if ! cmp -s <(code_of pkg/rqvae.js) <(code_of "$relaxed_out/rqvae.js"); then
 fi
 mv "$relaxed_out/rqvae_bg.wasm" pkg/rqvae_relaxed_bg.wasm
 
+# The text module, last: cargo writes every build of the crate to the same rqvae.wasm.
+cargo rustc --lib --profile wasm-release --target wasm32-unknown-unknown \
+  --no-default-features --features wasm-text --crate-type cdylib
+wasm-bindgen --target web --out-dir pkg --out-name rqvae_text "$wasm"
+
 # The glue as generated cannot load a second instance; the package replaces one that trapped.
 node scripts/patch-glue.mjs pkg/rqvae.js
+node scripts/patch-glue.mjs pkg/rqvae_text.js
 
 # Debian's binaryen 108 corrupts wasm-bindgen output; the npm package's is current.
 # -O1, measured here on the opt-level "z" build: 22 s and 676 kB gzipped; -Oz took 75 s for 724 kB.
@@ -53,8 +63,10 @@ FEATURES=(--enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int -
   --enable-mutable-globals --enable-reference-types --enable-multivalue)
 "$WASM_OPT" -O1 "${FEATURES[@]}" pkg/rqvae_bg.wasm -o pkg/rqvae_bg.wasm
 "$WASM_OPT" -O1 "${FEATURES[@]}" --enable-relaxed-simd pkg/rqvae_relaxed_bg.wasm -o pkg/rqvae_relaxed_bg.wasm
+"$WASM_OPT" -O1 "${FEATURES[@]}" pkg/rqvae_text_bg.wasm -o pkg/rqvae_text_bg.wasm
 rm -f pkg/.gitignore pkg/package.json
-for f in pkg/rqvae_bg.wasm pkg/rqvae_relaxed_bg.wasm; do
+node scripts/text-bundle.mjs
+for f in pkg/rqvae_bg.wasm pkg/rqvae_relaxed_bg.wasm pkg/rqvae_text_bg.wasm; do
   echo "built $f: $(stat -c %s "$f") bytes, $(gzip -9c "$f" | wc -c) gzipped"
 done
 echo "built pkg/ in $(( $(date +%s) - started )) s"

@@ -23,7 +23,7 @@ pub mod sinkhorn;
 pub mod text;
 #[cfg(feature = "train")]
 pub mod train;
-#[cfg(feature = "wasm")]
+#[cfg(any(feature = "wasm", feature = "wasm-text"))]
 mod wasm;
 pub mod weights;
 

@@ -17,7 +17,7 @@ echo "== cargo clippy -D warnings (native, CUDA included)"
 cargo clippy --release --all-targets "${FEATURES[@]}" -- -D warnings
 
 echo "== cargo clippy -D warnings (wasm32 API)"
-for features in wasm wasm,relaxed-simd; do
+for features in wasm wasm,relaxed-simd wasm-text; do
   cargo clippy --lib --profile wasm-release --target wasm32-unknown-unknown \
     --no-default-features --features "$features" -- -D warnings
 done

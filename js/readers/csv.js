@@ -21,7 +21,7 @@ function numberLike(s) {
  * Splits CSV text fed in pieces into records, with the line each starts on. Blank lines are
  * skipped; a record's fields keep their spaces (quoted ones their line breaks).
  */
-class CsvSplitter {
+export class CsvSplitter {
   #fields = [];
   #field = '';
   #quoted = false; // inside a quoted field

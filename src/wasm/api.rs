@@ -14,41 +14,15 @@ use crate::ids::table::{IdTable, ItemId, Resolution};
 use crate::model::RqVae;
 use crate::wasm::error::ApiError;
 use crate::weights::{ModelWeights, WeightsError};
-use burn::backend::wgpu::{graphics::WebGpu, init_setup_async, RuntimeOptions, Wgpu, WgpuDevice};
+use super::webgpu_setup;
+use burn::backend::wgpu::{Wgpu, WgpuDevice};
 use burn::tensor::{Tensor, TensorData};
 use half::f16;
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
-#[wasm_bindgen(start)]
-fn start() {
-    console_error_panic_hook::set_once();
-}
-
 type Gpu = Wgpu<f32, i32>;
-
-thread_local! {
-    /// The one set-up of burn-wgpu's default device, shared by every encoder of this instance.
-    static WEBGPU_SETUP: RefCell<Option<js_sys::Promise>> = const { RefCell::new(None) };
-}
-
-/// Sets up the default WebGPU device once: a second `init_setup_async` on a device that is
-/// already set up never resolves, which hung the page when a second encoder chose WebGPU.
-fn webgpu_setup() -> js_sys::Promise {
-    WEBGPU_SETUP.with(|setup| {
-        setup
-            .borrow_mut()
-            .get_or_insert_with(|| {
-                wasm_bindgen_futures::future_to_promise(async {
-                    let device = WgpuDevice::default();
-                    init_setup_async::<WebGpu>(&device, RuntimeOptions::default()).await;
-                    Ok(JsValue::TRUE)
-                })
-            })
-            .clone()
-    })
-}
 
 /// A loaded model: always on the CPU ([`HostModel`]), and on WebGPU (the burn model on
 /// burn-wgpu) once `initWebGpu` succeeded.

@@ -1,4 +1,4 @@
-//! Errors as JavaScript sees them (feature `wasm`): an `Error` whose `code` property says what
+//! Errors as JavaScript sees them (features `wasm` and `wasm-text`): an `Error` whose `code` property says what
 //! went wrong in a word that stays the same across releases, beside a message for people. The
 //! package wraps it in its `RqvaeError` class; programs branch on the code, never the message.
 
@@ -76,6 +76,17 @@ impl From<TableError> for ApiError {
             TableError::Dim { .. } => "ERR_DIMENSION",
             TableError::ResolutionMismatch { .. } => "ERR_OPTION",
             _ => "ERR_TABLE",
+        };
+        Self::new(code, e)
+    }
+}
+
+#[cfg(feature = "text")]
+impl From<crate::text::TextModelError> for ApiError {
+    fn from(e: crate::text::TextModelError) -> Self {
+        let code = match e {
+            crate::text::TextModelError::Input { .. } => "ERR_INPUT",
+            _ => "ERR_TEXT_MODEL",
         };
         Self::new(code, e)
     }

@@ -33,6 +33,17 @@ export function dataPath(name) {
   return path;
 }
 
+/**
+ * What Hugging Face tokenizers and sentence-transformers give for the texts of
+ * tests/fixtures/minilm-reference.json: `{ texts, tokenIds, dim, embeddings }` (scripts/text-reference.py).
+ */
+export function textReference() {
+  const json = JSON.parse(readFileSync(join(ROOT, 'tests/fixtures/minilm-reference.json'), 'utf8'));
+  const bytes = Buffer.from(json.embeddings_f32_base64, 'base64');
+  const embeddings = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+  return { texts: json.texts, tokenIds: json.token_ids, dim: json.dim, embeddings };
+}
+
 /** The full catalog's float16 embeddings [16859, 768], or null. */
 export const CATALOG_NPY = dataPath('embeddings_all-mpnet-base-v2_768d.f16.npy');
 /** `{ skip }` for a check that needs the full catalog: the reason node:test prints beside its name. */

@@ -10,7 +10,7 @@ import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import {
-  ROOT, SAMPLE_NPY, chromiumOptions, itemIds, nativeAssign, nativeIds, serveStatic,
+  ROOT, SAMPLE_JSONL, SAMPLE_NPY, chromiumOptions, itemIds, nativeAssign, nativeIds, serveStatic, trainerBin,
 } from './fixtures.mjs';
 
 let project;
@@ -38,7 +38,8 @@ test('the tarball holds the module, its types, the wasm and the default model, a
   for (const f of ['js/index.js', 'js/node.js', 'js/cpu-worker.js', 'js/node-cpu-worker.js', 'js/index.d.ts']) {
     assert.ok(modules.includes(f), `js/ lacks ${f}`);
   }
-  for (const f of ['package.json', ...modules, 'pkg/rqvae.js', 'pkg/rqvae_bg.wasm', 'pkg/rqvae_relaxed_bg.wasm', 'www/models/default.safetensors']) {
+  for (const f of ['package.json', ...modules, 'pkg/rqvae.js', 'pkg/rqvae_bg.wasm', 'pkg/rqvae_relaxed_bg.wasm', 'www/models/default.safetensors',
+    'pkg/rqvae_text.js', 'pkg/rqvae_text_bg.wasm', 'www/models/minilm.safetensors', 'www/models/minilm-l6-v2.text.safetensors']) {
     assert.ok(files.has(f), `tarball lacks ${f}`);
   }
   for (const f of files) {
@@ -83,6 +84,48 @@ test('installed package makes the same ID table as rqvae-train assign', () => {
   writeFileSync(join(project, 'table.mjs'), script);
   const out = execFileSync(process.execPath, ['table.mjs'], { cwd: project, encoding: 'utf8', timeout: 120_000 });
   assert.equal(out, native.jsonl);
+});
+
+test('installed package: the default text model embeds 200 catalog titles as the CLI does, and their IDs from the MiniLM model equal the CLI\'s', { timeout: 300_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rqvae-pack-text-'));
+  const titles = readFileSync(SAMPLE_JSONL, 'utf8').trim().split('\n').slice(0, 200).map((l) => JSON.parse(l));
+  const items = join(dir, 'titles.jsonl');
+  writeFileSync(items, `${titles.map((t) => JSON.stringify({ id: t.id, title: t.title })).join('\n')}\n`);
+  const cliVectors = join(dir, 'vectors.npy');
+  const cliTable = join(dir, 'table.jsonl');
+  // The model the package ships: the f16 bundle (the directory's f32 weights move a few near-ties).
+  const textModel = join(ROOT, 'www/models/minilm-l6-v2.text.safetensors');
+  execFileSync(trainerBin(), ['embed', '--text-model', textModel, '--items', items, '--out', cliVectors], { stdio: 'pipe' });
+  execFileSync(trainerBin(), ['assign', '--model', join(ROOT, 'www/models/minilm.safetensors'), '--text-model', textModel,
+    '--items', items, '--out', cliTable], { stdio: 'pipe' });
+  const script = `
+    import { readFileSync } from 'node:fs';
+    import { Encoder, IdTable, SentenceEncoder, readTitles } from 'rqvae';
+    const { ids, titles } = await readTitles(readFileSync(${JSON.stringify(items)}), { name: 'titles.jsonl' });
+    const text = await SentenceEncoder.loadDefault();
+    const vectors = await text.embed(titles);
+    const encoder = await Encoder.loadDefault({ model: 'minilm' });
+    const { table } = await IdTable.assign(encoder, titles, { ids, textEncoder: text });
+    const resolved = ['rqvae/models/minilm-l6-v2.text.safetensors', 'rqvae/rqvae_text_bg.wasm'].map((s) => import.meta.resolve(s));
+    console.log(JSON.stringify({ vectors: Array.from(vectors), table: table.toJsonl(), resolved }));
+  `;
+  writeFileSync(join(project, 'text.mjs'), script);
+  const out = JSON.parse(execFileSync(process.execPath, ['text.mjs'], { cwd: project, encoding: 'utf8', timeout: 240_000, maxBuffer: 64 << 20 }));
+  const bytes = readFileSync(cliVectors);
+  const cli = new Float32Array(bytes.buffer.slice(bytes.byteOffset + bytes.indexOf(0x0a) + 1, bytes.byteOffset + bytes.length));
+  let worst = 1;
+  for (let r = 0; r < 200; r++) {
+    let d = 0; let na = 0; let nb = 0;
+    for (let j = 0; j < 384; j++) {
+      const a = out.vectors[r * 384 + j]; const b = cli[r * 384 + j];
+      d += a * b; na += a * a; nb += b * b;
+    }
+    worst = Math.min(worst, d / Math.sqrt(na * nb));
+  }
+  assert.ok(worst >= 0.9999, `smallest cosine to the CLI's vectors ${worst}`);
+  assert.equal(out.table, readFileSync(cliTable, 'utf8'), 'the ID table from titles equals the CLI\'s');
+  const installed = pathToFileURL(join(project, 'node_modules/rqvae/')).href;
+  assert.deepEqual(out.resolved, ['www/models/minilm-l6-v2.text.safetensors', 'pkg/rqvae_text_bg.wasm'].map((f) => installed + f));
 });
 
 test('installed package works from a browser page', async () => {

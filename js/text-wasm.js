@@ -1,0 +1,33 @@
+// The text module (pkg/rqvae_text_bg.wasm: the sentence encoder and its tokenizer), a wasm file
+// of its own so that pages that only turn vectors into IDs never download it. Loaded on first
+// use, and restarted after a trap, by js/wasm-loader.js.
+
+import init, { __rqvae_on_trap, __rqvae_reset } from '../pkg/rqvae_text.js';
+import { textWasmUrl } from './assets.js';
+import { wasmLoader } from './wasm-loader.js';
+
+const loader = wasmLoader(
+  { init, onTrap: __rqvae_on_trap, reset: __rqvae_reset },
+  {
+    name: 'pkg/rqvae_text_bg.wasm',
+    initName: 'initTextWasm',
+    defaultSource: () => ({ source: textWasmUrl, variant: 'simd128' }),
+  },
+);
+
+/**
+ * Loads the text module once (SentenceEncoder calls it). Call it first with `{ wasm }` to load
+ * the module from elsewhere than next to this package's files.
+ * @param {{ wasm?: URL | string | Response | BufferSource | WebAssembly.Module }} [options]
+ * @returns {Promise<void>}
+ */
+export function initTextWasm(options) {
+  return loader.initWasm(options);
+}
+
+export const {
+  onLiveWasm: onLiveTextWasm,
+  isLiveGeneration: isLiveTextGeneration,
+  unlessTrapped: unlessTextTrapped,
+  compiledWasm: compiledTextWasm,
+} = loader;
