@@ -5,6 +5,7 @@
 //! `Error` or rejected Promise with a message and a stable `code` ([`crate::wasm::error`]);
 //! inputs are validated here before they reach burn, so no input a user can give reaches a panic.
 
+use super::webgpu_setup;
 use crate::embeddings::Embeddings;
 use crate::host::model::HostModel;
 use crate::ids::assign::{assign, AssignOptions};
@@ -14,7 +15,6 @@ use crate::ids::table::{IdTable, ItemId, Resolution};
 use crate::model::RqVae;
 use crate::wasm::error::ApiError;
 use crate::weights::{ModelWeights, WeightsError};
-use super::webgpu_setup;
 use burn::backend::wgpu::{Wgpu, WgpuDevice};
 use burn::tensor::{Tensor, TensorData};
 use half::f16;
