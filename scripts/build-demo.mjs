@@ -4,7 +4,9 @@
 //   dist/js/                          the package's modules, all of js/ as it is (the demo
 //                                     imports js/index.js, the browser entry)
 //   dist/pkg/rqvae.js, rqvae_bg.wasm, rqvae_relaxed_bg.wasm  the wasm-bindgen build (run `npm run build` first)
+//   dist/pkg/rqvae_text.js, rqvae_text_bg.wasm                the text module (the same build)
 //   dist/models/default.safetensors   the default model
+//   dist/models/minilm.safetensors, minilm-l6-v2.text.safetensors  the model for titles and the text model
 //   dist/sample/…                     the shipped sample (www/sample/)
 //   dist/vendor/d3-hierarchy.mjs      d3-hierarchy's ESM build, with its licence
 //
@@ -31,7 +33,11 @@ function need(path, hint) {
 const pkgJs = need(join(ROOT, 'pkg/rqvae.js'), 'build the wasm package first (npm run build)');
 const pkgWasm = need(join(ROOT, 'pkg/rqvae_bg.wasm'), 'build the wasm package first (npm run build)');
 const pkgRelaxedWasm = need(join(ROOT, 'pkg/rqvae_relaxed_bg.wasm'), 'build the wasm package first (npm run build)');
+const pkgTextJs = need(join(ROOT, 'pkg/rqvae_text.js'), 'build the wasm package first (npm run build)');
+const pkgTextWasm = need(join(ROOT, 'pkg/rqvae_text_bg.wasm'), 'build the wasm package first (npm run build)');
 const model = need(join(ROOT, 'www/models/default.safetensors'));
+const miniLm = need(join(ROOT, 'www/models/minilm.safetensors'));
+const textModel = need(join(ROOT, 'www/models/minilm-l6-v2.text.safetensors'), 'npm run build writes it (scripts/text-bundle.mjs)');
 const require = createRequire(import.meta.url);
 let d3Dir;
 try {
@@ -48,10 +54,14 @@ cpSync(join(ROOT, 'www/demo'), OUT, { recursive: true });
 cpSync(join(ROOT, 'www/sample'), join(OUT, 'sample'), { recursive: true });
 mkdirSync(join(OUT, 'models'));
 cpSync(model, join(OUT, 'models/default.safetensors'));
+cpSync(miniLm, join(OUT, 'models/minilm.safetensors'));
+cpSync(textModel, join(OUT, 'models/minilm-l6-v2.text.safetensors'));
 mkdirSync(join(OUT, 'pkg'));
 cpSync(pkgJs, join(OUT, 'pkg/rqvae.js'));
 cpSync(pkgWasm, join(OUT, 'pkg/rqvae_bg.wasm'));
 cpSync(pkgRelaxedWasm, join(OUT, 'pkg/rqvae_relaxed_bg.wasm'));
+cpSync(pkgTextJs, join(OUT, 'pkg/rqvae_text.js'));
+cpSync(pkgTextWasm, join(OUT, 'pkg/rqvae_text_bg.wasm'));
 
 // All of js/, whatever modules it holds: js/index.js's graph is relative imports only, so it runs
 // from these static files as it is. The demo's worker fetches the model from models/ itself; the

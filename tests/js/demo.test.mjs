@@ -20,7 +20,7 @@ import { basename, join } from 'node:path';
 import { chromium } from 'playwright-core';
 import {
   CATALOG_NPY, DEFAULT_MODEL, NEEDS_CATALOG, ROOT, SAMPLE_F16_NPY, SAMPLE_ITEMS, SAMPLE_JSONL, SAMPLE_NPY, SAMPLE_ROWS,
-  chromiumOptions, csvRows, dataPath, nativeIds, safetensorsBytes, serveStatic,
+  chromiumOptions, csvRows, dataPath, nativeIds, safetensorsBytes, serveStatic, trainerBin,
 } from './fixtures.mjs';
 import { Encoder, IdTable, readNpy } from '../../js/node.js';
 
@@ -639,6 +639,93 @@ test('float32 .npy with a titles file; a user model; mismatched titles are refus
   await page.click('#model-reset');
   assert.match(await page.textContent('#model-info'), /^default/);
   await page.setInputFiles('#file-titles', []);
+});
+
+/** The sample's first `n` titles as a titles-only CSV (`id,title`, quoted where needed). */
+function titlesCsv(n, name = `titles-${n}.csv`) {
+  const titles = readFileSync(SAMPLE_TITLES, 'utf8').trim().split('\n').slice(0, n).map((l) => JSON.parse(l).title);
+  const quote = (t) => (/[",\r\n]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t);
+  const path = join(tmp, name);
+  writeFileSync(path, `id,title\n${titles.map((t, i) => `sku-${i},${quote(t)}`).join('\n')}\n`);
+  return { path, titles };
+}
+
+test('titles only: a CSV of 300 titles gets unique IDs from the text model in the page, equal to the CLI\'s; a typed title joins the table', { timeout: 240_000 }, async () => {
+  const { path } = titlesCsv(300);
+  await page.setInputFiles('#file-embeddings', path);
+  await page.click('#run');
+  await waitRows(300, 180_000);
+  assert.match(await page.textContent('#sum-text'), /all-MiniLM-L6-v2: titles embedded in this browser/);
+  assert.match(await page.textContent('#summary-body'), /384-d float32/);
+  const table = await downloadText('#export-table');
+  const lines = table.text.trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(lines.length, 300);
+  assert.equal(new Set(lines.map((l) => l.codes.join(','))).size, 300, 'every ID unique');
+  assert.deepEqual(lines.map((l) => l.id), Array.from({ length: 300 }, (_, i) => `sku-${i}`));
+  // The CLI, from the same file with the same models natively: the same IDs, but for items
+  // whose embeddings sit on a near-tie between two codes (f32 round-off differs across backends).
+  const cli = join(tmp, 'cli-table.jsonl');
+  execFileSync(trainerBin(), ['assign', '--model', join(ROOT, 'www/models/minilm.safetensors'), '--text-model',
+    join(ROOT, 'www/models/minilm-l6-v2.text.safetensors'), '--items', path, '--out', cli], { stdio: 'pipe' });
+  const native = readFileSync(cli, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const same = native.filter((l, i) => l.codes.join(',') === lines[i].codes.join(',')).length;
+  assert.ok(same >= 297, `${same} of 300 IDs equal the CLI's`);
+  await shot('10-titles');
+
+  // The new item box: a typed title, its ID, its prefix and its neighbours; then added.
+  assert.equal(await page.isVisible('#new-item'), true);
+  await page.fill('#new-title', 'Super Mario Galaxy 3 (Nintendo Switch)');
+  await page.click('#new-item-find');
+  await page.waitForSelector('#new-item-id');
+  assert.match(await page.textContent('#new-item-id'), /Its ID: <a_\d+><b_\d+><c_\d+>/);
+  assert.match(await page.textContent('#new-item-prefix'), /prefix,? <a_\d+><b_\d+>/);
+  const neighbours = await page.$$eval('#new-item-neighbours li', (lis) => lis.map((li) => li.textContent));
+  assert.equal(neighbours.length, 5);
+  assert.ok(neighbours.some((n) => /mario/i.test(n)), `no Mario among ${neighbours.join(' | ')}`);
+  await page.fill('#new-id', 'sku-new');
+  await page.click('#new-item-add');
+  await page.waitForSelector('#new-item-added');
+  await waitRows(301);
+  const grown = (await downloadText('#export-table')).text.trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(grown.length, 301);
+  assert.equal(grown[300].id, 'sku-new');
+  assert.deepEqual(grown.slice(0, 300), lines, 'the items already in the table keep their IDs');
+  assert.equal(new Set(grown.map((l) => l.codes.join(','))).size, 301);
+  await shot('11-new-item');
+  // The same id again is refused, and the table stays as it is.
+  await page.fill('#new-title', 'Another game');
+  await page.fill('#new-id', 'sku-new');
+  await page.click('#new-item-find');
+  await page.waitForSelector('#new-item-id');
+  await page.click('#new-item-add');
+  await page.waitForFunction(() => /already in the table/.test(document.querySelector('#new-item-result').textContent));
+  assert.equal(await page.getAttribute('#sum-items', 'data-rows'), '301');
+});
+
+test('titles only: a blank title, a missing column and a model for other vectors are refused by name', async () => {
+  const bad = join(tmp, 'titles-bad.csv');
+  writeFileSync(bad, 'id,title\n1,Halo 3\n2,  \n3,Zelda\n');
+  await page.setInputFiles('#file-embeddings', bad);
+  await page.click('#run');
+  assert.match(await errorText(), /titles-bad\.csv: line 3: the title is blank/);
+  await dismissError();
+  const noTitle = join(tmp, 'names.csv');
+  writeFileSync(noTitle, 'id,name\n1,Halo 3\n');
+  await page.setInputFiles('#file-embeddings', noTitle);
+  await page.click('#run');
+  assert.match(await errorText(), /names\.csv: line 1: the header has no "title" column \(it has "id", "name"\)/);
+  await dismissError();
+  // The mpnet model (768-d) cannot take MiniLM's 384-d vectors.
+  const own = join(tmp, 'mpnet-copy.safetensors');
+  writeFileSync(own, readFileSync(DEFAULT_MODEL));
+  await page.setInputFiles('#file-model', own);
+  await page.waitForFunction(() => /^mpnet-copy\.safetensors/.test(document.querySelector('#model-info').textContent));
+  await page.setInputFiles('#file-embeddings', titlesCsv(5).path);
+  await page.click('#run');
+  assert.match(await errorText(), /mpnet-copy\.safetensors: this model takes 768-d vectors, but titles are embedded by all-MiniLM-L6-v2 at 384-d/);
+  await dismissError();
+  await page.click('#model-reset');
+  await page.setInputFiles('#file-embeddings', []);
 });
 
 test('drag and drop: a CSV with a header and quoted titles', async () => {

@@ -12,6 +12,7 @@ import {
 import { fmt } from './format.js';
 import { renderTableItems, tableStatus } from './id-table-view.js';
 import { renderSummary } from './summary-view.js';
+import { initNewItem, onProbe, showNewItem } from './new-item.js';
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -81,9 +82,14 @@ function onWorkerMessage(msg) {
       ui.progressBar.value = msg.done;
       break;
     case 'result':
-      if (msg.job !== runningJob) return;
-      finishJob();
+      // A run's result, or the result again after the "new item" box added an item.
+      if (msg.job !== runningJob && !msg.result.added) return;
+      if (msg.job === runningJob) finishJob();
       showResult(msg.result);
+      break;
+    case 'probe':
+    case 'probe-error':
+      onProbe(msg);
       break;
     case 'error':
       if (msg.job !== runningJob) return;
@@ -155,8 +161,12 @@ function showResult(res) {
   });
   setExports(res);
   showExplore(res);
+  showNewItem(res);
   const secs = (res.encodeMs / 1000).toFixed(2);
-  ui.status.textContent = `Done: ${fmt(res.rows)} items encoded in ${secs} s on ${res.backend === 'webgpu' ? 'WebGPU' : 'the CPU'}. ${tableStatus(res)}`;
+  const embedded = res.text ? `${fmt(res.rows)} titles embedded in ${(res.text.embedMs / 1000).toFixed(2)} s and ` : '';
+  ui.status.textContent = res.added
+    ? `Added ${JSON.stringify(res.added.id)}. ${tableStatus(res)}`
+    : `Done: ${embedded}${fmt(res.rows)} items encoded in ${secs} s on ${res.backend === 'webgpu' ? 'WebGPU' : 'the CPU'}. ${tableStatus(res)}`;
 }
 
 initFileSelection({
@@ -166,6 +176,11 @@ initFileSelection({
     return job;
   },
   onChange: updateRunButton,
+});
+initNewItem((message) => {
+  const job = ++jobCounter;
+  worker.postMessage({ ...message, job });
+  return job;
 });
 ui.run.addEventListener('click', () => startJob(filesRun()));
 ui.sample.addEventListener('click', () => startJob(sampleRun()));

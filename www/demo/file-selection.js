@@ -30,7 +30,8 @@ function showModel() {
   const info = userModelInfo ?? defaultModel;
   if (!info) return;
   const c = info.config;
-  ui.modelInfo.textContent = `${info.isDefault ? 'default' : info.name} (${c.input_dim}-d input, ${c.levels} levels × ${c.codebook_size} codes)`;
+  ui.modelInfo.textContent = `${info.isDefault ? 'default' : info.name} (${c.input_dim}-d input, ${c.levels} levels × ${c.codebook_size} codes)`
+    + (info.isDefault ? '; for titles, the default trained on all-MiniLM-L6-v2 vectors (384-d input)' : '');
   ui.modelReset.hidden = !userModelInfo;
 }
 

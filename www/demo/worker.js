@@ -13,6 +13,9 @@ import {
 import { InputError, formatBytes, kindOf } from './inputs.js';
 import { collisionGroups } from './stats.js';
 import { layoutTree, transferables } from './tree.js';
+import {
+  TEXT_ID_MODEL, TextSession, embedTitles, isTitlesOnly, readTitleItems, textModel,
+} from './titles.js';
 
 const SAMPLE = {
   embeddings: new URL('./sample/games-3000.f16.npy', import.meta.url),
@@ -27,6 +30,8 @@ const BATCH_ROWS = 4096;
 let cached = null; // { key, encoder, name }
 let defaultBytes = null; // Promise of the default model's bytes, fetched once
 let running = null; // AbortController of the job in progress
+let session = null; // the last titles run's TextSession, for the "new item" box
+let lastRun = null; // what that run's result was built from, to rebuild it after an add
 
 const fmt = (n) => n.toLocaleString('en-US');
 
@@ -56,11 +61,15 @@ async function fetchOk(url, what) {
   return response;
 }
 
-/** The encoder for `model` (a File, or null for the default) on `backend`, cached between runs. */
-async function getEncoder(model, backend, job) {
-  const key = model ? `${model.name}|${model.size}|${model.lastModified}|${backend}` : `default|${backend}`;
+/**
+ * The encoder for `model` (a File, or null for the default: the mpnet model, or with `text` the
+ * one trained on the text model's vectors) on `backend`, cached between runs.
+ */
+async function getEncoder(model, backend, job, text = false) {
+  const shipped = text ? 'minilm' : 'default';
+  const key = model ? `${model.name}|${model.size}|${model.lastModified}|${backend}` : `${shipped}|${backend}`;
   if (cached?.key === key) return cached;
-  const name = model ? model.name : 'default.safetensors';
+  const name = model ? model.name : `${shipped}.safetensors`;
   post({ type: 'progress', job, phase: 'model', label: `Loading the model ${name}`, done: 0, total: 1 });
   let bytes;
   if (model) {
@@ -69,6 +78,8 @@ async function getEncoder(model, backend, job) {
     } catch (e) {
       throw new InputError(model.name, `could not be read (${e.message})`);
     }
+  } else if (text) {
+    bytes = new Uint8Array(await (await fetchOk(TEXT_ID_MODEL, name)).arrayBuffer());
   } else {
     defaultBytes ??= fetchOk(DEFAULT_MODEL, 'default.safetensors')
       .then((r) => r.arrayBuffer())
@@ -89,7 +100,8 @@ async function getEncoder(model, backend, job) {
     if (e.code !== 'ERR_WEIGHTS') throw e;
     throw new InputError(name, e.message.replace(/^weights: /, ''));
   }
-  cached?.encoder.free();
+  // The session's encoder is freed with the session.
+  if (cached && cached.encoder !== session?.encoder) cached.encoder.free();
   cached = { key, encoder, name, isDefault: !model };
   return cached;
 }
@@ -153,7 +165,9 @@ async function run({ job, source, model, backend }) {
   let tableJob = null;
   try {
     const t0 = performance.now();
-    const entry = await getEncoder(model, backend, job);
+    const input = await inputsOf(source);
+    const titlesOnly = await isTitlesOnly(input.embeddings, input.format);
+    const entry = await getEncoder(model, backend, job, titlesOnly);
     const { encoder } = entry;
     const config = encoder.config;
     const levels = config.levels;
@@ -164,7 +178,10 @@ async function run({ job, source, model, backend }) {
       existing = await readTable(source.table);
       checkTableModel(existing, encoder, entry.isDefault ? 'the default model' : entry.name);
     }
-    const input = await inputsOf(source);
+    if (titlesOnly) {
+      await runTitles({ job, backend, entry, input, existing, signal, t0 });
+      return;
+    }
     // An .npy's titles file: read whole first (it is the items' ids and titles, which the run
     // keeps anyway), checked against the header's row count before any row is encoded.
     let items = null;
@@ -235,35 +252,10 @@ async function run({ job, source, model, backend }) {
     const nearest = ids.result();
     const allIds = items ? items.ids : itemIds.length ? itemIds : rowNumbers(0, rows);
     const allTitles = items ? items.titles : itemIds.length ? titles : new Array(rows).fill('');
-    const { table, transfer } = tableJob.finish(allIds);
-    const usage = await codeUsage(nearest, { levels, codebookSize: config.codebook_size });
-    const tree = layoutTree(nearest, rows, levels);
-    post({
-      type: 'result',
-      job,
-      result: {
-        name: input.name,
-        titlesName: input.titlesName,
-        rows,
-        dim,
-        dtype,
-        ids: nearest,
-        levels,
-        codebookSize: config.codebook_size,
-        itemIds: allIds,
-        titles: allTitles,
-        backend: encoder.backend,
-        requestedBackend: backend,
-        model: modelInfo(entry),
-        setupMs: t1 - t0,
-        encodeMs: streamMs - tableMs,
-        tableMs,
-        levelStats: usage.levels.map((l, level) => ({ level, ...l })),
-        tuples: { ...collisionGroups(nearest, rows, levels), unique: usage.unique, uniqueFraction: usage.unique / rows },
-        tree,
-        table,
-      },
-    }, [nearest.buffer, ...transferables(tree), ...transfer]);
+    await postResult(job, {
+      input, rows, dim, dtype, nearest, allIds, allTitles, entry, backend, tableJob,
+      setupMs: t1 - t0, encodeMs: streamMs - tableMs, tableMs,
+    });
   } catch (e) {
     if (signal.aborted) {
       post({ type: 'cancelled', job });
@@ -271,8 +263,137 @@ async function run({ job, source, model, backend }) {
       post({ type: 'error', job, file: e.file ?? null, message: `${e.message ?? e}` });
     }
   } finally {
-    tableJob?.free();
+    // A titles run keeps its table for the "new item" box (its session frees it).
+    if (tableJob !== session?.tableJob) tableJob?.free();
     if (running === controller) running = null;
+  }
+}
+
+/**
+ * Posts a run's result: the IDs, the table, the tree and the stats the page shows. `run` holds
+ * what they are made from; a titles run's session rebuilds it after an added item.
+ */
+async function postResult(job, run, extra = {}) {
+  const { input, rows, dim, dtype, nearest, allIds, allTitles, entry, backend, tableJob } = run;
+  const { encoder } = entry;
+  const config = encoder.config;
+  const { levels } = config;
+  const { table, transfer } = tableJob.finish(allIds);
+  const usage = await codeUsage(nearest, { levels, codebookSize: config.codebook_size });
+  const tree = layoutTree(nearest, rows, levels);
+  // The session keeps its own copy: the result's arrays move to the page.
+  const ids = nearest.slice();
+  post({
+    type: 'result',
+    job,
+    result: {
+      name: input.name,
+      titlesName: input.titlesName,
+      rows,
+      dim,
+      dtype,
+      ids,
+      levels,
+      codebookSize: config.codebook_size,
+      itemIds: allIds,
+      titles: allTitles,
+      backend: encoder.backend,
+      requestedBackend: backend,
+      model: modelInfo(entry),
+      setupMs: run.setupMs,
+      encodeMs: run.encodeMs,
+      tableMs: run.tableMs,
+      levelStats: usage.levels.map((l, level) => ({ level, ...l })),
+      tuples: { ...collisionGroups(nearest, rows, levels), unique: usage.unique, uniqueFraction: usage.unique / rows },
+      tree,
+      table,
+      text: run.text ?? null,
+      ...extra,
+    },
+  }, [ids.buffer, ...transferables(tree), ...transfer]);
+}
+
+/**
+ * A titles-only file: read every title (bad rows named), embed them with the text model, give
+ * the vectors IDs with the model trained on that text model's vectors, and keep the session.
+ */
+async function runTitles({ job, backend, entry, input, existing, signal, t0 }) {
+  const { encoder } = entry;
+  const text = await textModel((label) => post({ type: 'progress', job, phase: 'model', label, done: 0, total: 1 }));
+  if (encoder.config.input_dim !== text.dim) {
+    throw new InputError(entry.name, `this model takes ${encoder.config.input_dim}-d vectors, but titles are embedded by all-MiniLM-L6-v2 at ${text.dim}-d: use the default model (for titles, the one trained on MiniLM vectors) or one trained on them`);
+  }
+  const read = progressReporter(job, 'read', `Reading ${input.name}`);
+  const items = await readTitleItems(input.embeddings, input.name, input.format, {
+    signal, onProgress: ({ bytesRead, totalBytes }) => read(bytesRead, totalBytes ?? bytesRead),
+  });
+  const rows = items.titles.length;
+  const t1 = performance.now();
+  const embedding = progressReporter(job, 'encode', `Embedding ${fmt(rows)} titles`);
+  const vectors = await embedTitles(items.titles, {
+    signal, onProgress: ({ done, total }) => embedding(done, total, `${fmt(done)} of ${fmt(total)} titles`),
+  });
+  const tEncode = performance.now();
+  post({ type: 'progress', job, phase: 'encode', label: `Assigning IDs to ${fmt(rows)} titles`, done: 0, total: 1 });
+  const nearest = await encoder.encode(vectors, { signal });
+  const tTable = performance.now();
+  const tableJob = await TableJob.start(encoder, existing, { idsName: input.name, embeddingsName: input.name, idsAreRowNumbers: false });
+  try {
+    await tableJob.add(vectors, items.ids, text.dim, 0);
+  } catch (e) {
+    tableJob.free();
+    throw e;
+  }
+  if (signal.aborted) {
+    tableJob.free();
+    throw signal.reason;
+  }
+  session?.free();
+  session = new TextSession({ encoder, tableJob, vectors, itemIds: items.ids, titles: items.titles, nearest, levels: encoder.config.levels });
+  lastRun = {
+    input: { ...input, embeddings: null, titles: null },
+    rows, dim: text.dim, dtype: 'float32', entry, backend, tableJob,
+    setupMs: t1 - t0, encodeMs: tTable - t1, tableMs: performance.now() - tTable,
+    text: { model: 'all-MiniLM-L6-v2', embedMs: tEncode - t1 },
+  };
+  await postResult(job, { ...lastRun, nearest, allIds: items.ids, allTitles: items.titles });
+}
+
+/** The "new item" box: a title's ID, prefix and nearest items under the last titles run. */
+async function probeItem({ job, title }) {
+  try {
+    if (!session) throw new InputError('the new item', 'load a titles file first: the new item joins its table');
+    const p = await session.probe(title);
+    post({
+      type: 'probe',
+      job,
+      probe: {
+        title: p.title,
+        codes: p.codes,
+        prefix: p.prefix,
+        prefixItems: p.prefixItems,
+        neighbours: p.neighbours.map(({ row, cosine }) => ({
+          row, cosine, id: session.itemIds[row], title: session.titles[row],
+          codes: Array.from(session.nearest.subarray(row * session.levels, (row + 1) * session.levels)),
+        })),
+      },
+    });
+  } catch (e) {
+    post({ type: 'probe-error', job, message: `${e.message ?? e}` });
+  }
+}
+
+/** Adds the typed title to the table and posts the updated result. */
+async function addItem({ job, title, id }) {
+  try {
+    if (!session) throw new InputError('the new item', 'load a titles file first: the new item joins its table');
+    const itemId = await session.add(title, id === '' || id == null ? undefined : id);
+    lastRun.rows = session.rows;
+    await postResult(job, {
+      ...lastRun, nearest: session.nearest, allIds: session.itemIds, allTitles: session.titles,
+    }, { added: { row: session.rows - 1, id: itemId } });
+  } catch (e) {
+    post({ type: 'probe-error', job, message: `${e.message ?? e}` });
   }
 }
 
@@ -295,6 +416,8 @@ async function checkModel({ job, model }) {
 
 self.onmessage = ({ data }) => {
   if (data.type === 'run') run(data);
+  else if (data.type === 'probe') probeItem(data);
+  else if (data.type === 'add-item') addItem(data);
   else if (data.type === 'check-model') checkModel(data);
   else if (data.type === 'cancel') running?.abort();
 };

@@ -190,3 +190,55 @@ fn embed_refuses_bad_items_and_models_naming_the_file_and_line_and_writes_nothin
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn assign_turns_a_titles_only_csv_into_a_table_of_unique_ids_in_one_command() {
+    let dir = scratch("assign-titles");
+    let reference = data::text_reference();
+    let csv = dir.join("shop.csv");
+    let mut text = String::from("sku,title\n");
+    for (i, t) in reference.texts[..40].iter().enumerate() {
+        text.push_str(&format!("A{i},\"{}\"\n", t.replace('"', "\"\"")));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let model = data::repo_root().join("www/models/minilm.safetensors");
+    let table = dir.join("ids.jsonl");
+    let r = run(&[
+        "assign",
+        "--model",
+        s(&model),
+        "--text-model",
+        s(&data::text_model_dir()),
+        "--items",
+        s(&csv),
+        "--out",
+        s(&table),
+    ]);
+    assert_success(&r);
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&table)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 40);
+    // No "id" column: the items are numbered by row; every full ID is unique.
+    assert_eq!(lines[39]["id"], 39);
+    let unique: std::collections::HashSet<String> =
+        lines.iter().map(|l| l["codes"].to_string()).collect();
+    assert_eq!(unique.len(), 40);
+    // encode takes titles too, and gives the nearest codes the table started from.
+    let codes = dir.join("codes.csv");
+    assert_success(&run(&[
+        "encode",
+        "--model",
+        s(&model),
+        "--text-model",
+        s(&data::text_model_dir()),
+        "--items",
+        s(&csv),
+        "--out",
+        s(&codes),
+    ]));
+    assert_eq!(std::fs::read_to_string(&codes).unwrap().lines().count(), 41);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
