@@ -25,7 +25,8 @@ pub fn exp(x: f32) -> f32 {
     f32::from_bits(((n as i32 + 127) as u32) << 23) * p
 }
 
-/// The error function, to 1.5e-7 absolute (Abramowitz and Stegun, 7.1.26).
+/// The error function, to 1.5e-7 absolute in exact arithmetic (Abramowitz and Stegun, 7.1.26);
+/// f32 rounding of the sum `1 − …` near 0 adds a few 1e-7.
 #[inline(always)]
 pub fn erf(x: f32) -> f32 {
     const P: f32 = 0.327_591_1;
@@ -140,7 +141,7 @@ mod tests {
         let mut x = -3.0f64;
         while x <= 3.0 {
             let d = (erf(x as f32) as f64 - series(x)).abs();
-            assert!(d < 3e-7, "erf({x}) off by {d}");
+            assert!(d < 5e-7, "erf({x}) off by {d}");
             x += 0.01;
         }
         assert_eq!(erf(10.0), 1.0);
