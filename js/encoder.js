@@ -7,7 +7,7 @@
 // next call, so one failed call never breaks the encoder.
 
 import { WasmEncoder, f16ToF32 } from '../pkg/rqvae.js';
-import { AUTO_WEBGPU_MIN_ROWS, webgpuAdapterKind, webgpuAvailable } from './adapter.js';
+import { AUTO_WEBGPU_MIN_ROWS } from './adapter.js';
 import { defaultModelUrl, miniLmModelUrl } from './assets.js';
 import { checkRows, wasmEncoders } from './checks.js';
 import { CpuPool } from './cpu-pool.js';
@@ -15,6 +15,9 @@ import { RqvaeError, toError } from './errors.js';
 import { MAX_WEIGHTS_BYTES, checkBatchSize, maxBatchRows, showBytes } from './limits.js';
 import { isLocation, sourceBytes } from './sources.js';
 import { compiledWasm, initWasm, isLiveGeneration, onLiveWasm, unlessTrapped } from './wasm.js';
+import {
+  WasmObject, checkLoadOptions, checkUrl, chooseBackend, ensureWebGpu,
+} from './wasm-object.js';
 
 const DEFAULT_BATCH = 2048;
 /**
@@ -34,13 +37,12 @@ const freedError = () => new RqvaeError('ERR_FREED', 'this encoder has been free
 
 const yieldToEventLoop = () => new Promise((resolve) => setTimeout(resolve, 0));
 
+/** The RQ-VAE module's loader, as WasmObject uses it. */
+const LOADER = { onLiveWasm, isLiveGeneration, unlessTrapped };
+
 export class Encoder {
-  /** The WasmEncoder, made in instance #generation (undefined once freed). */
-  #inner;
-  #generation;
-  /** The weights' bytes (our own copy), to rebuild #inner in a fresh instance after a trap. */
-  #weights;
-  #freed = false;
+  /** The WasmEncoder (a WasmObject: rebuilt from the weights' bytes after a trap). */
+  #wasm;
   #pool;
   #preference;
   #backend;
@@ -48,18 +50,14 @@ export class Encoder {
   #fingerprint;
   #hasDecoder;
 
-  constructor(inner, generation, weights, preference, pool) {
-    this.#inner = inner;
-    this.#generation = generation;
-    this.#weights = weights;
+  constructor(wasm, facts, preference, pool) {
+    this.#wasm = wasm;
     this.#pool = pool;
     this.#preference = preference;
     this.#backend = preference === 'webgpu' ? 'webgpu' : 'cpu';
     // Read once: the getters must answer even while the instance is being replaced.
-    this.#config = JSON.parse(inner.configJson());
-    this.#fingerprint = inner.fingerprint;
-    this.#hasDecoder = inner.hasDecoder();
-    wasmEncoders.set(this, (what, fn) => this.#call(what, fn));
+    [this.#config, this.#fingerprint, this.#hasDecoder] = facts;
+    wasmEncoders.set(this, (what, fn) => wasm.call(what, fn));
   }
 
   /**
@@ -81,9 +79,7 @@ export class Encoder {
    * @param {{ url?: URL | string, model?: 'mpnet' | 'minilm', backend?: 'auto' | 'webgpu' | 'cpu', threads?: number }} [options]
    */
   static async loadDefault({ url, model = 'mpnet', ...options } = {}) {
-    if (url !== undefined && typeof url !== 'string' && !(url instanceof URL)) {
-      throw new RqvaeError('ERR_INPUT', `url must be a URL or a URL string, got ${Object.prototype.toString.call(url)}`);
-    }
+    checkUrl(url);
     if (model !== 'mpnet' && model !== 'minilm') {
       throw new RqvaeError('ERR_OPTION', `model must be 'mpnet' or 'minilm', got ${JSON.stringify(model)}`);
     }
@@ -92,12 +88,7 @@ export class Encoder {
   }
 
   static async #load(source, what, { backend = 'auto', threads = 1 } = {}) {
-    if (!['auto', 'webgpu', 'cpu'].includes(backend)) {
-      throw new RqvaeError('ERR_OPTION', `backend must be 'auto', 'webgpu' or 'cpu', got ${JSON.stringify(backend)}`);
-    }
-    if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
-      throw new RqvaeError('ERR_OPTION', `threads must be an integer from 1 to 256, got ${JSON.stringify(threads)}`);
-    }
+    checkLoadOptions(backend, threads);
     // Together, so that the wasm's compilation overlaps the weights' download.
     const [, fetched] = await Promise.all([initWasm(), sourceBytes(source, what)]);
     if (fetched.length > MAX_WEIGHTS_BYTES) {
@@ -105,77 +96,27 @@ export class Encoder {
     }
     // Kept to rebuild the model after a trap: a copy of bytes the caller may change later.
     const bytes = isLocation(source) ? fetched : fetched.slice();
-    const [inner, generation] = await onLiveWasm((gen) => {
-      try {
-        return [new WasmEncoder(bytes), gen];
-      } catch (e) {
-        throw toError(e, 'loading the weights');
-      }
-    });
+    const wasm = await WasmObject.create(() => new WasmEncoder(bytes), LOADER, freedError, 'loading the weights');
+    const facts = await wasm.call('reading the model', (inner) => [JSON.parse(inner.configJson()), inner.fingerprint, inner.hasDecoder()]);
     let pool;
     if (threads > 1 && backend !== 'webgpu') {
       try {
         pool = await CpuPool.start(threads, await compiledWasm(), bytes);
       } catch (e) {
-        Encoder.#release(inner, generation);
+        wasm.free();
         throw new RqvaeError('ERR_WORKER', `could not start ${threads} CPU workers: ${e.message}`, { cause: e });
       }
     }
-    const encoder = new Encoder(inner, generation, bytes, backend, pool);
+    const encoder = new Encoder(wasm, facts, backend, pool);
     if (backend === 'webgpu') {
       try {
-        await encoder.#ensureWebGpu();
+        await ensureWebGpu(wasm);
       } catch (e) {
         encoder.free();
         throw e;
       }
     }
     return encoder;
-  }
-
-  /**
-   * Frees a WasmEncoder in its instance, or, if that instance is dead, only forgets it: its
-   * pointer means nothing in the new instance, and calling the dead one is not safe.
-   */
-  static #release(inner, generation) {
-    if (isLiveGeneration(generation)) inner.free();
-    else inner.__destroy_into_raw();
-  }
-
-  /**
-   * Runs `fn(wasmEncoder)` synchronously on a running instance; after a trap, first rebuilds
-   * the Rust object there from the weights. A trap in `fn` rejects with ERR_WASM_TRAP.
-   * @template T
-   * @param {string} what the operation, for messages
-   * @param {(inner: WasmEncoder) => T} fn
-   * @returns {Promise<T>}
-   */
-  #call(what, fn) {
-    return onLiveWasm((gen) => {
-      if (this.#freed) throw freedError();
-      try {
-        if (this.#generation !== gen) {
-          // The old object belongs to a dead instance: forget it, never free it into this one.
-          this.#inner?.__destroy_into_raw();
-          this.#inner = undefined;
-          this.#inner = new WasmEncoder(this.#weights);
-          this.#generation = gen;
-        }
-        return fn(this.#inner);
-      } catch (e) {
-        throw toError(e, what);
-      }
-    });
-  }
-
-  /** `#call` for a call that returns a Promise of the instance: rejects if the instance traps first. */
-  async #callAsync(what, fn) {
-    const promise = await this.#call(what, (inner) => unlessTrapped(fn(inner)));
-    try {
-      return await promise;
-    } catch (e) {
-      throw toError(e, what);
-    }
   }
 
   /** The model's sizes: input_dim, hidden_dims, latent_dim, levels, codebook_size. */
@@ -206,41 +147,7 @@ export class Encoder {
   }
 
   #live() {
-    if (this.#freed) throw freedError();
-  }
-
-  /**
-   * Sets WebGPU up for the current Rust object: once per object, so again after a trap replaced
-   * it (the fresh instance has no WebGPU state either).
-   */
-  async #ensureWebGpu() {
-    this.#live();
-    if (await this.#call('the WebGPU check', (inner) => inner.hasWebGpu())) return;
-    if (!(await webgpuAvailable())) {
-      throw new RqvaeError('ERR_NO_WEBGPU', 'WebGPU was requested but this browser offers no WebGPU adapter; use backend "cpu" or "auto"');
-    }
-    try {
-      await this.#callAsync('the WebGPU set-up', (inner) => inner.initWebGpu());
-    } catch (e) {
-      if (e instanceof RqvaeError && (e.code === 'ERR_WASM_TRAP' || e.code === 'ERR_FREED')) throw e;
-      throw new RqvaeError('ERR_WEBGPU', `WebGPU initialisation failed: ${e?.message ?? e}`, { cause: e });
-    }
-  }
-
-  async #chooseBackend(rows) {
-    if (this.#preference === 'cpu') return 'cpu';
-    if (this.#preference === 'webgpu') return 'webgpu';
-    // By the adapter, not the row count alone: a software adapter loses to the CPU path at
-    // every size, a hardware one wins from a few dozen rows (js/adapter.js).
-    if (rows >= AUTO_WEBGPU_MIN_ROWS && (await webgpuAdapterKind()) === 'hardware') {
-      try {
-        await this.#ensureWebGpu();
-        return 'webgpu';
-      } catch {
-        return 'cpu';
-      }
-    }
-    return 'cpu';
+    this.#wasm.live();
   }
 
   /**
@@ -255,7 +162,9 @@ export class Encoder {
     // A bad batchSize is refused before any WebGPU set-up; the default depends on the backend.
     checkBatchSize(batchSize, width, DEFAULT_BATCH);
     const levels = this.#config.levels;
-    const backend = await this.#chooseBackend(n);
+    // By the adapter, not the row count alone: a software adapter loses to the CPU path at
+    // every size, a hardware one wins from a few dozen rows (js/adapter.js).
+    const backend = await chooseBackend(this.#preference, this.#wasm, n >= AUTO_WEBGPU_MIN_ROWS);
     const batch = checkBatchSize(batchSize, width, backend === 'webgpu' ? DEFAULT_WEBGPU_BATCH : DEFAULT_BATCH);
     const out = new Uint16Array(n * levels);
     if (backend === 'cpu' && this.#pool) {
@@ -268,7 +177,7 @@ export class Encoder {
         const end = Math.min(n, start + batch);
         const slice = rows.subarray(start * width, end * width);
         // Inside the call: widening float16 is a call into the module too.
-        const ids = await this.#call('encode', (inner) => inner.encodeCpu(isF16 ? f16ToF32(slice) : slice, width, start));
+        const ids = await this.#wasm.call('encode', (inner) => inner.encodeCpu(isF16 ? f16ToF32(slice) : slice, width, start));
         out.set(ids, start * levels);
         onProgress?.({ done: end, total: n });
         if (end < n) await yieldToEventLoop();
@@ -281,7 +190,7 @@ export class Encoder {
   /** Checks made before every batch: the caller's abort, and free() run while an encode yielded. */
   #beforeBatch(signal) {
     signal?.throwIfAborted();
-    if (this.#freed) throw new RqvaeError('ERR_FREED', 'this encoder was freed while encoding; load a new one');
+    if (this.#wasm.freed) throw new RqvaeError('ERR_FREED', 'this encoder was freed while encoding; load a new one');
   }
 
   /**
@@ -299,11 +208,11 @@ export class Encoder {
         while (next < n && inFlight.length < depth) {
           this.#beforeBatch(signal);
           // Again per batch: a trap elsewhere may have replaced the Rust object since the last one.
-          await this.#ensureWebGpu();
+          await ensureWebGpu(this.#wasm);
           const start = next;
           const end = Math.min(n, start + batch);
           const slice = rows.subarray(start * width, end * width);
-          const ids = this.#callAsync('encode (WebGPU)', (inner) => inner.encodeWebGpu(isF16 ? f16ToF32(slice) : slice, width, start));
+          const ids = this.#wasm.callAsync('encode (WebGPU)', (inner) => inner.encodeWebGpu(isF16 ? f16ToF32(slice) : slice, width, start));
           inFlight.push({ ids, start, end });
           next = end;
         }
@@ -334,7 +243,7 @@ export class Encoder {
     }
     if (!this.#hasDecoder) {
       // The Rust side's own refusal (ERR_NO_DECODER), from a call too small to need memory.
-      await this.#call('decode', (inner) => inner.decodeCpu(new Uint16Array(levels)));
+      await this.#wasm.call('decode', (inner) => inner.decodeCpu(new Uint16Array(levels)));
       throw new RqvaeError('ERR_INTERNAL', 'decode: a model without a decoder decoded');
     }
     // Checked here for the whole array, in the Rust side's order and words, because the batches
@@ -356,10 +265,10 @@ export class Encoder {
       throw toError(e, 'decode');
     }
     for (let start = 0; start < n; start += batch) {
-      if (this.#freed) throw new RqvaeError('ERR_FREED', 'this encoder was freed while decoding; load a new one');
+      if (this.#wasm.freed) throw new RqvaeError('ERR_FREED', 'this encoder was freed while decoding; load a new one');
       const end = Math.min(n, start + batch);
       const part = array.subarray(start * levels, end * levels);
-      out.set(await this.#call('decode', (inner) => inner.decodeCpu(part)), start * dim);
+      out.set(await this.#wasm.call('decode', (inner) => inner.decodeCpu(part)), start * dim);
       if (end < n) await yieldToEventLoop();
     }
     return out;
@@ -367,11 +276,9 @@ export class Encoder {
 
   /** Releases the wasm memory and stops the CPU workers; later calls reject. */
   free() {
-    if (!this.#freed) {
-      this.#freed = true;
+    if (!this.#wasm.freed) {
       wasmEncoders.delete(this);
-      if (this.#inner) Encoder.#release(this.#inner, this.#generation);
-      this.#inner = undefined;
+      this.#wasm.free();
     }
     this.#pool?.terminate();
     this.#pool = undefined;

@@ -9,15 +9,17 @@
 // it keeps, on its next call.
 
 import { WasmTextEncoder } from '../pkg/rqvae_text.js';
-import { webgpuAdapterKind, webgpuAvailable } from './adapter.js';
 import { defaultTextModelUrl } from './assets.js';
 import { CpuPool } from './cpu-pool.js';
-import { RqvaeError, toError } from './errors.js';
+import { RqvaeError } from './errors.js';
 import { showBytes } from './limits.js';
 import { isLocation, sourceBytes } from './sources.js';
 import {
   compiledTextWasm, initTextWasm, isLiveTextGeneration, onLiveTextWasm, unlessTextTrapped,
 } from './text-wasm.js';
+import {
+  WasmObject, checkLoadOptions, checkUrl, chooseBackend, ensureWebGpu,
+} from './wasm-object.js';
 
 /** Texts per call into the module: a few hundred titles, so progress and cancel stay prompt. */
 const DEFAULT_BATCH = 256;
@@ -49,14 +51,12 @@ function checkBatch(batchSize, fallback) {
   return batchSize;
 }
 
+/** The text module's loader, as WasmObject uses it. */
+const LOADER = { onLiveWasm: onLiveTextWasm, isLiveGeneration: isLiveTextGeneration, unlessTrapped: unlessTextTrapped };
+
 export class SentenceEncoder {
-  /** The WasmTextEncoder, made in instance #generation (undefined once freed). */
-  #inner;
-  #generation;
-  /** The bundle's bytes (our own copy), to rebuild #inner after a trap and to start workers. */
-  #bundle;
-  #name;
-  #freed = false;
+  /** The WasmTextEncoder (a WasmObject: rebuilt from the bundle's bytes after a trap). */
+  #wasm;
   #pool;
   #preference;
   #backend;
@@ -64,17 +64,12 @@ export class SentenceEncoder {
   #dim;
   #source;
 
-  constructor(inner, generation, bundle, name, preference, pool) {
-    this.#inner = inner;
-    this.#generation = generation;
-    this.#bundle = bundle;
-    this.#name = name;
+  constructor(wasm, facts, preference, pool) {
+    this.#wasm = wasm;
     this.#preference = preference;
     this.#pool = pool;
     this.#backend = preference === 'webgpu' ? 'webgpu' : 'cpu';
-    this.#config = JSON.parse(inner.configJson());
-    this.#dim = inner.dim;
-    this.#source = inner.source;
+    [this.#config, this.#dim, this.#source] = facts;
   }
 
   /**
@@ -95,83 +90,39 @@ export class SentenceEncoder {
    * @param {{ url?: URL | string, backend?: 'auto' | 'webgpu' | 'cpu', threads?: number }} [options]
    */
   static async loadDefault({ url, ...options } = {}) {
-    if (url !== undefined && typeof url !== 'string' && !(url instanceof URL)) {
-      throw new RqvaeError('ERR_INPUT', `url must be a URL or a URL string, got ${Object.prototype.toString.call(url)}`);
-    }
+    checkUrl(url);
     return SentenceEncoder.#load(url ?? defaultTextModelUrl, 'the default text model', options);
   }
 
   static async #load(source, what, { backend = 'auto', threads = 1 } = {}) {
-    if (!['auto', 'webgpu', 'cpu'].includes(backend)) {
-      throw new RqvaeError('ERR_OPTION', `backend must be 'auto', 'webgpu' or 'cpu', got ${JSON.stringify(backend)}`);
-    }
-    if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
-      throw new RqvaeError('ERR_OPTION', `threads must be an integer from 1 to 256, got ${JSON.stringify(threads)}`);
-    }
+    checkLoadOptions(backend, threads);
     const [, fetched] = await Promise.all([initTextWasm(), sourceBytes(source, what)]);
     if (fetched.length > MAX_BUNDLE_BYTES) {
       throw new RqvaeError('ERR_TOO_LARGE', `${what}: ${showBytes(fetched.length)}, more than the ${showBytes(MAX_BUNDLE_BYTES)} a text model bundle may take`);
     }
     const bytes = isLocation(source) ? fetched : fetched.slice();
     const name = typeof source === 'string' ? source.split(/[\\/]/).pop() : source instanceof URL ? source.pathname.split('/').pop() : what;
-    const [inner, generation] = await onLiveTextWasm((gen) => {
-      try {
-        return [WasmTextEncoder.fromBundle(bytes, name), gen];
-      } catch (e) {
-        throw toError(e, `loading ${what}`);
-      }
-    });
+    const wasm = await WasmObject.create(() => WasmTextEncoder.fromBundle(bytes, name), LOADER, freedError, `loading ${what}`);
+    const facts = await wasm.call('reading the model', (inner) => [JSON.parse(inner.configJson()), inner.dim, inner.source]);
     let pool;
     if (threads > 1 && backend !== 'webgpu') {
       try {
         pool = await CpuPool.start(threads, await compiledTextWasm(), bytes, { text: true, name });
       } catch (e) {
-        SentenceEncoder.#release(inner, generation);
+        wasm.free();
         throw new RqvaeError('ERR_WORKER', `could not start ${threads} CPU workers: ${e.message}`, { cause: e });
       }
     }
-    const encoder = new SentenceEncoder(inner, generation, bytes, name, backend, pool);
+    const encoder = new SentenceEncoder(wasm, facts, backend, pool);
     if (backend === 'webgpu') {
       try {
-        await encoder.#ensureWebGpu();
+        await ensureWebGpu(wasm);
       } catch (e) {
         encoder.free();
         throw e;
       }
     }
     return encoder;
-  }
-
-  static #release(inner, generation) {
-    if (isLiveTextGeneration(generation)) inner.free();
-    else inner.__destroy_into_raw();
-  }
-
-  /** Runs `fn(inner)` on a running instance, rebuilding the Rust object after a trap. */
-  #call(what, fn) {
-    return onLiveTextWasm((gen) => {
-      if (this.#freed) throw freedError();
-      try {
-        if (this.#generation !== gen) {
-          this.#inner?.__destroy_into_raw();
-          this.#inner = undefined;
-          this.#inner = WasmTextEncoder.fromBundle(this.#bundle, this.#name);
-          this.#generation = gen;
-        }
-        return fn(this.#inner);
-      } catch (e) {
-        throw toError(e, what);
-      }
-    });
-  }
-
-  async #callAsync(what, fn) {
-    const promise = await this.#call(what, (inner) => unlessTextTrapped(fn(inner)));
-    try {
-      return await promise;
-    } catch (e) {
-      throw toError(e, what);
-    }
   }
 
   /** The width of the sentence vectors (384 for the default model). */
@@ -206,42 +157,14 @@ export class SentenceEncoder {
    * @returns {Promise<Uint32Array>}
    */
   async tokenize(text) {
-    if (this.#freed) throw freedError();
+    this.#wasm.live();
     if (typeof text !== 'string') throw new RqvaeError('ERR_INPUT', `text must be a string, got ${typeof text}`);
-    return this.#call('tokenize', (inner) => inner.tokenize(text));
-  }
-
-  async #ensureWebGpu() {
-    if (this.#freed) throw freedError();
-    if (await this.#call('the WebGPU check', (inner) => inner.hasWebGpu())) return;
-    if (!(await webgpuAvailable())) {
-      throw new RqvaeError('ERR_NO_WEBGPU', 'WebGPU was requested but this browser offers no WebGPU adapter; use backend "cpu" or "auto"');
-    }
-    try {
-      await this.#callAsync('the WebGPU set-up', (inner) => inner.initWebGpu());
-    } catch (e) {
-      if (e instanceof RqvaeError && (e.code === 'ERR_WASM_TRAP' || e.code === 'ERR_FREED')) throw e;
-      throw new RqvaeError('ERR_WEBGPU', `WebGPU initialisation failed: ${e?.message ?? e}`, { cause: e });
-    }
-  }
-
-  async #chooseBackend() {
-    if (this.#preference !== 'auto') return this.#preference;
-    // A software adapter (SwiftShader) loses to the CPU path at every size.
-    if ((await webgpuAdapterKind()) === 'hardware') {
-      try {
-        await this.#ensureWebGpu();
-        return 'webgpu';
-      } catch {
-        return 'cpu';
-      }
-    }
-    return 'cpu';
+    return this.#wasm.call('tokenize', (inner) => inner.tokenize(text));
   }
 
   #beforeBatch(signal) {
     signal?.throwIfAborted();
-    if (this.#freed) throw new RqvaeError('ERR_FREED', 'this sentence encoder was freed while embedding; load a new one');
+    if (this.#wasm.freed) throw new RqvaeError('ERR_FREED', 'this sentence encoder was freed while embedding; load a new one');
   }
 
   /**
@@ -253,10 +176,10 @@ export class SentenceEncoder {
    * @returns {Promise<Float32Array>}
    */
   async embed(texts, { batchSize, onProgress, signal } = {}) {
-    if (this.#freed) throw freedError();
+    this.#wasm.live();
     checkTexts(texts);
     checkBatch(batchSize, DEFAULT_BATCH);
-    const backend = await this.#chooseBackend();
+    const backend = await chooseBackend(this.#preference, this.#wasm);
     const batch = checkBatch(batchSize, backend === 'webgpu' ? DEFAULT_WEBGPU_BATCH : DEFAULT_BATCH);
     const n = texts.length;
     const dim = this.#dim;
@@ -271,10 +194,10 @@ export class SentenceEncoder {
         let vectors;
         if (backend === 'webgpu') {
           // Again per batch: a trap elsewhere may have replaced the Rust object since the last one.
-          await this.#ensureWebGpu();
-          vectors = await this.#callAsync('embed (WebGPU)', (inner) => inner.embedWebGpu(part, start));
+          await ensureWebGpu(this.#wasm);
+          vectors = await this.#wasm.callAsync('embed (WebGPU)', (inner) => inner.embedWebGpu(part, start));
         } else {
-          vectors = await this.#call('embed', (inner) => inner.embedCpu(part, start));
+          vectors = await this.#wasm.call('embed', (inner) => inner.embedCpu(part, start));
         }
         out.set(vectors, start * dim);
         onProgress?.({ done: end, total: n });
@@ -287,11 +210,7 @@ export class SentenceEncoder {
 
   /** Releases the wasm memory and stops the workers; later calls reject. */
   free() {
-    if (!this.#freed) {
-      this.#freed = true;
-      if (this.#inner) SentenceEncoder.#release(this.#inner, this.#generation);
-      this.#inner = undefined;
-    }
+    this.#wasm.free();
     this.#pool?.terminate();
     this.#pool = undefined;
   }
