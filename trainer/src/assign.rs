@@ -17,28 +17,13 @@ pub struct AssignArgs {
     /// Model weights (.safetensors); with a decoder, the cost of re-assignment is reported.
     #[arg(long)]
     model: PathBuf,
-    /// Embeddings of the items to assign (.npy, float32 or float16, [items, dim]).
-    #[arg(
-        long,
-        required_unless_present = "text_model",
-        conflicts_with = "text_model"
-    )]
-    embeddings: Option<PathBuf>,
-    /// Instead of --embeddings: a text model (sentence-transformers directory or bundle) that
-    /// embeds each item's title from --items, so titles become IDs in one command.
-    #[arg(long, requires = "items")]
-    text_model: Option<PathBuf>,
+    #[command(flatten)]
+    vectors: crate::embed::VectorsArgs,
     /// Item ids: JSON Lines, line i `{"id": …}` for row i. Without it an item's id is its row
     /// number, counted on from the end of --existing. With --text-model: JSON Lines or CSV with
     /// a header, holding each item's title (and its id, where there is an "id").
     #[arg(long)]
     items: Option<PathBuf>,
-    /// With --text-model: the field (JSON key or CSV column) holding each item's title.
-    #[arg(long, default_value = "title", requires = "text_model")]
-    field: String,
-    /// With --text-model: where the text model runs.
-    #[arg(long, value_enum, default_value = "cpu", requires = "text_model")]
-    text_backend: crate::backend::BackendKind,
     /// An ID table to grow: its lines are kept as they are and new items are added after them.
     #[arg(long)]
     existing: Option<PathBuf>,
@@ -79,23 +64,7 @@ pub fn run(args: AssignArgs) -> Result<ExitCode> {
         .with_context(|| format!("{}: not usable rqvae weights", args.model.display()))?;
     // Read twice in chunks, never whole: nearest codes first (small), then the rows again for
     // collision resolution, so memory is bounded by a chunk and the table.
-    let text = match &args.text_model {
-        Some(model) => Some(crate::embed::TemporaryEmbeddings::create(
-            model,
-            args.items.as_deref().expect("clap requires --items"),
-            &crate::embed::TextArgs {
-                field: args.field.clone(),
-                backend: args.text_backend,
-            },
-            &args.out,
-        )?),
-        None => None,
-    };
-    let embeddings = match (&text, &args.embeddings) {
-        (Some(t), _) => t.path.clone(),
-        (None, Some(path)) => path.clone(),
-        (None, None) => unreachable!("clap requires --embeddings or --text-model"),
-    };
+    let (embeddings, text) = args.vectors.resolve(args.items.as_deref(), &args.out)?;
     let mut reader = crate::inputs::embedding_rows_for(&embeddings, &weights)?;
     let rows = reader.layout().rows;
     let c = &weights.config;

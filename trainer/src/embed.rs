@@ -35,12 +35,58 @@ pub struct EmbedArgs {
     out: PathBuf,
 }
 
-/// How titles are read and embedded; `assign` and `encode` take these as `--field` and
-/// `--text-backend`.
+/// How titles are read and embedded.
 #[derive(Clone)]
 pub struct TextArgs {
     pub field: String,
     pub backend: BackendKind,
+}
+
+/// Where `assign` and `encode` get their vectors: an embeddings file, or the titles of `--items`
+/// embedded by a text model.
+#[derive(Args)]
+pub struct VectorsArgs {
+    /// Embeddings of the items (.npy, float32 or float16, [items, dim]).
+    #[arg(
+        long,
+        required_unless_present = "text_model",
+        conflicts_with = "text_model"
+    )]
+    embeddings: Option<PathBuf>,
+    /// Instead of --embeddings: a text model (sentence-transformers directory or bundle) that
+    /// embeds each item's title from --items, so titles become IDs in one command.
+    #[arg(long, requires = "items")]
+    text_model: Option<PathBuf>,
+    /// With --text-model: the field (JSON key or CSV column) holding each item's title.
+    #[arg(long, default_value = "title", requires = "text_model")]
+    field: String,
+    /// With --text-model: where the text model runs.
+    #[arg(long, value_enum, default_value = "cpu", requires = "text_model")]
+    text_backend: BackendKind,
+}
+
+impl VectorsArgs {
+    /// The embeddings file to read: --embeddings, or the titles of `items` embedded into a
+    /// temporary file beside `out` (kept alive by the returned value).
+    pub fn resolve(
+        &self,
+        items: Option<&Path>,
+        out: &Path,
+    ) -> Result<(PathBuf, Option<TemporaryEmbeddings>)> {
+        match (&self.text_model, &self.embeddings) {
+            (Some(model), _) => {
+                let items = items.expect("clap requires --items with --text-model");
+                let text = TextArgs {
+                    field: self.field.clone(),
+                    backend: self.text_backend,
+                };
+                let temporary = TemporaryEmbeddings::create(model, items, &text, out)?;
+                Ok((temporary.path.clone(), Some(temporary)))
+            }
+            (None, Some(path)) => Ok((path.clone(), None)),
+            (None, None) => unreachable!("clap requires --embeddings or --text-model"),
+        }
+    }
 }
 
 /// Titles read and embedded at a time: memory is bounded by this, not by the catalog.

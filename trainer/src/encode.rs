@@ -17,26 +17,11 @@ pub struct EncodeArgs {
     /// Model weights (.safetensors).
     #[arg(long)]
     model: PathBuf,
-    /// Embeddings to encode (.npy, float32 or float16, [items, dim]).
-    #[arg(
-        long,
-        required_unless_present = "text_model",
-        conflicts_with = "text_model"
-    )]
-    embeddings: Option<PathBuf>,
-    /// Instead of --embeddings: a text model (sentence-transformers directory or bundle) that
-    /// embeds each item's title from --items.
-    #[arg(long, requires = "items")]
-    text_model: Option<PathBuf>,
+    #[command(flatten)]
+    vectors: crate::embed::VectorsArgs,
     /// With --text-model: the items, JSON Lines or CSV with a header.
     #[arg(long, requires = "text_model")]
     items: Option<PathBuf>,
-    /// With --text-model: the field (JSON key or CSV column) holding each item's title.
-    #[arg(long, default_value = "title", requires = "text_model")]
-    field: String,
-    /// With --text-model: where the text model runs.
-    #[arg(long, value_enum, default_value = "cpu", requires = "text_model")]
-    text_backend: BackendKind,
     /// Output IDs: .npy (int32 [items, levels]), .csv or .jsonl (with the row index).
     #[arg(long)]
     out: PathBuf,
@@ -58,23 +43,7 @@ pub fn run(args: EncodeArgs) -> Result<ExitCode> {
             args.model.display()
         );
     }
-    let text = match (&args.text_model, &args.items) {
-        (Some(model), Some(items)) => Some(crate::embed::TemporaryEmbeddings::create(
-            model,
-            items,
-            &crate::embed::TextArgs {
-                field: args.field.clone(),
-                backend: args.text_backend,
-            },
-            &args.out,
-        )?),
-        _ => None,
-    };
-    let embeddings = match (&text, &args.embeddings) {
-        (Some(t), _) => t.path.clone(),
-        (None, Some(path)) => path.clone(),
-        (None, None) => unreachable!("clap requires --embeddings or --text-model"),
-    };
+    let (embeddings, _text) = args.vectors.resolve(args.items.as_deref(), &args.out)?;
     let mut reader = crate::inputs::embedding_rows_for(&embeddings, &weights)?;
     let layout = reader.layout();
     let levels = weights.config.levels;
