@@ -8,14 +8,13 @@
 // traps, the package starts a fresh one and the encoder rebuilds its object there from the bundle
 // it keeps, on its next call.
 
-import { WasmTextEncoder } from '../pkg/rqvae_text.js';
 import { defaultTextModelUrl } from './assets.js';
 import { CpuPool } from './cpu-pool.js';
 import { RqvaeError } from './errors.js';
 import { showBytes } from './limits.js';
 import { isLocation, sourceBytes } from './sources.js';
 import {
-  compiledTextWasm, initTextWasm, isLiveTextGeneration, onLiveTextWasm, unlessTextTrapped,
+  compiledTextWasm, initTextWasm, isLiveTextGeneration, onLiveTextWasm, textGlue, unlessTextTrapped,
 } from './text-wasm.js';
 import {
   WasmObject, checkLoadOptions, checkUrl, chooseBackend, ensureWebGpu,
@@ -102,6 +101,7 @@ export class SentenceEncoder {
     }
     const bytes = isLocation(source) ? fetched : fetched.slice();
     const name = typeof source === 'string' ? source.split(/[\\/]/).pop() : source instanceof URL ? source.pathname.split('/').pop() : what;
+    const { WasmTextEncoder } = await textGlue();
     const wasm = await WasmObject.create(() => WasmTextEncoder.fromBundle(bytes, name), LOADER, freedError, `loading ${what}`);
     const facts = await wasm.call('reading the model', (inner) => [JSON.parse(inner.configJson()), inner.dim, inner.source]);
     let pool;

@@ -2,12 +2,12 @@
 // of its own so that pages that only turn vectors into IDs never download it. Loaded on first
 // use, and restarted after a trap, by js/wasm-loader.js.
 
-import init, { __rqvae_on_trap, __rqvae_reset } from '../pkg/rqvae_text.js';
 import { textWasmUrl } from './assets.js';
 import { wasmLoader } from './wasm-loader.js';
 
+// Its glue too is imported only when text is first used (a literal path, so bundlers split it).
 const loader = wasmLoader(
-  { init, onTrap: __rqvae_on_trap, reset: __rqvae_reset },
+  () => import('../pkg/rqvae_text.js'),
   {
     name: 'pkg/rqvae_text_bg.wasm',
     initName: 'initTextWasm',
@@ -30,4 +30,5 @@ export const {
   isLiveGeneration: isLiveTextGeneration,
   unlessTrapped: unlessTextTrapped,
   compiledWasm: compiledTextWasm,
+  loadedGlue: textGlue,
 } = loader;

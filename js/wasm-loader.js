@@ -15,17 +15,29 @@ import { isLocation, sourceBytes } from './sources.js';
 
 /**
  * A loader for one wasm module.
- * @param {object} glue the patched glue's `init`, `onTrap` (`__rqvae_on_trap`) and `reset`
- *   (`__rqvae_reset`)
+ * @param {() => Promise<object> | object} importGlue the module's patched wasm-bindgen glue (its
+ *   namespace: `default` is init, plus `__rqvae_on_trap` and `__rqvae_reset`), or a dynamic
+ *   import of it, so that a page that never uses the module never fetches its glue either
  * @param {{ name: string, initName: string, defaultSource: () => { source: string, variant: string } }} module
  *   `name`: the module's file, for messages; `initName`: the package function that loads it;
  *   `defaultSource`: where the module is and which variant that is
  */
-export function wasmLoader({ init, onTrap: listen, reset }, { name, initName, defaultSource }) {
-  if (typeof listen !== 'function' || typeof reset !== 'function') {
-    // Without the patch a trap would leave every later call failing.
-    throw new Error(`rqvae: the glue of ${name} lacks its trap-recovery patch; rebuild it with \`npm run build\` (scripts/patch-glue.mjs)`);
+export function wasmLoader(importGlue, { name, initName, defaultSource }) {
+  /** The glue, once imported and checked. */
+  let glue;
+  async function loadGlue() {
+    if (glue) return glue;
+    const g = await importGlue();
+    if (typeof g.__rqvae_on_trap !== 'function' || typeof g.__rqvae_reset !== 'function') {
+      // Without the patch a trap would leave every later call failing.
+      throw new Error(`rqvae: the glue of ${name} lacks its trap-recovery patch; rebuild it with \`npm run build\` (scripts/patch-glue.mjs)`);
+    }
+    g.__rqvae_on_trap(onTrap);
+    glue = g;
+    return g;
   }
+  const init = (options) => glue.default(options);
+  const reset = () => glue.__rqvae_reset();
   /** The load in progress or done: `{ source, ready }` (`source` undefined for the default). */
   let loading;
   /** Which module is loaded: 'relaxed-simd', 'simd128' or 'custom' (initWasm({ wasm })). */
@@ -79,7 +91,6 @@ export function wasmLoader({ init, onTrap: listen, reset }, { name, initName, de
     restart();
   }
 
-  listen(onTrap);
 
   async function compile(source) {
     if (source instanceof WebAssembly.Module) return source;
@@ -116,8 +127,8 @@ export function wasmLoader({ init, onTrap: listen, reset }, { name, initName, de
     }
     const preset = wasm === undefined ? defaultSource() : undefined;
     const chosen = preset?.variant ?? 'custom';
-    const loaded = compile(wasm ?? preset.source)
-      .then((module) => {
+    const loaded = Promise.all([compile(wasm ?? preset.source), loadGlue()])
+      .then(([module]) => {
         compiled = module;
         return init({ module_or_path: module });
       })
@@ -182,5 +193,13 @@ export function wasmLoader({ init, onTrap: listen, reset }, { name, initName, de
     return compiled;
   }
 
-  return { initWasm, onLiveWasm, wasmGeneration, isLiveGeneration, unlessTrapped, wasmVariant, compiledWasm };
+  /** The glue's exports (its classes and functions), once the module is loaded. */
+  async function loadedGlue() {
+    await initWasm();
+    return glue;
+  }
+
+  return {
+    initWasm, onLiveWasm, wasmGeneration, isLiveGeneration, unlessTrapped, wasmVariant, compiledWasm, loadedGlue,
+  };
 }

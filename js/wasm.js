@@ -1,13 +1,14 @@
 // The RQ-VAE wasm module (pkg/rqvae_bg.wasm, or pkg/rqvae_relaxed_bg.wasm where the engine
 // validates relaxed SIMD), loaded and restarted after a trap by js/wasm-loader.js.
 
-import init, { __rqvae_on_trap, __rqvae_reset } from '../pkg/rqvae.js';
+import * as glue from '../pkg/rqvae.js';
 import { relaxedWasmUrl, wasmUrl } from './assets.js';
 import { wasmLoader } from './wasm-loader.js';
 import { relaxedSimdSupported } from './wasm-features.js';
 
+// Imported statically: the package's other modules use its classes directly.
 const loader = wasmLoader(
-  { init, onTrap: __rqvae_on_trap, reset: __rqvae_reset },
+  () => glue,
   {
     name: 'pkg/rqvae_bg.wasm',
     initName: 'initWasm',

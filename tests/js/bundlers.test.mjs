@@ -100,8 +100,11 @@ async function run(server, path, { root, served = [] } = {}) {
   }
 }
 
-function assertNativeIds({ report, errors, foreign, failed, missing }) {
+function assertNativeIds({ report, errors, foreign, failed, missing, requests }) {
   assert.equal(report.error, undefined);
+  // A page that only encodes vectors never downloads the text module or the text model.
+  const text = requests.filter((p) => /rqvae_text|minilm-l6-v2\.text/.test(p));
+  assert.deepEqual(text, [], 'the text module and model are fetched only when text is used');
   assert.deepEqual(errors, []);
   assert.deepEqual(foreign, [], 'every request stays on the app origin');
   assert.deepEqual(failed, [], 'no request fails');
@@ -156,9 +159,10 @@ test('Vite: a fresh app builds, and its page encodes to the native IDs (1 thread
   const dist = join(app, 'dist');
   const emitted = filesUnder(dist);
   // Each module once (pkg/rqvae.js's own fallback URL for the wasm is the same file): the page
-  // fetches one of them, the one its engine runs.
-  assert.equal(emitted.filter((f) => f.endsWith('.wasm')).length, 2, `Vite emitted the two wasm modules once each: ${emitted}`);
-  assert.ok(emitted.some((f) => f.endsWith('.safetensors')), `Vite emitted the default model: ${emitted}`);
+  // fetches one of the RQ-VAE pair, the one its engine runs, and the text module only for text.
+  assert.equal(emitted.filter((f) => f.endsWith('.wasm')).length, 3, `Vite emitted the three wasm modules once each: ${emitted}`);
+  assert.ok(emitted.some((f) => /default.*\.safetensors$/.test(f)), `Vite emitted the default model: ${emitted}`);
+  assert.ok(emitted.some((f) => /minilm-l6-v2\.text.*\.safetensors$/.test(f)), `Vite emitted the text model: ${emitted}`);
   const server = await serveStatic(dist, { '/data/sample.npy': SAMPLE_NPY });
   try {
     assertNativeIds(await run(server, '/index.html', { root: dist, served: ['/data/sample.npy'] }));
@@ -184,7 +188,7 @@ test('webpack 5: a fresh app builds for the web, and its page encodes to the nat
   const { errors } = stats.toJson({ all: false, errors: true });
   assert.deepEqual(errors.map((e) => e.message), [], 'webpack builds without errors');
   const emitted = filesUnder(dist);
-  assert.equal(emitted.filter((f) => f.endsWith('.wasm')).length, 2, `webpack emitted the two wasm modules once each: ${emitted}`);
+  assert.equal(emitted.filter((f) => f.endsWith('.wasm')).length, 3, `webpack emitted the three wasm modules once each: ${emitted}`);
   // webpack names assets by hash alone: the model is the emitted file of its size.
   const modelSize = readFileSync(join(app, 'node_modules/rqvae/www/models/default.safetensors')).length;
   assert.ok(emitted.some((f) => readFileSync(join(dist, f)).length === modelSize), `webpack emitted the default model: ${emitted}`);
