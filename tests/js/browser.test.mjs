@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 import {
-  ROOT, SAMPLE_NPY, chromiumOptions, itemIds, nativeAssign, nativeIds, nativeNearTieIds, nearTieModel, serveStatic,
+  ROOT, SAMPLE_NPY, chromiumOptions, itemIds, nativeAssign, nativeIds, nativeNearTieIds, nearTieModel, serveStatic, textReference,
 } from './fixtures.mjs';
 
 let server;
@@ -257,4 +257,40 @@ test('bad input rejects in the page and the page stays usable', async () => {
 
 test('no request left the origin', () => {
   assert.deepEqual(foreign, []);
+});
+
+test('SentenceEncoder in Chromium: sentence-transformers\' vectors on the CPU (a page and 2 Web Workers) and, on a small batch, on WebGPU', { timeout: 240_000 }, async () => {
+  const reference = textReference();
+  const out = await page.evaluate(async (texts) => {
+    const { SentenceEncoder } = window.rqvae;
+    const cpu = await SentenceEncoder.loadDefault({ backend: 'cpu' });
+    const vectors = Array.from(await cpu.embed(texts, { batchSize: 16 }));
+    cpu.free();
+    const pooled = await SentenceEncoder.loadDefault({ backend: 'cpu', threads: 2 });
+    const pooledVectors = Array.from(await pooled.embed(texts.slice(0, 20), { batchSize: 5 }));
+    pooled.free();
+    const gpu = await SentenceEncoder.loadDefault({ backend: 'webgpu' });
+    const gpuVectors = Array.from(await gpu.embed(texts.slice(0, 8)));
+    const backend = gpu.backend;
+    gpu.free();
+    return { vectors, pooledVectors, gpuVectors, backend };
+  }, reference.texts);
+  const cosine = (a, b, i) => {
+    let d = 0;
+    let na = 0;
+    let nb = 0;
+    for (let j = 0; j < reference.dim; j++) {
+      const x = a[i * reference.dim + j];
+      const y = b[i * reference.dim + j];
+      d += x * y;
+      na += x * x;
+      nb += y * y;
+    }
+    return d / Math.sqrt(na * nb);
+  };
+  const worst = (got, rows) => Math.min(...Array.from({ length: rows }, (_, i) => cosine(got, reference.embeddings, i)));
+  assert.ok(worst(out.vectors, reference.texts.length) >= 0.9999, 'CPU');
+  assert.ok(worst(out.pooledVectors, 20) >= 0.9999, 'Web Workers');
+  assert.equal(out.backend, 'webgpu');
+  assert.ok(worst(out.gpuVectors, 8) >= 0.9999, `WebGPU: ${worst(out.gpuVectors, 8)}`);
 });
