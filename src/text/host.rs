@@ -200,16 +200,22 @@ impl HostBert {
             }
         }
 
+        let lengths: Vec<usize> = sequences.iter().map(|q| q.len()).collect();
+        let heads = math::Heads {
+            lengths: &lengths,
+            heads: c.num_attention_heads,
+            head_dim: c.head_dim(),
+        };
         for (layer, lw) in self.layers.iter().zip(&w.layers) {
             layer.qkv.forward(&s.x, total, &mut s.qkv, &mut s.pack);
-            self.attention(sequences, s);
+            s.context.clear();
+            s.context.resize(total * h, 0.0);
+            math::attention(&s.qkv, &mut s.context, &mut s.scores, &heads);
             layer
                 .attention_out
                 .forward(&s.context, total, &mut s.projected, &mut s.pack);
-            for (row, res) in s.projected.chunks_exact_mut(h).zip(s.x.chunks_exact(h)) {
-                let n = &lw.attention_norm;
-                math::add_layer_norm(row, res, &n.gamma, &n.beta, eps);
-            }
+            let n = &lw.attention_norm;
+            math::add_layer_norm_rows(&mut s.projected, &s.x, &n.gamma, &n.beta, eps);
             std::mem::swap(&mut s.x, &mut s.projected);
             layer
                 .intermediate
@@ -218,47 +224,9 @@ impl HostBert {
             layer
                 .output
                 .forward(&s.inner, total, &mut s.projected, &mut s.pack);
-            for (row, res) in s.projected.chunks_exact_mut(h).zip(s.x.chunks_exact(h)) {
-                let n = &lw.output_norm;
-                math::add_layer_norm(row, res, &n.gamma, &n.beta, eps);
-            }
+            let n = &lw.output_norm;
+            math::add_layer_norm_rows(&mut s.projected, &s.x, &n.gamma, &n.beta, eps);
             std::mem::swap(&mut s.x, &mut s.projected);
-        }
-    }
-
-    /// Multi-head self-attention of each sequence over its own tokens, from `s.qkv` into
-    /// `s.context` (`[tokens, hidden]`, heads side by side).
-    fn attention(&self, sequences: &[&[u32]], s: &mut Scratch) {
-        let c = &self.config;
-        let h = c.hidden_size;
-        let d = c.head_dim();
-        let scale = 1.0 / (d as f32).sqrt();
-        let total: usize = sequences.iter().map(|q| q.len()).sum();
-        s.context.clear();
-        s.context.resize(total * h, 0.0);
-        let mut start = 0;
-        for seq in sequences {
-            let len = seq.len();
-            s.scores.resize(len * len, 0.0);
-            for head in 0..c.num_attention_heads {
-                let q_at = |i: usize| (start + i) * 3 * h + head * d;
-                let k_at = |j: usize| (start + j) * 3 * h + h + head * d;
-                let v_at = |j: usize| (start + j) * 3 * h + 2 * h + head * d;
-                for i in 0..len {
-                    let q = &s.qkv[q_at(i)..q_at(i) + d];
-                    let row = &mut s.scores[i * len..(i + 1) * len];
-                    for (j, score) in row.iter_mut().enumerate() {
-                        *score = math::dot(q, &s.qkv[k_at(j)..k_at(j) + d]) * scale;
-                    }
-                    math::softmax(row);
-                    let ctx_at = (start + i) * h + head * d;
-                    let ctx = &mut s.context[ctx_at..ctx_at + d];
-                    for (j, &p) in row.iter().enumerate() {
-                        math::axpy(ctx, p, &s.qkv[v_at(j)..v_at(j) + d]);
-                    }
-                }
-            }
-            start += len;
         }
     }
 }

@@ -1,9 +1,50 @@
-//! The element-wise parts of a BERT layer on host slices: GELU, LayerNorm, softmax.
+//! The parts of a BERT layer that are not matrix products, on host slices: GELU, LayerNorm,
+//! attention over a sequence (scores, softmax, weighted sum).
 //!
 //! They are written without branches or library calls inside their loops, so that the compiler
-//! vectorises them (AVX2 or AVX-512 natively, SIMD128 in wasm): a GELU per element of the
-//! feed-forward layer costs an `exp`, and a scalar `expf` call there would cost as much as the
-//! matrix products around it.
+//! vectorises them: a GELU per element of the feed-forward layer costs an `exp`, and a scalar
+//! `expf` call there would cost as much as the matrix products around it. Natively, the entry
+//! points are compiled three times ([`dispatch!`]) and the widest the CPU runs is chosen once at
+//! run time (x86-64's baseline is SSE2, which left them at a third of an embedding's time beside
+//! gemm's AVX-512 products); in wasm they are SIMD128.
+
+/// Defines `pub fn` whose body is compiled for AVX-512, for AVX2, and for the build's baseline,
+/// the first the CPU has being run. The body is the same code each time: only the vector width
+/// changes, and since Rust never contracts `a * b + c` into a fused multiply-add, every variant
+/// computes the same bits.
+macro_rules! dispatch {
+    ($(#[$meta:meta])* pub fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
+        $(#[$meta])*
+        pub fn $name($($arg: $ty),*) {
+            #[inline(always)]
+            fn body($($arg: $ty),*) $body
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+                unsafe fn wide($($arg: $ty),*) {
+                    body($($arg),*)
+                }
+                #[target_feature(enable = "avx2")]
+                unsafe fn avx2($($arg: $ty),*) {
+                    body($($arg),*)
+                }
+                if std::arch::is_x86_feature_detected!("avx512f")
+                    && std::arch::is_x86_feature_detected!("avx512bw")
+                    && std::arch::is_x86_feature_detected!("avx512dq")
+                    && std::arch::is_x86_feature_detected!("avx512vl")
+                {
+                    // SAFETY: the CPU has every feature the function is compiled for.
+                    return unsafe { wide($($arg),*) };
+                }
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    // SAFETY: as above.
+                    return unsafe { avx2($($arg),*) };
+                }
+            }
+            body($($arg),*)
+        }
+    };
+}
 
 /// `e^x` for `x` in [-87, 88] (clamped outside it), to about 2 ulp: `x = n·ln 2 + r` with
 /// `|r| ≤ ln 2 / 2`, a degree-6 Taylor polynomial for `e^r`, and `2^n` built in the exponent bits.
@@ -44,23 +85,32 @@ pub fn erf(x: f32) -> f32 {
     y.copysign(x)
 }
 
-/// BERT's GELU, the exact (erf) form: `x · (1 + erf(x / √2)) / 2`, in place.
-pub fn gelu(values: &mut [f32]) {
-    for v in values {
-        let x = *v;
-        *v = 0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2));
+dispatch! {
+    /// BERT's GELU, the exact (erf) form: `x · (1 + erf(x / √2)) / 2`, in place.
+    pub fn gelu(values: &mut [f32]) {
+        for v in values {
+            let x = *v;
+            *v = 0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2));
+        }
     }
 }
 
-/// `row ← LayerNorm(row + residual)`: mean and biased variance over the row, as PyTorch's.
-pub fn add_layer_norm(row: &mut [f32], residual: &[f32], gamma: &[f32], beta: &[f32], eps: f32) {
-    for (v, r) in row.iter_mut().zip(residual) {
-        *v += r;
+dispatch! {
+    /// Each row of `rows` (`gamma.len()` wide) ← LayerNorm(row + the same row of `residual`):
+    /// mean and biased variance over the row, as PyTorch's.
+    pub fn add_layer_norm_rows(rows: &mut [f32], residual: &[f32], gamma: &[f32], beta: &[f32], eps: f32) {
+        let width = gamma.len();
+        for (row, res) in rows.chunks_exact_mut(width).zip(residual.chunks_exact(width)) {
+            for (v, r) in row.iter_mut().zip(res) {
+                *v += r;
+            }
+            layer_norm(row, gamma, beta, eps);
+        }
     }
-    layer_norm(row, gamma, beta, eps);
 }
 
 /// `row ← (row − mean) / √(var + eps) · gamma + beta`.
+#[inline(always)]
 pub fn layer_norm(row: &mut [f32], gamma: &[f32], beta: &[f32], eps: f32) {
     let n = row.len() as f32;
     let mean = row.iter().sum::<f32>() / n;
@@ -72,6 +122,7 @@ pub fn layer_norm(row: &mut [f32], gamma: &[f32], beta: &[f32], eps: f32) {
 }
 
 /// `row ← softmax(row)`.
+#[inline(always)]
 pub fn softmax(row: &mut [f32]) {
     let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let mut sum = 0.0;
@@ -108,6 +159,47 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 pub fn axpy(out: &mut [f32], s: f32, x: &[f32]) {
     for (o, v) in out.iter_mut().zip(x) {
         *o += s * v;
+    }
+}
+
+/// The shape of one batch's attention: sequences packed end to end, `lengths` tokens each.
+pub struct Heads<'a> {
+    pub lengths: &'a [usize],
+    pub heads: usize,
+    pub head_dim: usize,
+}
+
+dispatch! {
+    /// Multi-head self-attention of each sequence over its own tokens: from `qkv`
+    /// (`[tokens, 3 · hidden]`, query, key and value side by side, heads side by side in each)
+    /// into `context` (`[tokens, hidden]`, zeroed by the caller); `scores` is scratch.
+    pub fn attention(qkv: &[f32], context: &mut [f32], scores: &mut Vec<f32>, shape: &Heads) {
+        let d = shape.head_dim;
+        let h = shape.heads * d;
+        let scale = 1.0 / (d as f32).sqrt();
+        let mut start = 0;
+        for &len in shape.lengths {
+            scores.resize(len * len, 0.0);
+            for head in 0..shape.heads {
+                let q_at = |i: usize| (start + i) * 3 * h + head * d;
+                let k_at = |j: usize| (start + j) * 3 * h + h + head * d;
+                let v_at = |j: usize| (start + j) * 3 * h + 2 * h + head * d;
+                for i in 0..len {
+                    let q = &qkv[q_at(i)..q_at(i) + d];
+                    let row = &mut scores[i * len..(i + 1) * len];
+                    for (j, score) in row.iter_mut().enumerate() {
+                        *score = dot(q, &qkv[k_at(j)..k_at(j) + d]) * scale;
+                    }
+                    softmax(row);
+                    let ctx_at = (start + i) * h + head * d;
+                    let ctx = &mut context[ctx_at..ctx_at + d];
+                    for (j, &p) in row.iter().enumerate() {
+                        axpy(ctx, p, &qkv[v_at(j)..v_at(j) + d]);
+                    }
+                }
+            }
+            start += len;
+        }
     }
 }
 
