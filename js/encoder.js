@@ -16,7 +16,7 @@ import { MAX_WEIGHTS_BYTES, checkBatchSize, maxBatchRows, showBytes } from './li
 import { isLocation, sourceBytes } from './sources.js';
 import { compiledWasm, initWasm, isLiveGeneration, onLiveWasm, unlessTrapped } from './wasm.js';
 import {
-  WasmObject, checkLoadOptions, checkUrl, chooseBackend, ensureWebGpu,
+  WasmObject, checkLoadOptions, checkUrl, chooseBackend, ensureWebGpu, finishLoad,
 } from './wasm-object.js';
 
 const DEFAULT_BATCH = 2048;
@@ -98,25 +98,12 @@ export class Encoder {
     const bytes = isLocation(source) ? fetched : fetched.slice();
     const wasm = await WasmObject.create(() => new WasmEncoder(bytes), LOADER, freedError, 'loading the weights');
     const facts = await wasm.call('reading the model', (inner) => [JSON.parse(inner.configJson()), inner.fingerprint, inner.hasDecoder()]);
-    let pool;
-    if (threads > 1 && backend !== 'webgpu') {
-      try {
-        pool = await CpuPool.start(threads, await compiledWasm(), bytes);
-      } catch (e) {
-        wasm.free();
-        throw new RqvaeError('ERR_WORKER', `could not start ${threads} CPU workers: ${e.message}`, { cause: e });
-      }
-    }
-    const encoder = new Encoder(wasm, facts, backend, pool);
-    if (backend === 'webgpu') {
-      try {
-        await ensureWebGpu(wasm);
-      } catch (e) {
-        encoder.free();
-        throw e;
-      }
-    }
-    return encoder;
+    return finishLoad(wasm, {
+      backend,
+      threads,
+      startPool: async () => CpuPool.start(threads, await compiledWasm(), bytes),
+      make: (pool) => new Encoder(wasm, facts, backend, pool),
+    });
   }
 
   /** The model's sizes: input_dim, hidden_dims, latent_dim, levels, codebook_size. */

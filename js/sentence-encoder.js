@@ -17,7 +17,7 @@ import {
   compiledTextWasm, initTextWasm, isLiveTextGeneration, onLiveTextWasm, textGlue, unlessTextTrapped,
 } from './text-wasm.js';
 import {
-  WasmObject, checkLoadOptions, checkUrl, chooseBackend, ensureWebGpu,
+  WasmObject, checkLoadOptions, checkUrl, chooseBackend, ensureWebGpu, finishLoad,
 } from './wasm-object.js';
 
 /** Texts per call into the module: a few hundred titles, so progress and cancel stay prompt. */
@@ -104,25 +104,12 @@ export class SentenceEncoder {
     const { WasmTextEncoder } = await textGlue();
     const wasm = await WasmObject.create(() => WasmTextEncoder.fromBundle(bytes, name), LOADER, freedError, `loading ${what}`);
     const facts = await wasm.call('reading the model', (inner) => [JSON.parse(inner.configJson()), inner.dim, inner.source]);
-    let pool;
-    if (threads > 1 && backend !== 'webgpu') {
-      try {
-        pool = await CpuPool.start(threads, await compiledTextWasm(), bytes, { text: true, name });
-      } catch (e) {
-        wasm.free();
-        throw new RqvaeError('ERR_WORKER', `could not start ${threads} CPU workers: ${e.message}`, { cause: e });
-      }
-    }
-    const encoder = new SentenceEncoder(wasm, facts, backend, pool);
-    if (backend === 'webgpu') {
-      try {
-        await ensureWebGpu(wasm);
-      } catch (e) {
-        encoder.free();
-        throw e;
-      }
-    }
-    return encoder;
+    return finishLoad(wasm, {
+      backend,
+      threads,
+      startPool: async () => CpuPool.start(threads, await compiledTextWasm(), bytes, { text: true, name }),
+      make: (pool) => new SentenceEncoder(wasm, facts, backend, pool),
+    });
   }
 
   /** The width of the sentence vectors (384 for the default model). */

@@ -135,6 +135,33 @@ export async function ensureWebGpu(object) {
 }
 
 /**
+ * The rest of a load once the Rust object `wasm` is made: CPU workers from `startPool()` when
+ * `threads` > 1 (WebGPU runs on the calling thread), the JavaScript object from `make(pool)`, and
+ * WebGPU set up when it was asked for; what was made is freed when a later step fails.
+ */
+export async function finishLoad(wasm, { backend, threads, startPool, make }) {
+  let pool;
+  if (threads > 1 && backend !== 'webgpu') {
+    try {
+      pool = await startPool();
+    } catch (e) {
+      wasm.free();
+      throw new RqvaeError('ERR_WORKER', `could not start ${threads} CPU workers: ${e.message}`, { cause: e });
+    }
+  }
+  const object = make(pool);
+  if (backend === 'webgpu') {
+    try {
+      await ensureWebGpu(wasm);
+    } catch (e) {
+      object.free();
+      throw e;
+    }
+  }
+  return object;
+}
+
+/**
  * The backend for a call: the one asked for, or for 'auto' WebGPU on a hardware adapter (a
  * software adapter loses to the CPU path at every size: js/adapter.js) when `worthIt`, else the CPU.
  */
