@@ -22,6 +22,9 @@ use safetensors::{Dtype, SafeTensors};
 use std::collections::HashMap;
 
 pub const FORMAT_NAME: &str = "rqvae";
+/// The `format` of a text model bundle (`text::bundle`), named here so that RQ-VAE loading can
+/// tell a user who gave one where it belongs.
+pub const TEXT_BUNDLE_FORMAT: &str = "rqvae-text";
 pub const FORMAT_VERSION: u32 = 1;
 
 /// Storage precision of a weights file. Computation is always f32.
@@ -38,6 +41,8 @@ pub enum WeightsError {
     NotSafetensors(String),
     #[error("not an rqvae weights file: metadata has no format = \"rqvae\" (found {0:?})")]
     NotRqvae(Option<String>),
+    #[error("this is a text model bundle (format \"rqvae-text\"): it goes where a text model does (--text-model, SentenceEncoder)")]
+    TextModel,
     #[error("weights format version {found} is not supported (this build reads version {FORMAT_VERSION})")]
     Version { found: String },
     #[error("weights metadata has no 'config' entry")]
@@ -322,6 +327,9 @@ impl ModelWeights {
             .map_err(|e| WeightsError::NotSafetensors(e.to_string()))?;
         let meta = header.metadata().clone().unwrap_or_default();
         let format = meta.get("format").cloned();
+        if format.as_deref() == Some(TEXT_BUNDLE_FORMAT) {
+            return Err(WeightsError::TextModel);
+        }
         if format.as_deref() != Some(FORMAT_NAME) {
             return Err(WeightsError::NotRqvae(format));
         }

@@ -20,7 +20,7 @@ use half::f16;
 use safetensors::{Dtype, SafeTensors};
 use std::collections::HashMap;
 
-pub const BUNDLE_FORMAT: &str = "rqvae-text";
+pub const BUNDLE_FORMAT: &str = crate::weights::TEXT_BUNDLE_FORMAT;
 pub const BUNDLE_VERSION: &str = "1";
 
 /// What a bundle holds.

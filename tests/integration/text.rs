@@ -109,6 +109,15 @@ fn a_bundle_holds_the_whole_model_in_one_file_at_f16() {
         err.contains("default.safetensors") && err.contains("RQ-VAE weights"),
         "{err}"
     );
+    // And the reverse: a text bundle where RQ-VAE weights belong says where it goes.
+    let err = rqvae::weights::ModelWeights::from_bytes(&bytes)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("text model bundle") && err.contains("--text-model"),
+        "{err}"
+    );
 }
 
 /// The model directory's files, read once, for the bad-model cases to alter.
