@@ -5,7 +5,7 @@
 //! `Error` or rejected Promise with a message and a stable `code` ([`crate::wasm::error`]);
 //! inputs are validated here before they reach burn, so no input a user can give reaches a panic.
 
-use super::webgpu_setup;
+use super::{init_webgpu_model, GpuSlot};
 use crate::embeddings::Embeddings;
 use crate::host::model::HostModel;
 use crate::ids::assign::{assign, AssignOptions};
@@ -30,7 +30,7 @@ type Gpu = Wgpu<f32, i32>;
 pub struct WasmEncoder {
     weights: Rc<ModelWeights>,
     cpu: Rc<HostModel>,
-    gpu: Rc<RefCell<Option<Rc<RqVae<Gpu>>>>>,
+    gpu: GpuSlot<RqVae<Gpu>>,
 }
 
 /// Rows checked for shape and finiteness; errors report rows counted from `row_offset`, so a
@@ -108,15 +108,8 @@ impl WasmEncoder {
     #[wasm_bindgen(js_name = initWebGpu)]
     pub fn init_webgpu(&self) -> js_sys::Promise {
         let weights = self.weights.clone();
-        let slot = self.gpu.clone();
-        wasm_bindgen_futures::future_to_promise(async move {
-            if slot.borrow().is_some() {
-                return Ok(JsValue::TRUE);
-            }
-            wasm_bindgen_futures::JsFuture::from(webgpu_setup()).await?;
-            let model = weights.to_model::<Gpu>(&WgpuDevice::default());
-            *slot.borrow_mut() = Some(Rc::new(model));
-            Ok(JsValue::TRUE)
+        init_webgpu_model(self.gpu.clone(), move |device| {
+            weights.to_model::<Gpu>(device)
         })
     }
 

@@ -11,6 +11,7 @@ mod text_api;
 
 use burn::backend::wgpu::{graphics::WebGpu, init_setup_async, RuntimeOptions, WgpuDevice};
 use std::cell::RefCell;
+use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(start)]
@@ -37,5 +38,26 @@ fn webgpu_setup() -> js_sys::Promise {
                 })
             })
             .clone()
+    })
+}
+
+/// A model on WebGPU, made on first use: empty until `initWebGpu` fills it.
+type GpuSlot<M> = Rc<RefCell<Option<Rc<M>>>>;
+
+/// Both modules' `initWebGpu`: resolves once the device is set up and `make` has put the model
+/// in `slot` (made once: a later call finds it there). The caller must have checked that
+/// `navigator.gpu.requestAdapter()` yields an adapter: wgpu panics without one.
+fn init_webgpu_model<M: 'static>(
+    slot: GpuSlot<M>,
+    make: impl FnOnce(&WgpuDevice) -> M + 'static,
+) -> js_sys::Promise {
+    wasm_bindgen_futures::future_to_promise(async move {
+        if slot.borrow().is_some() {
+            return Ok(JsValue::TRUE);
+        }
+        wasm_bindgen_futures::JsFuture::from(webgpu_setup()).await?;
+        let model = make(&WgpuDevice::default());
+        *slot.borrow_mut() = Some(Rc::new(model));
+        Ok(JsValue::TRUE)
     })
 }

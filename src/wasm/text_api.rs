@@ -7,7 +7,7 @@
 //! `Result<_, ApiError>`, with the same stable codes as the RQ-VAE module.
 
 use super::error::ApiError;
-use super::webgpu_setup;
+use super::{init_webgpu_model, GpuSlot};
 use crate::text::encoder::{length_batches, DirectoryFiles};
 use crate::text::model::{padded_batch, BertModel};
 use crate::text::SentenceEncoder;
@@ -25,7 +25,7 @@ const WEBGPU_BATCH_TOKENS: usize = 8192;
 #[wasm_bindgen]
 pub struct WasmTextEncoder {
     inner: Rc<SentenceEncoder>,
-    gpu: Rc<RefCell<Option<Rc<BertModel<Gpu>>>>>,
+    gpu: GpuSlot<BertModel<Gpu>>,
 }
 
 impl WasmTextEncoder {
@@ -147,15 +147,8 @@ impl WasmTextEncoder {
     #[wasm_bindgen(js_name = initWebGpu)]
     pub fn init_webgpu(&self) -> js_sys::Promise {
         let inner = self.inner.clone();
-        let slot = self.gpu.clone();
-        wasm_bindgen_futures::future_to_promise(async move {
-            if slot.borrow().is_some() {
-                return Ok(JsValue::TRUE);
-            }
-            wasm_bindgen_futures::JsFuture::from(webgpu_setup()).await?;
-            let model = inner.burn_model::<Gpu>(&WgpuDevice::default());
-            *slot.borrow_mut() = Some(Rc::new(model));
-            Ok(JsValue::TRUE)
+        init_webgpu_model(self.gpu.clone(), move |device| {
+            inner.burn_model::<Gpu>(device)
         })
     }
 
