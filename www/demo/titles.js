@@ -7,7 +7,7 @@
 import { SentenceEncoder, readTitles } from './js/index.js';
 import { InputError } from './inputs.js';
 
-export const TEXT_MODEL = new URL('./models/minilm-l6-v2.text.safetensors', import.meta.url);
+const TEXT_MODEL = new URL('./models/minilm-l6-v2.text.safetensors', import.meta.url);
 export const TEXT_ID_MODEL = new URL('./models/minilm.safetensors', import.meta.url);
 /** Titles embedded at a time: progress and cancel stay prompt on a long catalog. */
 const TEXT_BATCH = 256;
