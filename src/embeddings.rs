@@ -26,6 +26,20 @@ impl EmbeddingsError {
     }
 }
 
+/// Fails at the first non-finite value of row-major rows of `dim`, with its position, as
+/// [`Embeddings::new`] does: for rows borrowed from elsewhere (a NumPy array) that are checked in
+/// place instead of copied.
+pub fn check_finite(data: &[f32], dim: usize) -> Result<(), EmbeddingsError> {
+    match data.iter().position(|v| !v.is_finite()) {
+        Some(pos) => Err(EmbeddingsError::NonFinite {
+            row: pos / dim,
+            col: pos % dim,
+            value: data[pos],
+        }),
+        None => Ok(()),
+    }
+}
+
 /// `rows × dim` f32 values, row-major, all finite.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Embeddings {
@@ -51,13 +65,7 @@ impl Embeddings {
                 rem,
             });
         }
-        if let Some(pos) = data.iter().position(|v| !v.is_finite()) {
-            return Err(EmbeddingsError::NonFinite {
-                row: pos / dim,
-                col: pos % dim,
-                value: data[pos],
-            });
-        }
+        check_finite(&data, dim)?;
         let rows = data.len() / dim;
         Ok(Self { data, rows, dim })
     }

@@ -17,7 +17,10 @@ pub mod kmeans;
 pub mod metrics;
 pub mod model;
 pub mod npy;
+#[cfg(all(feature = "parquet", not(target_arch = "wasm32")))]
+pub mod parquet;
 pub mod quantizer;
+pub mod sample;
 pub mod sinkhorn;
 #[cfg(feature = "text")]
 pub mod text;

@@ -84,22 +84,28 @@ pub fn level_usage(ids: &[u32], levels: usize, codebook_size: usize) -> Vec<Leve
             for row in ids.chunks_exact(levels) {
                 counts[row[level] as usize] += 1;
             }
-            let used = counts.iter().filter(|&&c| c > 0).count();
-            let perplexity = perplexity(&counts);
-            LevelUsage {
-                used,
-                dead: codebook_size - used,
-                utilisation: used as f64 / codebook_size as f64,
-                perplexity,
-                gini: gini(&counts),
-                entropy_ratio: if codebook_size > 1 {
-                    perplexity.ln() / (codebook_size as f64).ln()
-                } else {
-                    1.0
-                },
-            }
+            usage_of_counts(&counts)
         })
         .collect()
+}
+
+/// One level's usage from how many items use each code (`counts.len()` is the codebook size).
+pub fn usage_of_counts(counts: &[usize]) -> LevelUsage {
+    let codebook_size = counts.len();
+    let used = counts.iter().filter(|&&c| c > 0).count();
+    let perplexity = perplexity(counts);
+    LevelUsage {
+        used,
+        dead: codebook_size - used,
+        utilisation: used as f64 / codebook_size as f64,
+        perplexity,
+        gini: gini(counts),
+        entropy_ratio: if codebook_size > 1 {
+            perplexity.ln() / (codebook_size as f64).ln()
+        } else {
+            1.0
+        },
+    }
 }
 
 /// exp(entropy) of the distribution given by per-code `counts`.

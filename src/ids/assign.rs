@@ -15,9 +15,11 @@
 use crate::embeddings::Embeddings;
 use crate::host::model::HostModel;
 use crate::ids::canonical;
+use crate::ids::item_ids::ItemIds;
 use crate::ids::quality::table_quality;
 use crate::ids::table::{IdTable, ItemId, Resolution, TableEntry, TableError};
 use crate::metrics::cosine;
+use hashbrown::HashTable;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 
@@ -91,7 +93,8 @@ pub fn assign(
 ) -> Result<AssignReport, TableError> {
     check_dim(host, x)?;
     let nearest = canonical::encode(host, x);
-    let mut run = Assignment::plan(table, host, &nearest, ids, options)?;
+    let ids = ItemIds::from(ids);
+    let mut run = Assignment::plan(table, host, &nearest, &ids, options)?;
     run.serve(table, host, x, 0);
     Ok(run.finish(table))
 }
@@ -114,12 +117,12 @@ fn check_dim(host: &HostModel, x: &Embeddings) -> Result<(), TableError> {
 /// canonical computation gives the same bits for any batching), and the report's sums run over
 /// the rows in the same order.
 pub struct Assignment<'a> {
-    ids: &'a [ItemId],
+    ids: &'a ItemIds,
     nearest: &'a [u32],
     levels: usize,
     resolution: Resolution,
     /// Rows that get an ID now, ascending.
-    serve: Vec<usize>,
+    serve: Vec<u32>,
     changed: Vec<ItemId>,
     reassigned_changed: usize,
     /// Rows served so far (a prefix of the input).
@@ -146,7 +149,7 @@ impl<'a> Assignment<'a> {
         table: &mut IdTable,
         host: &HostModel,
         nearest: &'a [u32],
-        ids: &'a [ItemId],
+        ids: &'a ItemIds,
         options: AssignOptions,
     ) -> Result<Self, TableError> {
         let header = table.header().clone();
@@ -159,41 +162,29 @@ impl<'a> Assignment<'a> {
                 rows,
             });
         }
-        let mut row_of: HashMap<&ItemId, usize> = HashMap::with_capacity(ids.len());
-        for (row, id) in ids.iter().enumerate() {
-            if let Some(first) = row_of.insert(id, row) {
-                return Err(TableError::DuplicateInputId {
-                    id: id.to_string(),
-                    first,
-                    second: row,
-                });
-            }
-        }
+        check_unique_ids(ids)?;
         let tuple = |r: usize| &nearest[r * levels..(r + 1) * levels];
 
         // Existing ids keep their line; changed ones are reported, and re-served only if asked.
         let mut serve = Vec::new();
         let mut changed = Vec::new();
+        let mut released = Vec::new();
         for (r, id) in ids.iter().enumerate() {
-            match table.position(id) {
+            match table.position(&id) {
                 Some(pos) => {
-                    if table.entries()[pos].nearest() != tuple(r) {
-                        changed.push(id.clone());
+                    if table.entry(pos).nearest() != tuple(r) {
+                        changed.push(id);
                         if options.reassign_changed {
-                            serve.push(r);
+                            serve.push(r as u32);
+                            released.push(pos);
                         }
                     }
                 }
-                None => serve.push(r),
+                None => serve.push(r as u32),
             }
         }
-        if options.reassign_changed {
-            for &r in &serve {
-                if let Some(pos) = table.position(&ids[r]) {
-                    table.release(pos);
-                }
-            }
-        }
+        table.release(&released);
+        table.reserve(serve.len() - released.len());
         let reassigned_changed = if options.reassign_changed {
             changed.len()
         } else {
@@ -223,8 +214,8 @@ impl<'a> Assignment<'a> {
         let levels = self.levels;
         let nearest = self.nearest;
         let tuple = |r: usize| &nearest[r * levels..(r + 1) * levels];
-        let lo = self.serve.partition_point(|&r| r < first);
-        let hi = self.serve.partition_point(|&r| r < end);
+        let lo = self.serve.partition_point(|&r| (r as usize) < first);
+        let hi = self.serve.partition_point(|&r| (r as usize) < end);
         let serve = &self.serve[lo..hi];
 
         // Last-level scores for rows that will find their tuple taken: those whose tuple is held
@@ -235,40 +226,29 @@ impl<'a> Assignment<'a> {
             let mut seen = HashSet::new();
             let need: Vec<usize> = serve
                 .iter()
-                .copied()
+                .map(|&r| r as usize)
                 .filter(|&r| table.tuple_taken(tuple(r)) | !seen.insert(tuple(r)))
                 .map(|r| r - first)
                 .collect();
             scores = last_level_scores(host, x, &need);
         }
 
-        for &r in serve {
-            let near = tuple(r).to_vec();
-            let mut codes = near.clone();
-            let mut reassigned_from = None;
-            if table.tuple_taken(&near) && self.resolution == Resolution::Reassign {
+        for r in serve.iter().map(|&r| r as usize) {
+            let (codes, reassigned_from) = place(table, self.resolution, tuple(r), || {
                 let row_scores = scores.entry(r - first).or_insert_with(|| {
                     last_level_scores(host, x, &[r - first])
                         .remove(&(r - first))
                         .unwrap()
                 });
-                let mut candidate = near.clone();
-                if let Some(free) = ranked(row_scores).into_iter().find(|&c| {
-                    candidate[levels - 1] = c;
-                    !table.tuple_taken(&candidate)
-                }) {
-                    codes[levels - 1] = free;
-                    reassigned_from = Some(near[levels - 1]);
-                    self.moved += 1;
-                }
-            }
-            let suffix = table.next_suffix(&codes);
-            self.suffixed += usize::from(suffix > 0);
-            codes.push(suffix);
-            match table.position(&self.ids[r]) {
+                ranked(row_scores)
+            });
+            self.moved += usize::from(reassigned_from.is_some());
+            self.suffixed += usize::from(codes[levels] > 0);
+            let id = self.ids.get(r);
+            match table.position(&id) {
                 Some(pos) => table.replace(pos, codes, reassigned_from),
                 None => table.push(TableEntry {
-                    id: self.ids[r].clone(),
+                    id,
                     codes,
                     reassigned_from,
                 }),
@@ -276,11 +256,10 @@ impl<'a> Assignment<'a> {
         }
 
         if let Some(sums) = self.cost.as_mut() {
-            let assigned: Vec<u32> = self.ids[first..end]
-                .iter()
-                .flat_map(|id| {
+            let assigned: Vec<u32> = (first..end)
+                .flat_map(|r| {
                     table
-                        .get(id)
+                        .get(&self.ids.get(r))
                         .expect("every row is in the table")
                         .tuple()
                         .to_vec()
@@ -332,6 +311,54 @@ impl<'a> Assignment<'a> {
             }),
         }
     }
+}
+
+/// The full ID of an item whose nearest codes are `near`, given the table so far, and the
+/// nearest last-level code it was moved off (if it was). `ranking` gives the item's last-level
+/// codes from best to worst; it is asked for only when the tuple is taken and the policy may
+/// move the item. Everything it reads is under the item's (A, B) prefix: tuples and
+/// disambiguation codes of that prefix only.
+fn place(
+    table: &IdTable,
+    resolution: Resolution,
+    near: &[u32],
+    ranking: impl FnOnce() -> Vec<u32>,
+) -> (Vec<u32>, Option<u32>) {
+    let last = near.len() - 1;
+    let mut codes = near.to_vec();
+    let mut reassigned_from = None;
+    if resolution == Resolution::Reassign && table.tuple_taken(near) {
+        let mut candidate = near.to_vec();
+        if let Some(free) = ranking().into_iter().find(|&c| {
+            candidate[last] = c;
+            !table.tuple_taken(&candidate)
+        }) {
+            codes[last] = free;
+            reassigned_from = Some(near[last]);
+        }
+    }
+    let suffix = table.next_suffix(&codes);
+    codes.push(suffix);
+    (codes, reassigned_from)
+}
+
+/// Fails if an id is given to two rows.
+fn check_unique_ids(ids: &ItemIds) -> Result<(), TableError> {
+    let hasher = hashbrown::DefaultHashBuilder::default();
+    let mut seen: HashTable<u32> = HashTable::with_capacity(ids.len());
+    for row in 0..ids.len() {
+        let hash = ids.hash_at(row, &hasher);
+        let id = ids.get(row);
+        if let Some(&first) = seen.find(hash, |&r| ids.eq_at(r as usize, &id)) {
+            return Err(TableError::DuplicateInputId {
+                id: id.to_string(),
+                first: first as usize,
+                second: row,
+            });
+        }
+        seen.insert_unique(hash, row as u32, |&r| ids.hash_at(r as usize, &hasher));
+    }
+    Ok(())
 }
 
 /// Last-level scores of `rows`, computed by the canonical path on just those rows.
@@ -393,4 +420,111 @@ fn add_cost(
         sums.moved += cosine(x.row(r), &moved_recon[i * dim..(i + 1) * dim]);
     }
     sums.moved_rows += moved.len();
+}
+
+/// Every row's nearest codes (`levels` per row, as [`canonical::encode`] gives them) and its
+/// last-level codes from best to worst by the model's own scores (`codebook_size` per row):
+/// what [`resolve_group`] needs to place the row without the model or the embedding.
+pub fn encode_ranked(host: &HostModel, x: &Embeddings) -> (Vec<u32>, Vec<u16>) {
+    assert!(
+        host.codebook_size() <= 1 << 16,
+        "rankings are held as u16 codes"
+    );
+    let (nearest, scores) = host.encode_with_last_scores(x.as_slice(), x.rows());
+    let ranking = scores
+        .chunks_exact(host.codebook_size())
+        .flat_map(|row| ranked(row).into_iter().map(|c| c as u16))
+        .collect();
+    (nearest, ranking)
+}
+
+/// Full IDs given by [`resolve_group`], one row each.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placed {
+    /// `levels` codes then the disambiguation code, per row.
+    pub codes: Vec<u32>,
+    /// The nearest last-level code of each row that was moved off it.
+    pub reassigned_from: Vec<Option<u32>>,
+}
+
+/// Collision resolution of one (A, B) prefix group on its own: the full IDs that [`assign`]
+/// gives rows whose nearest codes are `nearest` (`levels` per row, in row order), in a table
+/// whose entries under the same prefixes hold `existing` (full IDs, `levels + 1` per entry).
+/// `ranking` is each row's [`encode_ranked`] ranking (`codebook_size` per row).
+///
+/// Resolution reads and writes only tuples and disambiguation codes under the row's own
+/// (A, B) prefix, so a catalog split into whole prefix groups can be resolved group by group,
+/// on different machines, and gives the same IDs as one pass over every row. The rows may
+/// span several groups as long as each group is whole.
+pub fn resolve_group(
+    levels: usize,
+    codebook_size: usize,
+    resolution: Resolution,
+    existing: &[u32],
+    nearest: &[u32],
+    ranking: &[u16],
+) -> Result<Placed, TableError> {
+    let bad = |message: String| TableError::Group { message };
+    if levels == 0
+        || !existing.len().is_multiple_of(levels + 1)
+        || !nearest.len().is_multiple_of(levels)
+    {
+        return Err(bad(format!(
+            "existing IDs must hold {} codes per entry and nearest codes {levels} per row",
+            levels + 1
+        )));
+    }
+    let rows = nearest.len() / levels;
+    if ranking.len() != rows * codebook_size {
+        return Err(bad(format!(
+            "{rows} rows need {} ranking codes ({codebook_size} per row), found {}",
+            rows * codebook_size,
+            ranking.len()
+        )));
+    }
+    let out_of_range = |c: u32| c as usize >= codebook_size;
+    let ranked_codes = ranking.iter().map(|&c| u32::from(c));
+    if let Some(c) = nearest
+        .iter()
+        .copied()
+        .chain(ranked_codes)
+        .find(|&c| out_of_range(c))
+    {
+        return Err(bad(format!(
+            "code {c} is outside the codebook (size {codebook_size})"
+        )));
+    }
+    let mut table = IdTable::new("", levels, codebook_size, resolution)?;
+    table.reserve(existing.len() / (levels + 1) + rows);
+    for (i, codes) in existing.chunks_exact(levels + 1).enumerate() {
+        if table.next_suffix(&codes[..levels]) > codes[levels]
+            && table.entries().any(|e| e.codes == codes)
+        {
+            return Err(bad(format!("existing ID {codes:?} is given twice")));
+        }
+        table.push(TableEntry {
+            id: ItemId::Int(-1 - i as i64),
+            codes: codes.to_vec(),
+            reassigned_from: None,
+        });
+    }
+    let mut placed = Placed {
+        codes: Vec::with_capacity(rows * (levels + 1)),
+        reassigned_from: Vec::with_capacity(rows),
+    };
+    for r in 0..rows {
+        let near = &nearest[r * levels..(r + 1) * levels];
+        let row_ranking = &ranking[r * codebook_size..(r + 1) * codebook_size];
+        let (codes, reassigned_from) = place(&table, resolution, near, || {
+            row_ranking.iter().map(|&c| u32::from(c)).collect()
+        });
+        placed.codes.extend_from_slice(&codes);
+        placed.reassigned_from.push(reassigned_from);
+        table.push(TableEntry {
+            id: ItemId::Int(r as i64),
+            codes,
+            reassigned_from,
+        });
+    }
+    Ok(placed)
 }

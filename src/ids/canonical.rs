@@ -93,17 +93,26 @@ pub fn encode_on_backend<B: Backend>(
 
 /// Canonical IDs of `x`, spread over the machine's cores where threads exist.
 pub fn encode(host: &HostModel, x: &Embeddings) -> Vec<u32> {
-    let threads = available_threads().min(x.rows().div_ceil(256)).max(1);
+    encode_rows(host, x.as_slice(), x.rows())
+}
+
+/// [`encode`] on `rows` rows borrowed from elsewhere (a NumPy array), so that they need not be
+/// copied into [`Embeddings`]: row-major, `rows × host.input_dim()` values, all finite (the
+/// caller checks, e.g. with [`crate::embeddings::check_finite`]).
+pub fn encode_rows(host: &HostModel, x: &[f32], rows: usize) -> Vec<u32> {
+    let dim = host.input_dim();
+    assert_eq!(x.len(), rows * dim, "rows of the model's input dimension");
+    let threads = available_threads().min(rows.div_ceil(256)).max(1);
     if threads == 1 {
-        return host.encode(x.as_slice(), x.rows());
+        return host.encode(x, rows);
     }
-    let per_thread = x.rows().div_ceil(threads);
+    let per_thread = rows.div_ceil(threads);
     std::thread::scope(|scope| {
-        let parts: Vec<_> = (0..x.rows())
+        let parts: Vec<_> = (0..rows)
             .step_by(per_thread)
             .map(|start| {
-                let end = (start + per_thread).min(x.rows());
-                scope.spawn(move || host.encode(x.slice_rows(start, end), end - start))
+                let end = (start + per_thread).min(rows);
+                scope.spawn(move || host.encode(&x[start * dim..end * dim], end - start))
             })
             .collect();
         parts

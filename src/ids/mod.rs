@@ -4,10 +4,15 @@
 //! - [`assign`]: collision resolution and incremental assignment;
 //! - [`canonical`]: the cross-backend contract (the same embedding, the same ID everywhere);
 //! - [`quality`]: a table's quality report and the churn between two tables;
-//! - [`fingerprint`]: which weights made a table.
+//! - [`fingerprint`]: which weights made a table;
+//! - [`item_ids`]: a compact column of item ids;
+//! - `parquet`: the table as Parquet (native builds with the `parquet` feature).
 
 pub mod assign;
 pub mod canonical;
 pub mod fingerprint;
+pub mod item_ids;
+#[cfg(all(feature = "parquet", not(target_arch = "wasm32")))]
+pub mod parquet;
 pub mod quality;
 pub mod table;

@@ -6,10 +6,10 @@
 //! between a previous and a current table: the share of ids present in both whose full ID
 //! differs.
 
-use crate::ids::table::{IdTable, TableEntry};
-use crate::metrics::{collision_free_rate, level_lines, level_usage, tuple_stats, LevelUsage};
+use crate::ids::table::{Entry, IdTable};
+use crate::metrics::{level_lines, usage_of_counts, LevelUsage};
 use serde::Serialize;
-use std::collections::HashSet;
+use std::cmp::Ordering;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TableQuality {
@@ -46,28 +46,78 @@ pub struct Churn {
 
 pub fn table_quality(table: &IdTable) -> TableQuality {
     let h = table.header();
-    let entries = table.entries();
-    let n = entries.len();
-    let tuples: Vec<u32> = entries.iter().flat_map(|e| e.tuple().to_vec()).collect();
-    let nearest: Vec<u32> = entries.iter().flat_map(TableEntry::nearest).collect();
+    let n = table.len();
     let share = |count: usize| if n == 0 { 1.0 } else { count as f64 / n as f64 };
-    let (unique, largest_group) = tuple_stats(&tuples, h.levels);
-    let (unique_nearest, _) = tuple_stats(&nearest, h.levels);
-    let full: HashSet<&[u32]> = entries.iter().map(|e| &e.codes[..]).collect();
+    let mut counts = vec![vec![0usize; h.codebook_size]; h.levels];
+    let (mut moved, mut suffixed) = (0, 0);
+    for e in table.entries() {
+        for (level, &c) in e.tuple().iter().enumerate() {
+            counts[level][c as usize] += 1;
+        }
+        moved += usize::from(e.reassigned_from.is_some());
+        suffixed += usize::from(e.suffix() > 0);
+    }
+    // Groups are counted over positions sorted by the codes compared, a few bytes per item:
+    // tables reach 10⁸ items, where a map of tuples would cost tens of bytes each.
+    let assigned = groups(n, |a, b| table.entry(a).tuple().cmp(table.entry(b).tuple()));
+    let nearest = groups(n, |a, b| nearest_cmp(table.entry(a), table.entry(b)));
+    let full = groups(n, |a, b| table.entry(a).codes.cmp(table.entry(b).codes));
     TableQuality {
         items: n,
-        levels: level_usage(&tuples, h.levels, h.codebook_size),
-        unique_fraction: share(unique),
-        unique_nearest_fraction: share(unique_nearest),
-        collision_free_rate: collision_free_rate(&tuples, h.levels),
-        largest_group,
-        unique_full_fraction: share(full.len()),
-        moved: entries
-            .iter()
-            .filter(|e| e.reassigned_from.is_some())
-            .count(),
-        suffixed: entries.iter().filter(|e| e.suffix() > 0).count(),
+        levels: counts.iter().map(|c| usage_of_counts(c)).collect(),
+        unique_fraction: share(assigned.distinct),
+        unique_nearest_fraction: share(nearest.distinct),
+        collision_free_rate: if n == 0 {
+            1.0
+        } else {
+            assigned.alone as f64 / n as f64
+        },
+        largest_group: assigned.largest,
+        unique_full_fraction: share(full.distinct),
+        moved,
+        suffixed,
     }
+}
+
+/// The nearest tuples of two entries compared, without building them.
+fn nearest_cmp(a: Entry<'_>, b: Entry<'_>) -> Ordering {
+    let (ta, tb) = (a.tuple(), b.tuple());
+    let last = ta.len() - 1;
+    ta[..last].cmp(&tb[..last]).then_with(|| {
+        let na = a.reassigned_from.unwrap_or(ta[last]);
+        let nb = b.reassigned_from.unwrap_or(tb[last]);
+        na.cmp(&nb)
+    })
+}
+
+/// How `n` items fall into groups of equal keys.
+struct Groups {
+    distinct: usize,
+    largest: usize,
+    /// Items alone in their group.
+    alone: usize,
+}
+
+/// Groups of equal keys among items `0..n`, with `cmp` ordering two items by their keys.
+fn groups(n: usize, cmp: impl Fn(usize, usize) -> Ordering) -> Groups {
+    let mut order: Vec<u32> = (0..n as u32).collect();
+    order.sort_unstable_by(|&a, &b| cmp(a as usize, b as usize));
+    let mut g = Groups {
+        distinct: 0,
+        largest: 0,
+        alone: 0,
+    };
+    let mut start = 0;
+    for i in 1..=order.len() {
+        if i == order.len() || cmp(order[start] as usize, order[i] as usize) != Ordering::Equal {
+            let size = i - start;
+            g.distinct += 1;
+            g.largest = g.largest.max(size);
+            g.alone += usize::from(size == 1);
+            start = i;
+        }
+    }
+    g
 }
 
 pub fn churn(previous: &IdTable, current: &IdTable) -> Churn {

@@ -20,10 +20,15 @@
 //! Loading checks the header, every line's fields and shapes, duplicate ids and duplicate IDs,
 //! and names the line of whatever is wrong.
 
+use crate::ids::item_ids::ItemIds;
+use hashbrown::hash_table::{self, HashTable};
+use hashbrown::DefaultHashBuilder;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::hash::BuildHasher;
+use std::io::{BufRead, Write};
 
 pub const TABLE_FORMAT: &str = "rqvae-id-table";
 pub const TABLE_VERSION: u32 = 1;
@@ -114,22 +119,27 @@ pub struct TableEntry {
 }
 
 impl TableEntry {
+    /// The entry as the table's view of it.
+    fn view(&self) -> Entry<'_> {
+        Entry {
+            id: self.id.clone(),
+            codes: &self.codes,
+            reassigned_from: self.reassigned_from,
+        }
+    }
+
     /// The semantic codes without the disambiguation code.
     pub fn tuple(&self) -> &[u32] {
         &self.codes[..self.codes.len() - 1]
     }
 
     pub fn suffix(&self) -> u32 {
-        self.codes[self.codes.len() - 1]
+        self.view().suffix()
     }
 
     /// The model's nearest codes for the item when it was assigned.
     pub fn nearest(&self) -> Vec<u32> {
-        let mut t = self.tuple().to_vec();
-        if let (Some(c), Some(last)) = (self.reassigned_from, t.last_mut()) {
-            *last = c;
-        }
-        t
+        self.view().nearest()
     }
 
     /// `<a_12><b_7><c_201><d_0>`.
@@ -210,6 +220,8 @@ pub enum TableError {
         model_levels: usize,
         model_codebook: usize,
     },
+    #[error("a prefix group to resolve: {message}")]
+    Group { message: String },
     #[error("{levels} levels need {needed} token letters; at most {max} levels are supported", needed = levels + 1, max = TOKEN_LETTERS.len() - 1)]
     TooManyLevels { levels: usize },
     #[error("{ids} ids for {rows} embedding rows: give one id per row")]
@@ -231,14 +243,93 @@ pub enum TableError {
     },
 }
 
+/// One item's line, borrowed from an [`IdTable`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry<'a> {
+    /// Held as a column of integers where it can be, so given by value.
+    pub id: ItemId,
+    /// `levels` codes, then the disambiguation code.
+    pub codes: &'a [u32],
+    /// The nearest last-level code, when resolution moved the item off it.
+    pub reassigned_from: Option<u32>,
+}
+
+impl Entry<'_> {
+    /// The semantic codes without the disambiguation code.
+    pub fn tuple(&self) -> &[u32] {
+        &self.codes[..self.codes.len() - 1]
+    }
+
+    pub fn suffix(&self) -> u32 {
+        self.codes[self.codes.len() - 1]
+    }
+
+    /// The model's nearest codes for the item when it was assigned.
+    pub fn nearest(&self) -> Vec<u32> {
+        let mut t = self.tuple().to_vec();
+        if let (Some(c), Some(last)) = (self.reassigned_from, t.last_mut()) {
+            *last = c;
+        }
+        t
+    }
+
+    /// `<a_12><b_7><c_201><d_0>`.
+    pub fn tokens(&self) -> String {
+        tokens(self.codes)
+    }
+
+    pub fn to_owned(&self) -> TableEntry {
+        TableEntry {
+            id: self.id.clone(),
+            codes: self.codes.to_vec(),
+            reassigned_from: self.reassigned_from,
+        }
+    }
+}
+
+/// `reassigned_from` of an item that was not moved.
+const NOT_MOVED: u32 = u32::MAX;
+
 /// A table of IDs: entries in assignment order, indexed by id and by semantic tuple.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Catalogs reach 10⁸ items, so the table is held in columns (ids, codes, moved-from codes)
+/// and its two indexes hold only positions into them: what one item costs is its id, its
+/// codes and a few bytes of index, not a line's worth of small allocations.
+#[derive(Clone)]
 pub struct IdTable {
     header: TableHeader,
-    entries: Vec<TableEntry>,
-    by_id: HashMap<ItemId, usize>,
-    /// Disambiguation codes in use for each semantic tuple.
-    suffixes: HashMap<Vec<u32>, BTreeSet<u32>>,
+    ids: ItemIds,
+    /// `levels + 1` codes per entry.
+    codes: Vec<u32>,
+    moved_from: Vec<u32>,
+    hasher: DefaultHashBuilder,
+    /// Positions, found by their id.
+    by_id: HashTable<u32>,
+    /// For every semantic tuple in use, the position of its item with the highest
+    /// disambiguation code: the next item of the tuple gets one above it.
+    by_tuple: HashTable<u32>,
+    /// Positions released for re-assignment and not yet given new codes: their stale codes are
+    /// in no index.
+    released: HashSet<u32>,
+}
+
+impl fmt::Debug for IdTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IdTable")
+            .field("header", &self.header)
+            .field("len", &self.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartialEq for IdTable {
+    /// The same header and the same lines in the same order (the indexes follow from them).
+    fn eq(&self, other: &Self) -> bool {
+        self.header == other.header
+            && self.ids == other.ids
+            && self.codes == other.codes
+            && self.moved_from == other.moved_from
+    }
 }
 
 impl IdTable {
@@ -261,9 +352,13 @@ impl IdTable {
                 codebook_size,
                 resolution,
             },
-            entries: Vec::new(),
-            by_id: HashMap::new(),
-            suffixes: HashMap::new(),
+            ids: ItemIds::new(),
+            codes: Vec::new(),
+            moved_from: Vec::new(),
+            hasher: DefaultHashBuilder::default(),
+            by_id: HashTable::new(),
+            by_tuple: HashTable::new(),
+            released: HashSet::new(),
         })
     }
 
@@ -271,84 +366,162 @@ impl IdTable {
         &self.header
     }
 
-    pub fn entries(&self) -> &[TableEntry] {
-        &self.entries
+    /// Every entry, in table order.
+    pub fn entries(&self) -> impl ExactSizeIterator<Item = Entry<'_>> + '_ {
+        (0..self.len()).map(|i| self.entry(i))
+    }
+
+    /// The entry at `position` (table order).
+    pub fn entry(&self, position: usize) -> Entry<'_> {
+        let stride = self.header.levels + 1;
+        let moved = self.moved_from[position];
+        Entry {
+            id: self.ids.get(position),
+            codes: &self.codes[position * stride..(position + 1) * stride],
+            reassigned_from: (moved != NOT_MOVED).then_some(moved),
+        }
     }
 
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.ids.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.ids.is_empty()
+    }
+
+    /// Room for `additional` more entries, so that a large assignment allocates once.
+    pub fn reserve(&mut self, additional: usize) {
+        let stride = self.header.levels + 1;
+        self.ids.reserve_exact(additional);
+        self.codes.reserve_exact(additional * stride);
+        self.moved_from.reserve_exact(additional);
+        let (hasher, ids, codes) = (&self.hasher, &self.ids, &self.codes);
+        self.by_id
+            .reserve(additional, |&p| ids.hash_at(p as usize, hasher));
+        self.by_tuple.reserve(additional, |&p| {
+            hasher.hash_one(tuple_at(codes, stride, p as usize))
+        });
     }
 
     /// The entry of `id`, if the table has it.
-    pub fn get(&self, id: &ItemId) -> Option<&TableEntry> {
-        self.by_id.get(id).map(|&i| &self.entries[i])
+    pub fn get(&self, id: &ItemId) -> Option<Entry<'_>> {
+        self.position(id).map(|i| self.entry(i))
     }
 
     /// Position of `id` in [`Self::entries`].
     pub fn position(&self, id: &ItemId) -> Option<usize> {
-        self.by_id.get(id).copied()
+        let ids = &self.ids;
+        self.by_id
+            .find(self.hasher.hash_one(id), |&p| ids.eq_at(p as usize, id))
+            .map(|&p| p as usize)
+    }
+
+    /// The position of the item of `tuple` with the highest disambiguation code in use.
+    fn tuple_holder(&self, tuple: &[u32]) -> Option<usize> {
+        let stride = self.header.levels + 1;
+        let codes = &self.codes;
+        self.by_tuple
+            .find(self.hasher.hash_one(tuple), |&p| {
+                tuple_at(codes, stride, p as usize) == tuple
+            })
+            .map(|&p| p as usize)
     }
 
     /// Whether an item already holds the semantic tuple.
     pub fn tuple_taken(&self, tuple: &[u32]) -> bool {
-        self.suffixes.get(tuple).is_some_and(|s| !s.is_empty())
+        self.tuple_holder(tuple).is_some()
     }
 
     /// The disambiguation code the next item with `tuple` gets: one above the highest in use,
     /// so a suffix is never shared, even after items left the tuple.
     pub fn next_suffix(&self, tuple: &[u32]) -> u32 {
-        self.suffixes
-            .get(tuple)
-            .and_then(|s| s.last())
-            .map_or(0, |&d| d + 1)
+        self.tuple_holder(tuple)
+            .map_or(0, |p| self.entry(p).suffix() + 1)
     }
 
     /// Appends an entry. The caller guarantees a new id and a free full ID.
     pub(crate) fn push(&mut self, entry: TableEntry) {
-        self.claim(&entry);
-        self.by_id.insert(entry.id.clone(), self.entries.len());
-        self.entries.push(entry);
+        let position = self.len();
+        assert!(
+            position < u32::MAX as usize,
+            "an ID table holds fewer than 2³² items"
+        );
+        self.ids.push(entry.id);
+        self.codes.extend_from_slice(&entry.codes);
+        self.moved_from
+            .push(entry.reassigned_from.unwrap_or(NOT_MOVED));
+        let (hasher, ids) = (&self.hasher, &self.ids);
+        self.by_id
+            .insert_unique(ids.hash_at(position, hasher), position as u32, |&p| {
+                ids.hash_at(p as usize, hasher)
+            });
+        self.claim(position);
     }
 
-    /// Gives the entry at `index` new codes; its old full ID must have been [`Self::release`]d.
+    /// Gives the entry at `index` new codes; it must have been [`Self::release`]d.
     pub(crate) fn replace(&mut self, index: usize, codes: Vec<u32>, reassigned_from: Option<u32>) {
-        let entry = TableEntry {
-            id: self.entries[index].id.clone(),
-            codes,
-            reassigned_from,
-        };
-        self.claim(&entry);
-        self.entries[index] = entry;
+        assert!(
+            self.released.remove(&(index as u32)),
+            "replace after release"
+        );
+        let stride = self.header.levels + 1;
+        self.codes[index * stride..(index + 1) * stride].copy_from_slice(&codes);
+        self.moved_from[index] = reassigned_from.unwrap_or(NOT_MOVED);
+        self.claim(index);
     }
 
-    /// Releases the full ID of the entry at `index` (it is about to be re-assigned).
-    pub(crate) fn release(&mut self, index: usize) {
-        let old = &self.entries[index];
-        if let Some(set) = self.suffixes.get_mut(old.tuple()) {
-            set.remove(&old.suffix());
+    /// Releases the full IDs of the entries at `positions` (they are about to be re-assigned):
+    /// their tuples' next disambiguation codes are counted without them.
+    pub(crate) fn release(&mut self, positions: &[usize]) {
+        if positions.is_empty() {
+            return;
+        }
+        self.released.extend(positions.iter().map(|&p| p as u32));
+        self.by_tuple.clear();
+        for p in 0..self.len() {
+            if !self.released.contains(&(p as u32)) {
+                self.claim(p);
+            }
         }
     }
 
-    fn claim(&mut self, entry: &TableEntry) {
-        self.suffixes
-            .entry(entry.tuple().to_vec())
-            .or_default()
-            .insert(entry.suffix());
+    /// Makes the entry at `position` its tuple's holder, if its disambiguation code is the
+    /// highest of the tuple.
+    fn claim(&mut self, position: usize) {
+        let stride = self.header.levels + 1;
+        let (hasher, codes) = (&self.hasher, &self.codes);
+        let tuple = tuple_at(codes, stride, position);
+        let suffix = codes[(position + 1) * stride - 1];
+        match self.by_tuple.entry(
+            hasher.hash_one(tuple),
+            |&p| tuple_at(codes, stride, p as usize) == tuple,
+            |&p| hasher.hash_one(tuple_at(codes, stride, p as usize)),
+        ) {
+            hash_table::Entry::Occupied(mut held) => {
+                if codes[(*held.get() as usize + 1) * stride - 1] < suffix {
+                    *held.get_mut() = position as u32;
+                }
+            }
+            hash_table::Entry::Vacant(free) => {
+                free.insert(position as u32);
+            }
+        }
     }
 
     /// Ids for `rows` new rows given without ids: their row numbers, counted on from the
     /// table's size (a catalog's new rows follow its old ones). Refused if one is already an id
     /// in the table, since that row would silently be taken for the existing item.
     pub fn row_number_ids(&self, rows: usize) -> Result<Vec<ItemId>, TableError> {
+        Ok(self.row_numbers(rows)?.iter().collect())
+    }
+
+    /// [`Self::row_number_ids`] as a column: 8 bytes an id.
+    pub fn row_numbers(&self, rows: usize) -> Result<ItemIds, TableError> {
         let first = self.len();
-        let ids: Vec<ItemId> = (first..first + rows)
-            .map(|i| ItemId::Int(i as i64))
-            .collect();
-        match ids.iter().find(|id| self.by_id.contains_key(id)) {
+        let ids = ItemIds::row_numbers(first, rows);
+        let taken = ids.iter().find(|id| self.position(id).is_some());
+        match taken {
             Some(id) => Err(TableError::RowNumberTaken {
                 first,
                 id: id.to_string(),
@@ -383,78 +556,109 @@ impl IdTable {
 
     /// The table as JSON Lines, header on the first line.
     pub fn to_jsonl(&self) -> String {
-        let mut out = String::with_capacity(self.entries.len() * 80 + 300);
+        let mut out = Vec::with_capacity(self.len() * 80 + 300);
+        self.write_jsonl(&mut out).expect("writing to memory");
+        String::from_utf8(out).expect("JSON is UTF-8")
+    }
+
+    /// [`Self::to_jsonl`] written line by line, so that a large table is never also held as
+    /// text.
+    pub fn write_jsonl<W: Write>(&self, mut out: W) -> std::io::Result<()> {
         let header = serde_json::to_string(&self.header).expect("a header serialises");
-        for (i, e) in self.entries.iter().enumerate() {
-            out.push_str(&format!(
-                "{{\"id\":{},\"codes\":{},\"tokens\":\"{}\"",
-                e.id,
-                serde_json::to_string(&e.codes).expect("codes serialise"),
-                e.tokens()
-            ));
+        for (i, e) in self.entries().enumerate() {
+            write!(out, "{{\"id\":{},\"codes\":[", e.id)?;
+            for (k, c) in e.codes.iter().enumerate() {
+                if k > 0 {
+                    out.write_all(b",")?;
+                }
+                write!(out, "{c}")?;
+            }
+            write!(out, "],\"tokens\":\"{}\"", e.tokens())?;
             if let Some(c) = e.reassigned_from {
-                out.push_str(&format!(",\"reassigned_from\":{c}"));
+                write!(out, ",\"reassigned_from\":{c}")?;
             }
             if i == 0 {
-                out.push_str(&format!(",\"table\":{header}"));
+                write!(out, ",\"table\":{header}")?;
             }
-            out.push_str("}\n");
+            out.write_all(b"}\n")?;
         }
-        if self.entries.is_empty() {
+        if self.is_empty() {
             // An empty table still records its model and policy.
-            out.push_str(&format!("{{\"table\":{header}}}\n"));
+            writeln!(out, "{{\"table\":{header}}}")?;
         }
-        out
+        Ok(())
     }
 
     /// `item_id,sid_0,…,sid_L` with the disambiguation code as the last column.
     pub fn to_csv(&self) -> String {
-        let mut out = String::from("item_id");
+        let mut out = Vec::new();
+        self.write_csv(&mut out).expect("writing to memory");
+        String::from_utf8(out).expect("CSV of UTF-8 ids is UTF-8")
+    }
+
+    pub fn write_csv<W: Write>(&self, mut out: W) -> std::io::Result<()> {
+        out.write_all(b"item_id")?;
         for l in 0..=self.header.levels {
-            out.push_str(&format!(",sid_{l}"));
+            write!(out, ",sid_{l}")?;
         }
-        out.push('\n');
-        for e in &self.entries {
-            out.push_str(&csv_field(&e.id));
-            for c in &e.codes {
-                out.push_str(&format!(",{c}"));
+        out.write_all(b"\n")?;
+        for e in self.entries() {
+            out.write_all(csv_field(&e.id).as_bytes())?;
+            for c in e.codes {
+                write!(out, ",{c}")?;
             }
-            out.push('\n');
+            out.write_all(b"\n")?;
         }
-        out
+        Ok(())
     }
 
     /// LC-Rec's index: one JSON object mapping each id (as a string key) to its token list.
     pub fn to_lcrec_json(&self) -> String {
-        let mut out = String::from("{");
-        for (i, e) in self.entries.iter().enumerate() {
+        let mut out = Vec::new();
+        self.write_lcrec_json(&mut out).expect("writing to memory");
+        String::from_utf8(out).expect("JSON is UTF-8")
+    }
+
+    pub fn write_lcrec_json<W: Write>(&self, mut out: W) -> std::io::Result<()> {
+        out.write_all(b"{")?;
+        for (i, e) in self.entries().enumerate() {
             if i > 0 {
-                out.push(',');
+                out.write_all(b",")?;
             }
-            let key = match &e.id {
+            let key = match e.id {
                 ItemId::Int(v) => v.to_string(),
-                ItemId::Str(s) => s.clone(),
+                ItemId::Str(s) => s,
             };
-            out.push_str(&format!(
+            write!(
+                out,
                 "\n  {}: {}",
                 Value::from(key),
-                serde_json::to_string(&token_list(&e.codes)).expect("tokens serialise")
-            ));
+                serde_json::to_string(&token_list(e.codes)).expect("tokens serialise")
+            )?;
         }
-        out.push_str("\n}\n");
-        out
+        out.write_all(b"\n}\n")
     }
 
     /// Parses and checks a table written by [`Self::to_jsonl`] (blank lines are skipped).
     pub fn from_jsonl(text: &str) -> Result<Self, TableError> {
-        let mut header: Option<(usize, TableHeader)> = None;
-        let mut lines: Vec<(usize, Map<String, Value>)> = Vec::new();
-        for (i, raw) in text.lines().enumerate() {
+        Self::read_jsonl(text.as_bytes())
+    }
+
+    /// [`Self::from_jsonl`] reading line by line, so that a large table is never also held as
+    /// text. The header is normally on the first line; lines before it wait for it.
+    pub fn read_jsonl<R: BufRead>(reader: R) -> Result<Self, TableError> {
+        let mut table: Option<(usize, TableBuilder)> = None;
+        let mut waiting: Vec<(usize, Map<String, Value>)> = Vec::new();
+        for (i, raw) in reader.lines().enumerate() {
             let line = i + 1;
+            let raw = raw.map_err(|e| TableError::Json {
+                line,
+                message: e.to_string(),
+            })?;
             if raw.trim().is_empty() {
                 continue;
             }
-            let value: Value = serde_json::from_str(raw).map_err(|e| TableError::Json {
+            let value: Value = serde_json::from_str(&raw).map_err(|e| TableError::Json {
                 line,
                 message: e.to_string(),
             })?;
@@ -465,51 +669,138 @@ impl IdTable {
                 });
             };
             if let Some(h) = object.remove("table") {
-                if let Some((first, _)) = header {
+                if let Some((first, _)) = table {
                     return Err(TableError::TwoHeaders {
                         first,
                         second: line,
                     });
                 }
-                header = Some((line, parse_header(line, h)?));
+                let mut builder = TableBuilder::new(line, h)?;
+                for (line, object) in std::mem::take(&mut waiting) {
+                    builder.push_object(line, &object)?;
+                }
+                table = Some((line, builder));
             }
-            if !object.is_empty() {
-                lines.push((line, object));
+            if object.is_empty() {
+                continue;
+            }
+            match &mut table {
+                Some((_, builder)) => builder.push_object(line, &object)?,
+                None => waiting.push((line, object)),
             }
         }
-        let (_, header) = header.ok_or(TableError::NoHeader)?;
-        let mut table = Self::new(
-            &header.model,
-            header.levels,
-            header.codebook_size,
-            header.resolution,
-        )?;
-        let mut line_of_codes: HashMap<Vec<u32>, usize> = HashMap::new();
-        let mut line_of_id: HashMap<ItemId, usize> = HashMap::new();
-        for (line, object) in lines {
-            let entry = parse_entry(line, &object, &header)?;
-            if let Some(&first) = line_of_id.get(&entry.id) {
-                return Err(TableError::DuplicateId {
-                    id: entry.id.to_string(),
-                    first,
-                    second: line,
-                });
-            }
-            if let Some(&first) = line_of_codes.get(&entry.codes) {
+        table.ok_or(TableError::NoHeader)?.1.finish()
+    }
+
+    /// Checks one loaded line and appends it. Duplicate full IDs are caught here when they
+    /// repeat their tuple's highest code, otherwise by [`Self::check_unique_codes`].
+    fn load_line(
+        &mut self,
+        line: usize,
+        object: &Map<String, Value>,
+        lines: &mut Vec<u32>,
+    ) -> Result<(), TableError> {
+        let entry = parse_entry(line, object, &self.header)?;
+        if let Some(first) = self.position(&entry.id) {
+            return Err(TableError::DuplicateId {
+                id: entry.id.to_string(),
+                first: lines[first] as usize,
+                second: line,
+            });
+        }
+        if let Some(held) = self.tuple_holder(entry.tuple()) {
+            if self.entry(held).suffix() == entry.suffix() {
                 return Err(TableError::DuplicateCodes {
                     codes: entry.codes,
-                    first,
+                    first: lines[held] as usize,
                     second: line,
                 });
             }
-            line_of_id.insert(entry.id.clone(), line);
-            line_of_codes.insert(entry.codes.clone(), line);
-            table.push(entry);
         }
-        Ok(table)
+        lines.push(line as u32);
+        self.push(entry);
+        Ok(())
+    }
+
+    /// Fails if two entries hold the same full ID (naming the first such pair by line).
+    fn check_unique_codes(&self, lines: &[u32]) -> Result<(), TableError> {
+        let stride = self.header.levels + 1;
+        let full = |p: u32| &self.codes[p as usize * stride..(p as usize + 1) * stride];
+        let mut order: Vec<u32> = (0..self.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| full(a).cmp(full(b)).then(a.cmp(&b)));
+        let repeat = order
+            .windows(2)
+            .filter(|w| full(w[0]) == full(w[1]))
+            .min_by_key(|w| w[1]);
+        match repeat {
+            None => Ok(()),
+            Some(w) => {
+                // The earliest holder of that ID: the start of its run in `order`.
+                let first = order
+                    .iter()
+                    .copied()
+                    .filter(|&p| full(p) == full(w[1]))
+                    .min()
+                    .expect("the pair is in the run");
+                Err(TableError::DuplicateCodes {
+                    codes: full(w[1]).to_vec(),
+                    first: lines[first as usize] as usize,
+                    second: lines[w[1] as usize] as usize,
+                })
+            }
+        }
     }
 }
 
+/// A table built one entry at a time with [`IdTable::from_jsonl`]'s checks, for readers of other
+/// formats (Parquet) that hand each entry over as the JSON object a line would hold. `line` is
+/// whatever numbers the entries in that format (a row); errors carry it as their `line`.
+pub struct TableBuilder {
+    table: IdTable,
+    /// The `line` of each entry, for the errors of the final duplicate check.
+    lines: Vec<u32>,
+}
+
+impl TableBuilder {
+    /// Checks the header object (the value under `"table"`): format, version, levels, codebook.
+    pub fn new(line: usize, header: Value) -> Result<Self, TableError> {
+        let header = parse_header(line, header)?;
+        Ok(Self {
+            table: IdTable::new(
+                &header.model,
+                header.levels,
+                header.codebook_size,
+                header.resolution,
+            )?,
+            lines: Vec::new(),
+        })
+    }
+
+    pub fn header(&self) -> &TableHeader {
+        &self.table.header
+    }
+
+    /// Checks one entry (fields, shape, code ranges, tokens, duplicate id, duplicate ID) and
+    /// appends it.
+    pub fn push_object(
+        &mut self,
+        line: usize,
+        object: &Map<String, Value>,
+    ) -> Result<(), TableError> {
+        self.table.load_line(line, object, &mut self.lines)
+    }
+
+    /// The table, once no two entries hold the same full ID.
+    pub fn finish(self) -> Result<IdTable, TableError> {
+        self.table.check_unique_codes(&self.lines)?;
+        Ok(self.table)
+    }
+}
+
+/// The semantic tuple of the entry at `position` in codes of `stride` per entry.
+fn tuple_at(codes: &[u32], stride: usize, position: usize) -> &[u32] {
+    &codes[position * stride..(position + 1) * stride - 1]
+}
 fn csv_field(id: &ItemId) -> String {
     match id {
         ItemId::Int(v) => v.to_string(),

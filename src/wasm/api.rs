@@ -346,7 +346,6 @@ impl WasmIdTable {
         let entries: Vec<serde_json::Value> = self
             .inner
             .entries()
-            .iter()
             .map(|e| {
                 serde_json::json!({
                     "id": e.id.to_json(),

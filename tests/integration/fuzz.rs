@@ -300,7 +300,7 @@ fn id_table_reader() {
                 // A loaded table writes itself back and loads again unchanged.
                 let again = IdTable::from_jsonl(&table.to_jsonl())
                     .map_err(|e| format!("its own output does not load: {e}"))?;
-                if again.entries() != table.entries() {
+                if !again.entries().eq(table.entries()) {
                     return Err("a round trip changed the entries".into());
                 }
                 Ok(())

@@ -46,14 +46,14 @@ fn every_item_gets_a_unique_id_and_reassignment_keeps_the_prefix() {
     let report = assign(&mut table, &host, &x, &ids, AssignOptions::default()).unwrap();
     assert_eq!(table.len(), 2000);
     assert_eq!(report.unique_full, 1.0);
-    let full: HashSet<&[u32]> = table.entries().iter().map(|e| &e.codes[..]).collect();
+    let full: HashSet<&[u32]> = table.entries().map(|e| e.codes).collect();
     assert_eq!(full.len(), 2000);
     // The sample has duplicate titles, so the model's own codes collide and some items move.
     assert!(report.unique_nearest < 1.0, "{report:?}");
     assert!(report.moved > 0);
     assert_eq!(report.unique_assigned, 1.0);
     let nearest = host.encode(x.as_slice(), x.rows());
-    for (row, e) in table.entries().iter().enumerate() {
+    for (row, e) in table.entries().enumerate() {
         assert_eq!(e.id, ids[row], "table order is row order");
         assert_eq!(e.nearest(), nearest[row * 3..row * 3 + 3], "row {row}");
         assert_eq!(
@@ -78,11 +78,11 @@ fn a_moved_item_takes_the_best_scoring_code_that_was_free_when_served() {
     let table = assigned(&host, &x, &ids, Resolution::Reassign);
     let (_, scores) = host.encode_with_last_scores(x.as_slice(), x.rows());
     let mut first_holder: HashMap<Vec<u32>, usize> = HashMap::new();
-    for (row, e) in table.entries().iter().enumerate() {
+    for (row, e) in table.entries().enumerate() {
         first_holder.entry(e.tuple().to_vec()).or_insert(row);
     }
     let mut moved = 0;
-    for (row, e) in table.entries().iter().enumerate() {
+    for (row, e) in table.entries().enumerate() {
         let Some(from) = e.reassigned_from else {
             continue;
         };
@@ -117,7 +117,7 @@ fn suffix_policy_keeps_nearest_codes_and_numbers_duplicates_in_row_order() {
     let table = assigned(&host, &x, &ids, Resolution::Suffix);
     let mut next: HashMap<Vec<u32>, u32> = HashMap::new();
     let nearest = host.encode(x.as_slice(), x.rows());
-    for (row, e) in table.entries().iter().enumerate() {
+    for (row, e) in table.entries().enumerate() {
         assert_eq!(e.tuple(), &nearest[row * 3..row * 3 + 3]);
         assert_eq!(e.reassigned_from, None);
         let d = next.entry(e.tuple().to_vec()).or_insert(0);
@@ -192,7 +192,7 @@ fn existing_ids_keep_their_id_and_changed_embeddings_are_reported() {
     let c = churn(&original, &table);
     assert!(c.changed > 0 && c.changed <= changed.len(), "{c:?}");
     assert!(table.entries().len() >= original.entries().len());
-    for (old, new) in original.entries().iter().zip(table.entries()) {
+    for (old, new) in original.entries().zip(table.entries()) {
         if !changed.contains(&old.id) {
             assert_eq!(old, new, "an unchanged item kept its line");
         }
@@ -341,7 +341,7 @@ fn exports_hold_the_same_ids() {
     let csv = table.to_csv();
     let mut csv_lines = csv.lines();
     assert_eq!(csv_lines.next(), Some("item_id,sid_0,sid_1,sid_2,sid_3"));
-    let e = &table.entries()[3];
+    let e = table.entry(3);
     let row3 = csv_lines.nth(3).unwrap();
     let codes: Vec<String> = e.codes.iter().map(u32::to_string).collect();
     assert_eq!(row3, format!("\"a, \"\"b\"\"\",{}", codes.join(",")));
@@ -464,7 +464,8 @@ fn assign_in_chunks(
     chunk: usize,
 ) -> rqvae::ids::assign::AssignReport {
     let nearest = rqvae::ids::canonical::encode(host, x);
-    let mut run = Assignment::plan(table, host, &nearest, ids, options).unwrap();
+    let ids = rqvae::ids::item_ids::ItemIds::from(ids);
+    let mut run = Assignment::plan(table, host, &nearest, &ids, options).unwrap();
     for first in (0..x.rows()).step_by(chunk) {
         let end = (first + chunk).min(x.rows());
         run.serve(table, host, &rows(x, first, end), first);
@@ -511,4 +512,20 @@ fn chunked_assignment_equals_one_go_for_tables_and_reports() {
     let report = assign_in_chunks(&mut chunked, &host, &swapped, &ids[..300], options, 7);
     assert_eq!(chunked.to_jsonl(), whole.to_jsonl());
     assert_eq!(report, whole_report);
+}
+
+#[test]
+fn a_table_of_integer_ids_that_gains_a_string_id_still_finds_every_item() {
+    let host = HostModel::new(&default_weights()).unwrap();
+    let (x, _) = sample();
+    let mut ids: Vec<ItemId> = (0..40).map(ItemId::Int).collect();
+    ids[25] = ItemId::Str("25".into());
+    let table = assigned(&host, &rows(&x, 0, 40), &ids, Resolution::Reassign);
+    for (row, id) in ids.iter().enumerate() {
+        assert_eq!(table.position(id), Some(row), "{id}");
+        assert_eq!(table.entry(row).id, *id);
+    }
+    // `25` the integer was never given, `"25"` the string was.
+    assert_eq!(table.position(&ItemId::Int(25)), None);
+    assert_eq!(IdTable::from_jsonl(&table.to_jsonl()).unwrap(), table);
 }

@@ -1,13 +1,15 @@
 //! `rqvae-train assign`: the ID table, new or grown.
 
 use crate::inputs::CHUNK_ROWS;
-use crate::output::write_atomic;
+use crate::output::{write_atomic, write_atomic_with};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use rqvae::ids::assign::{AssignOptions, AssignReport, Assignment};
 use rqvae::ids::canonical;
+use rqvae::ids::item_ids::ItemIds;
 use rqvae::ids::quality::table_quality;
 use rqvae::ids::table::{read_item_ids, IdTable, ItemId, Resolution};
+use rqvae::parquet::is_parquet_input;
 use rqvae::HostModel;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -24,10 +26,12 @@ pub struct AssignArgs {
     /// a header, holding each item's title (and its id, where there is an "id").
     #[arg(long)]
     items: Option<PathBuf>,
-    /// An ID table to grow: its lines are kept as they are and new items are added after them.
+    /// An ID table to grow (JSON Lines, or Parquet: a .parquet file or a directory of shards):
+    /// its entries are kept as they are and new items are added after them.
     #[arg(long)]
     existing: Option<PathBuf>,
-    /// The table to write (JSON Lines); may be the same file as --existing.
+    /// The table to write: Parquet if it ends in .parquet, else JSON Lines; may be the same
+    /// file as --existing.
     #[arg(long)]
     out: PathBuf,
     /// Resolve collisions with the disambiguation code only (TIGER-style), never moving an item
@@ -53,9 +57,27 @@ fn read_text(path: &Path, what: &str) -> Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("cannot read {what} {}", path.display()))
 }
 
+/// An ID table: Parquet (a `.parquet` file or a directory of shards), else JSON Lines read line
+/// by line (a large table is never also held as text).
 pub fn read_table(path: &Path) -> Result<IdTable> {
-    IdTable::from_jsonl(&read_text(path, "ID table")?)
+    if is_parquet_input(path) {
+        return Ok(rqvae::ids::parquet::read_table(path)?);
+    }
+    let file = std::fs::File::open(path)
+        .with_context(|| format!("cannot read ID table {}", path.display()))?;
+    IdTable::read_jsonl(std::io::BufReader::with_capacity(1 << 20, file))
         .with_context(|| format!("{}: not a usable ID table", path.display()))
+}
+
+/// Writes an ID table: Parquet if `path` ends in `.parquet`, else JSON Lines.
+pub fn write_table(table: &IdTable, path: &Path) -> Result<()> {
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
+    {
+        return Ok(rqvae::ids::parquet::write_table(table, path)?);
+    }
+    write_atomic_with(path, |w| table.write_jsonl(w))
 }
 
 pub fn run(args: AssignArgs) -> Result<ExitCode> {
@@ -65,8 +87,9 @@ pub fn run(args: AssignArgs) -> Result<ExitCode> {
     // Read twice in chunks, never whole: nearest codes first (small), then the rows again for
     // collision resolution, so memory is bounded by a chunk and the table.
     let (embeddings, text) = args.vectors.resolve(args.items.as_deref(), &args.out)?;
-    let mut reader = crate::inputs::embedding_rows_for(&embeddings, &weights)?;
-    let rows = reader.layout().rows;
+    let mut reader =
+        crate::inputs::embedding_rows_for(&embeddings, args.vectors.column(), &weights)?;
+    let rows = reader.rows();
     let c = &weights.config;
     let requested = if args.no_reassign {
         Resolution::Suffix
@@ -91,7 +114,7 @@ pub fn run(args: AssignArgs) -> Result<ExitCode> {
         None => IdTable::new(host.fingerprint(), c.levels, c.codebook_size, requested)?,
     };
     let ids = match (&text, &args.items) {
-        (Some(t), Some(path)) => text_ids(&t.embedded.ids, path, &table, rows)?,
+        (Some(t), Some(path)) => ItemIds::from(text_ids(&t.embedded.ids, path, &table, rows)?),
         (None, Some(path)) => {
             let ids = read_item_ids(&read_text(path, "items file")?)
                 .with_context(|| format!("{}: not a usable items file", path.display()))?;
@@ -104,10 +127,10 @@ pub fn run(args: AssignArgs) -> Result<ExitCode> {
                     rows
                 );
             }
-            ids
+            ItemIds::from(ids)
         }
         (_, None) => table
-            .row_number_ids(rows)
+            .row_numbers(rows)
             .context("pass the new items' ids with --items")?,
     };
     let started = std::time::Instant::now();
@@ -119,9 +142,10 @@ pub fn run(args: AssignArgs) -> Result<ExitCode> {
         reassign_changed: args.reassign_changed,
     };
     let mut run = Assignment::plan(&mut table, &host, &nearest, &ids, options)?;
-    let first_layout = reader.layout();
-    let mut reader = crate::inputs::embedding_rows_for(&embeddings, &weights)?;
-    if reader.layout() != first_layout {
+    let first_layout = (reader.rows(), reader.dim());
+    let mut reader =
+        crate::inputs::embedding_rows_for(&embeddings, args.vectors.column(), &weights)?;
+    if (reader.rows(), reader.dim()) != first_layout {
         bail!(
             "{}: the file changed while it was being read",
             embeddings.display()
@@ -132,12 +156,12 @@ pub fn run(args: AssignArgs) -> Result<ExitCode> {
     }
     let report = run.finish(&table);
     let seconds = started.elapsed().as_secs_f64();
-    write_atomic(&args.out, table.to_jsonl().as_bytes())?;
+    write_table(&table, &args.out)?;
     if let Some(path) = &args.csv {
-        write_atomic(path, table.to_csv().as_bytes())?;
+        write_atomic_with(path, |w| table.write_csv(w))?;
     }
     if let Some(path) = &args.lcrec {
-        write_atomic(path, table.to_lcrec_json().as_bytes())?;
+        write_atomic_with(path, |w| table.write_lcrec_json(w))?;
     }
     let quality = table_quality(&table);
     if let Some(path) = &args.report {

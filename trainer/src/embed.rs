@@ -46,13 +46,19 @@ pub struct TextArgs {
 /// embedded by a text model.
 #[derive(Args)]
 pub struct VectorsArgs {
-    /// Embeddings of the items (.npy, float32 or float16, [items, dim]).
+    /// Embeddings of the items: .npy (float32 or float16, [items, dim]), or Parquet (a
+    /// .parquet file or a directory of shards, one vector per row in --column).
     #[arg(
         long,
         required_unless_present = "text_model",
         conflicts_with = "text_model"
     )]
     embeddings: Option<PathBuf>,
+    /// With Parquet --embeddings: the column holding the vectors (list, large_list or
+    /// fixed_size_list of float32, float16 or float64). Default: `embedding`, else the only
+    /// list-of-float column.
+    #[arg(long, requires = "embeddings")]
+    column: Option<String>,
     /// Instead of --embeddings: a text model (sentence-transformers directory or bundle) that
     /// embeds each item's title from --items, so titles become IDs in one command.
     #[arg(long, requires = "items")]
@@ -66,6 +72,11 @@ pub struct VectorsArgs {
 }
 
 impl VectorsArgs {
+    /// The Parquet column named by --column, if any.
+    pub fn column(&self) -> Option<&str> {
+        self.column.as_deref()
+    }
+
     /// The embeddings file to read: --embeddings, or the titles of `items` embedded into a
     /// temporary file beside `out` (kept alive by the returned value).
     pub fn resolve(

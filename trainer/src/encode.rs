@@ -44,8 +44,9 @@ pub fn run(args: EncodeArgs) -> Result<ExitCode> {
         );
     }
     let (embeddings, _text) = args.vectors.resolve(args.items.as_deref(), &args.out)?;
-    let mut reader = crate::inputs::embedding_rows_for(&embeddings, &weights)?;
-    let layout = reader.layout();
+    let mut reader =
+        crate::inputs::embedding_rows_for(&embeddings, args.vectors.column(), &weights)?;
+    let (rows, dim) = (reader.rows(), reader.dim());
     let levels = weights.config.levels;
     // Validate the output format before spending time on encoding.
     ids_bytes(&args.out, &[], levels)?;
@@ -53,13 +54,13 @@ pub fn run(args: EncodeArgs) -> Result<ExitCode> {
     let mut recon = match &args.recon {
         Some(path) => {
             let mut file = AtomicFile::create(path)?;
-            file.write(&npy_header::<f32>(layout.rows, layout.dim))?;
+            file.write(&npy_header::<f32>(rows, dim))?;
             Some(file)
         }
         None => None,
     };
     let started = std::time::Instant::now();
-    let mut ids = Vec::with_capacity(layout.rows * levels);
+    let mut ids = Vec::with_capacity(rows * levels);
     let mut redecided = 0;
     crate::with_backend!(args.backend, |B, device| {
         let model = weights.to_model::<B>(&device);
@@ -83,9 +84,9 @@ pub fn run(args: EncodeArgs) -> Result<ExitCode> {
     }
     eprintln!(
         "encoded {} items in {:.3} s ({:.0} items/s) → {}; {} near-tie rows re-decided canonically",
-        layout.rows,
+        rows,
         seconds,
-        layout.rows as f64 / seconds,
+        rows as f64 / seconds,
         args.out.display(),
         redecided
     );

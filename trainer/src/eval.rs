@@ -16,9 +16,13 @@ pub struct EvalArgs {
     /// Model weights (.safetensors from `train` or `export`, with its decoder).
     #[arg(long)]
     model: PathBuf,
-    /// Embeddings to evaluate on (.npy, float32 or float16, [items, dim]).
+    /// Embeddings to evaluate on: .npy (float32 or float16, [items, dim]) or Parquet.
     #[arg(long)]
     embeddings: PathBuf,
+    /// With Parquet --embeddings (a .parquet file or a directory of shards): the column holding
+    /// the vectors. Default: `embedding`, else the only list-of-float column.
+    #[arg(long)]
+    column: Option<String>,
     /// Also write the metrics as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -48,7 +52,7 @@ pub fn options(queries: usize, seed: u64) -> EvalOptions {
 
 pub fn run(args: EvalArgs) -> Result<ExitCode> {
     let weights = crate::inputs::model(&args.model)?;
-    let x = crate::inputs::embeddings_for(&args.embeddings, &weights)?;
+    let x = crate::inputs::embeddings_for(&args.embeddings, args.column.as_deref(), &weights)?;
     let options = options(args.queries, args.seed);
     let host = rqvae::HostModel::new(&weights)?;
     let metrics = crate::with_backend!(args.backend, |B, device| {

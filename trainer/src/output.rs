@@ -13,6 +13,30 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     file.finish()
 }
 
+/// [`write_atomic`] for a result written piece by piece by `write`, so that it is never held
+/// whole in memory.
+pub fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
+) -> Result<()> {
+    let mut file = AtomicFile::create(path)?;
+    write(&mut file.out).with_context(|| format!("cannot write {}", path.display()))?;
+    file.finish()
+}
+
+/// Writes embeddings as a float32 `.npy`, a row at a time (no second copy of them in memory).
+pub fn write_npy_f32(path: &Path, x: &rqvae::Embeddings) -> Result<()> {
+    let mut file = AtomicFile::create(path)?;
+    file.write(&rqvae::npy::npy_header::<f32>(x.rows(), x.dim()))?;
+    let mut bytes = Vec::with_capacity(x.dim() * 4);
+    for r in 0..x.rows() {
+        bytes.clear();
+        rqvae::npy::push_npy_values(x.row(r), &mut bytes);
+        file.write(&bytes)?;
+    }
+    file.finish()
+}
+
 fn partial_path(path: &Path) -> Result<PathBuf> {
     let file_name = path
         .file_name()

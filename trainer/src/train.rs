@@ -12,6 +12,7 @@ use rqvae::train::{
 };
 use rqvae::{Embeddings, ModelWeights, Precision, RqVaeConfig};
 use std::io::{IsTerminal, Write};
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,9 +20,13 @@ use std::sync::Arc;
 
 #[derive(Args)]
 pub struct TrainArgs {
-    /// Training embeddings (.npy, float32 or float16, [items, dim]).
+    /// Training embeddings: .npy (float32 or float16, [items, dim]) or Parquet.
     #[arg(long)]
     embeddings: PathBuf,
+    /// With Parquet --embeddings (a .parquet file or a directory of shards): the column holding
+    /// the vectors. Default: `embedding`, else the only list-of-float column.
+    #[arg(long)]
+    column: Option<String>,
     /// Run directory: receives config.json, train.json, log.jsonl, checkpoint/, model.safetensors
     /// and metrics.json.
     #[arg(long)]
@@ -70,6 +75,24 @@ pub struct TrainArgs {
     /// Query items for the final metrics' neighbour terms; 0 uses every item.
     #[arg(long, default_value_t = 5000)]
     eval_queries: usize,
+    /// Train on a uniform random sample of this many rows, drawn with --seed while the file is
+    /// read in chunks: memory holds the sample and a chunk, not the file. The rows keep their
+    /// file order; at least as many as the file has trains on every row. The run directory's
+    /// sample.json records it, and the final metrics are the sample's.
+    #[arg(long, value_name = "ROWS", value_parser = parse_sample)]
+    sample: Option<NonZeroUsize>,
+    /// With --sample: also write the sampled rows to this .npy (float32), e.g. to evaluate the
+    /// model on them later or to train on them again without the big file.
+    #[arg(long, value_name = "FILE.npy", requires = "sample")]
+    sample_out: Option<PathBuf>,
+}
+
+fn parse_sample(text: &str) -> std::result::Result<NonZeroUsize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("a sample needs at least 1 row".into()),
+        Ok(n) => Ok(NonZeroUsize::new(n).expect("not 0")),
+        Err(_) => Err("not a number of rows (a whole number, at least 1)".into()),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -169,7 +192,10 @@ fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
 }
 
 pub fn run(args: TrainArgs) -> Result<ExitCode> {
-    let x = crate::inputs::embeddings(&args.embeddings)?;
+    // The run directory and recipe come first: with --sample the recipe's seed draws the rows.
+    prepare_run_dir(&args)?;
+    let train = train_config(&args)?;
+    let x = training_rows(&args, train.seed)?;
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = stop.clone();
@@ -178,10 +204,10 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
     }
     let trained = match (args.backend, args.engine) {
         (BackendKind::Cpu, EngineKind::Auto) => {
-            train_on::<CpuEngine>(&args, &x, &CpuDevice, &stop)?
+            train_on::<CpuEngine>(&args, train, &x, &CpuDevice, &stop)?
         }
         _ => crate::with_backend!(args.backend, |B, device| {
-            train_on::<BurnEngine<Autodiff<B>>>(&args, &x, &device, &stop)?
+            train_on::<BurnEngine<Autodiff<B>>>(&args, train.clone(), &x, &device, &stop)?
         }),
     };
     let Some((weights, config)) = trained else {
@@ -205,6 +231,118 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
     print!("{}", metrics.table());
     eprintln!("wrote {}", args.out.join("model.safetensors").display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// What `sample.json` records of a run trained on a sample, so that it can be drawn again.
+#[derive(Debug, Clone, PartialEq)]
+struct SampleRecord {
+    /// `--sample`: rows asked for.
+    requested: usize,
+    /// Rows drawn (fewer than asked when the file has fewer).
+    rows: usize,
+    /// Rows in the file.
+    of_rows: usize,
+    seed: u64,
+}
+
+impl SampleRecord {
+    fn to_json(&self, embeddings: &std::path::Path) -> serde_json::Value {
+        serde_json::json!({
+            "embeddings": embeddings,
+            "requested": self.requested,
+            "rows": self.rows,
+            "of_rows": self.of_rows,
+            "seed": self.seed,
+        })
+    }
+
+    fn read(path: &std::path::Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let value: serde_json::Value = serde_json::from_str(&text)
+            .with_context(|| format!("{}: not valid JSON", path.display()))?;
+        let field = |key: &str| {
+            value[key]
+                .as_u64()
+                .with_context(|| format!("{}: no whole number {key:?}", path.display()))
+        };
+        Ok(Self {
+            requested: field("requested")? as usize,
+            rows: field("rows")? as usize,
+            of_rows: field("of_rows")? as usize,
+            seed: field("seed")?,
+        })
+    }
+}
+
+/// The rows to train on: the whole file, or with `--sample` a sample drawn with `seed` while the
+/// file streams. A sampled run records the draw in `sample.json`; resuming it must draw the same
+/// one.
+fn training_rows(args: &TrainArgs, seed: u64) -> Result<Embeddings> {
+    let record_path = args.out.join("sample.json");
+    let recorded = if args.resume && record_path.is_file() {
+        Some(SampleRecord::read(&record_path)?)
+    } else {
+        None
+    };
+    let n = match (&recorded, args.sample) {
+        (None, None) => return crate::inputs::embeddings(&args.embeddings, args.column.as_deref()),
+        (Some(r), None) => bail!(
+            "{} was trained on a sample of {} rows (sample.json): resume it with --sample {}",
+            args.out.display(),
+            r.requested,
+            r.requested
+        ),
+        (Some(r), Some(n)) if r.requested != n.get() => bail!(
+            "{} was trained on a sample of {} rows (sample.json), not {n}: resume it with \
+             --sample {}",
+            args.out.display(),
+            r.requested,
+            r.requested
+        ),
+        (None, Some(_)) if args.resume => bail!(
+            "{} was trained on every row of its embeddings: resume it without --sample",
+            args.out.display()
+        ),
+        (_, Some(n)) => n,
+    };
+    let sample = crate::inputs::sample(&args.embeddings, args.column.as_deref(), n, seed)?;
+    let record = SampleRecord {
+        requested: n.get(),
+        rows: sample.rows.rows(),
+        of_rows: sample.source_rows,
+        seed,
+    };
+    if let Some(r) = &recorded {
+        if (r.rows, r.of_rows, r.seed) != (record.rows, record.of_rows, record.seed) {
+            bail!(
+                "{} was trained on {} of {} rows drawn with seed {}, but this draw is {} of {} \
+                 with seed {}: not the same sample",
+                args.out.display(),
+                r.rows,
+                r.of_rows,
+                r.seed,
+                record.rows,
+                record.of_rows,
+                record.seed
+            );
+        }
+    }
+    eprintln!(
+        "sampled {} of {} rows of {} (seed {seed})",
+        record.rows,
+        record.of_rows,
+        args.embeddings.display()
+    );
+    write_atomic(
+        &record_path,
+        serde_json::to_string_pretty(&record.to_json(&args.embeddings))?.as_bytes(),
+    )?;
+    if let Some(path) = &args.sample_out {
+        crate::output::write_npy_f32(path, &sample.rows)?;
+        eprintln!("wrote the sample to {}", path.display());
+    }
+    Ok(sample.rows)
 }
 
 fn prepare_run_dir(args: &TrainArgs) -> Result<()> {
@@ -238,12 +376,11 @@ fn prepare_run_dir(args: &TrainArgs) -> Result<()> {
 /// (its checkpoint is saved).
 fn train_on<E: Engine>(
     args: &TrainArgs,
+    train: TrainConfig,
     x: &Embeddings,
     device: &E::Device,
     stop: &AtomicBool,
 ) -> Result<Option<(ModelWeights, RqVaeConfig)>> {
-    prepare_run_dir(args)?;
-    let train = train_config(args)?;
     let mut trainer = if args.resume {
         let t = Trainer::<E>::resume(&checkpoint_dir(&args.out), train.clone(), x, device)?;
         eprintln!(

@@ -7,6 +7,7 @@ mod common;
 mod assign;
 mod fine_tune;
 mod inputs;
+mod parquet_inputs;
 mod round_trip;
 mod text;
 mod train;
