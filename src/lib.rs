@@ -6,10 +6,14 @@
 //! [`Backend`](burn::tensor::backend::Backend), so the same code trains natively (CPU or CUDA) and
 //! assigns IDs in the browser (WebGPU or CPU).
 
+#[cfg(not(target_arch = "wasm32"))]
+pub mod atomic;
 pub mod code_usage;
 pub mod collision;
 pub mod config;
 pub mod embeddings;
+#[cfg(all(feature = "parquet", not(target_arch = "wasm32")))]
+pub mod embeddings_file;
 pub mod host;
 pub mod ids;
 pub mod inference;

@@ -17,18 +17,7 @@ pub fn read_embeddings<'py>(
     column: Option<&str>,
 ) -> PyResult<Bound<'py, PyArray2<f32>>> {
     let x = py
-        .detach(|| {
-            if rqvae::parquet::is_parquet_input(&path) {
-                rqvae::parquet::read_embeddings(&path, column).map_err(|e| e.to_string())
-            } else if column.is_some() {
-                Err(format!(
-                    "{}: column names a Parquet column, but this is read as .npy",
-                    path.display()
-                ))
-            } else {
-                rqvae::npy::read_embeddings(&path).map_err(|e| e.to_string())
-            }
-        })
+        .detach(|| rqvae::embeddings_file::read_embeddings(&path, column))
         .map_err(data_error)?;
     let (rows, dim) = (x.rows(), x.dim());
     let out = Array2::from_shape_vec((rows, dim), x.into_vec()).expect("rows × dim");

@@ -25,18 +25,9 @@ pub fn io_error(what: &str, path: &std::path::Path, e: std::io::Error) -> PyErr 
     std::io::Error::new(e.kind(), format!("cannot {what} {}: {e}", path.display())).into()
 }
 
-/// Writes `bytes` to `path` through a temporary file beside it, so that a failed write never
-/// leaves half a file where a good one was.
+/// Writes `bytes` as `path`, whole or not at all (`rqvae::atomic`, as the CLI writes).
 pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> PyResult<()> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(format!(".tmp-{}", std::process::id()));
-    let tmp = PathBuf::from(tmp);
-    std::fs::write(&tmp, bytes)
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .map_err(|e| {
-            std::fs::remove_file(&tmp).ok();
-            io_error("write", path, e)
-        })
+    rqvae::atomic::write_atomic(path, bytes).map_err(|e| io_error("write", path, e))
 }
 
 impl Model {

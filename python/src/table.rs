@@ -2,7 +2,7 @@
 //! the same assignment as `rqvae-train assign`, read and written in the CLI's file formats.
 
 use crate::arrays::{type_name, Rows};
-use crate::model::{io_error, write_atomic, Model};
+use crate::model::{io_error, Model};
 use crate::{data_error, json_to_py};
 use numpy::ndarray::Array2;
 use numpy::{IntoPyArray, PyArray2};
@@ -105,29 +105,33 @@ impl IdTable {
 
     /// Reads a table written by `save` or by `rqvae-train assign` (JSON Lines).
     #[staticmethod]
-    fn load(path: PathBuf) -> PyResult<Self> {
-        let table = match TableFormat::of(&path) {
+    fn load(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
+        let table = py.detach(|| match TableFormat::of(&path) {
             TableFormat::JsonLines => {
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|e| io_error("read ID table", &path, e))?;
-                ids_table::IdTable::from_jsonl(&text).map_err(|e| {
+                let file =
+                    std::fs::File::open(&path).map_err(|e| io_error("read ID table", &path, e))?;
+                let reader = std::io::BufReader::with_capacity(1 << 20, file);
+                ids_table::IdTable::read_jsonl(reader).map_err(|e| {
                     data_error(format!("{}: not a usable ID table: {e}", path.display()))
-                })?
+                })
             }
-            TableFormat::Parquet => rqvae::ids::parquet::read_table(&path).map_err(data_error)?,
-        };
+            TableFormat::Parquet => rqvae::ids::parquet::read_table(&path).map_err(data_error),
+        })?;
         Ok(Self { table })
     }
 
     /// Writes the table through a temporary file: Parquet for a `.parquet` path, else JSON Lines
     /// (the CLI's formats).
-    fn save(&self, path: PathBuf) -> PyResult<()> {
-        match TableFormat::of(&path) {
-            TableFormat::JsonLines => write_atomic(&path, self.table.to_jsonl().as_bytes()),
+    fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
+        py.detach(|| match TableFormat::of(&path) {
+            TableFormat::JsonLines => {
+                rqvae::atomic::write_atomic_with(&path, |out| self.table.write_jsonl(out))
+                    .map_err(|e| io_error("write", &path, e))
+            }
             TableFormat::Parquet => {
                 rqvae::ids::parquet::write_table(&self.table, &path).map_err(data_error)
             }
-        }
+        })
     }
 
     /// The table as JSON Lines text, as `save` writes it.

@@ -17,6 +17,7 @@
 //! once each, and every shard must carry the same header.
 
 use super::table::{Entry, IdTable, ItemId, TableBuilder, TableError};
+use crate::atomic::AtomicFile;
 use crate::parquet::column::type_name;
 use crate::parquet::shards::{open, row_count, shard_paths};
 use crate::parquet::ParquetError;
@@ -179,76 +180,63 @@ pub fn write_table(table: &IdTable, path: &Path) -> Result<(), TableParquetError
         path: path.display().to_string(),
         reason,
     };
-    let name = path
-        .file_name()
-        .ok_or_else(|| fail("not a file path".into()))?;
-    let temporary = path.with_file_name(format!(
-        ".{}.{}.tmp",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| {
-        let file = std::fs::File::create(&temporary).map_err(|e| fail(e.to_string()))?;
-        let properties = WriterProperties::builder()
-            .set_compression(Compression::SNAPPY)
-            .build();
-        let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(properties))
-            .map_err(|e| fail(e.to_string()))?;
-        let width = table.header().levels + 1;
-        for first in (0..table.len()).step_by(BATCH_ROWS) {
-            let end = (first + BATCH_ROWS).min(table.len());
-            let chunk: Vec<Entry<'_>> = (first..end).map(|i| table.entry(i)).collect();
-            let rows =
-                UInt64Array::from_iter_values((first..first + chunk.len()).map(|r| r as u64));
-            let ids: ArrayRef =
-                match id_type {
-                    DataType::Utf8 => Arc::new(StringArray::from_iter_values(chunk.iter().map(
-                        |e| match &e.id {
-                            ItemId::Str(s) => s.as_str(),
-                            ItemId::Int(_) => unreachable!("id types were checked"),
-                        },
-                    ))),
-                    _ => Arc::new(Int64Array::from_iter_values(chunk.iter().map(
-                        |e| match e.id {
-                            ItemId::Int(i) => i,
-                            ItemId::Str(_) => unreachable!("id types were checked"),
-                        },
-                    ))),
-                };
-            let mut codes = Vec::with_capacity(chunk.len() * width);
-            for e in &chunk {
-                codes.extend_from_slice(e.tuple());
-                codes.push(e.suffix());
+    // Dropped on an error below, the unfinished file is removed.
+    let file = AtomicFile::create(path).map_err(|e| fail(e.to_string()))?;
+    let properties = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .build();
+    let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(properties))
+        .map_err(|e| fail(e.to_string()))?;
+    let width = table.header().levels + 1;
+    for first in (0..table.len()).step_by(BATCH_ROWS) {
+        let end = (first + BATCH_ROWS).min(table.len());
+        let chunk: Vec<Entry<'_>> = (first..end).map(|i| table.entry(i)).collect();
+        let rows = UInt64Array::from_iter_values((first..first + chunk.len()).map(|r| r as u64));
+        let ids: ArrayRef = match id_type {
+            DataType::Utf8 => {
+                Arc::new(StringArray::from_iter_values(chunk.iter().map(
+                    |e| match &e.id {
+                        ItemId::Str(s) => s.as_str(),
+                        ItemId::Int(_) => unreachable!("id types were checked"),
+                    },
+                )))
             }
-            let codes = FixedSizeListArray::try_new(
-                Arc::new(Field::new_list_field(DataType::UInt32, false)),
-                width as i32,
-                Arc::new(UInt32Array::from(codes)),
-                None,
-            )
-            .map_err(|e| fail(e.to_string()))?;
-            let tokens = StringArray::from_iter_values(chunk.iter().map(|e| e.tokens()));
-            let moved: UInt32Array = chunk.iter().map(|e| e.reassigned_from).collect();
-            let batch = RecordBatch::try_new(
-                schema.clone(),
-                vec![
-                    Arc::new(rows),
-                    ids,
-                    Arc::new(codes),
-                    Arc::new(tokens),
-                    Arc::new(moved),
-                ],
-            )
-            .map_err(|e| fail(e.to_string()))?;
-            writer.write(&batch).map_err(|e| fail(e.to_string()))?;
+            _ => Arc::new(Int64Array::from_iter_values(chunk.iter().map(
+                |e| match e.id {
+                    ItemId::Int(i) => i,
+                    ItemId::Str(_) => unreachable!("id types were checked"),
+                },
+            ))),
+        };
+        let mut codes = Vec::with_capacity(chunk.len() * width);
+        for e in &chunk {
+            codes.extend_from_slice(e.tuple());
+            codes.push(e.suffix());
         }
-        writer.close().map_err(|e| fail(e.to_string()))?;
-        std::fs::rename(&temporary, path).map_err(|e| fail(e.to_string()))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temporary);
+        let codes = FixedSizeListArray::try_new(
+            Arc::new(Field::new_list_field(DataType::UInt32, false)),
+            width as i32,
+            Arc::new(UInt32Array::from(codes)),
+            None,
+        )
+        .map_err(|e| fail(e.to_string()))?;
+        let tokens = StringArray::from_iter_values(chunk.iter().map(|e| e.tokens()));
+        let moved: UInt32Array = chunk.iter().map(|e| e.reassigned_from).collect();
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(rows),
+                ids,
+                Arc::new(codes),
+                Arc::new(tokens),
+                Arc::new(moved),
+            ],
+        )
+        .map_err(|e| fail(e.to_string()))?;
+        writer.write(&batch).map_err(|e| fail(e.to_string()))?;
     }
-    result
+    let file = writer.into_inner().map_err(|e| fail(e.to_string()))?;
+    file.finish().map_err(|e| fail(e.to_string()))
 }
 
 /// One entry as read, before it is placed by its `row`.

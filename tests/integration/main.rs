@@ -6,6 +6,7 @@ mod common;
 #[path = "../support/data.rs"]
 mod data;
 
+mod atomic;
 mod canonical;
 mod fuzz;
 mod host_model;

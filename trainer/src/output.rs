@@ -1,27 +1,22 @@
 //! Writing results: IDs as .npy / .csv / .jsonl, reconstructions and JSON, without partial files.
 
 use anyhow::{bail, Context, Result};
-use std::fs::File;
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::io::Write;
+use std::path::Path;
 
-/// Writes `bytes` to a sibling temporary file and renames it over `path`, so an interrupted write
-/// never leaves a truncated result behind.
+/// Writes `bytes` as `path`, whole or not at all (`rqvae::atomic`): an interrupted write never
+/// leaves a truncated result behind.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut file = AtomicFile::create(path)?;
-    file.write(bytes)?;
-    file.finish()
+    rqvae::atomic::write_atomic(path, bytes).with_context(|| cannot_write(path))
 }
 
 /// [`write_atomic`] for a result written piece by piece by `write`, so that it is never held
 /// whole in memory.
 pub fn write_atomic_with(
     path: &Path,
-    write: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
+    write: impl FnOnce(&mut rqvae::atomic::AtomicFile) -> std::io::Result<()>,
 ) -> Result<()> {
-    let mut file = AtomicFile::create(path)?;
-    write(&mut file.out).with_context(|| format!("cannot write {}", path.display()))?;
-    file.finish()
+    rqvae::atomic::write_atomic_with(path, write).with_context(|| cannot_write(path))
 }
 
 /// Writes embeddings as a float32 `.npy`, a row at a time (no second copy of them in memory).
@@ -37,52 +32,29 @@ pub fn write_npy_f32(path: &Path, x: &rqvae::Embeddings) -> Result<()> {
     file.finish()
 }
 
-fn partial_path(path: &Path) -> Result<PathBuf> {
-    let file_name = path
-        .file_name()
-        .with_context(|| format!("{} is not a file path", path.display()))?;
-    Ok(path.with_file_name(format!(".{}.partial", file_name.to_string_lossy())))
+fn cannot_write(path: &Path) -> String {
+    format!("cannot write {}", path.display())
 }
 
-/// A result written piece by piece into a sibling temporary file, renamed over `path` only by
-/// [`AtomicFile::finish`]: a run that fails or is killed half-way leaves no truncated result, and
-/// the pieces need not all be in memory at once.
-pub struct AtomicFile {
-    path: PathBuf,
-    tmp: PathBuf,
-    out: BufWriter<File>,
-}
+/// `rqvae::atomic::AtomicFile` with errors that name the file, for results written as they are
+/// computed (encode's and embed's rows).
+pub struct AtomicFile(rqvae::atomic::AtomicFile);
 
 impl AtomicFile {
     pub fn create(path: &Path) -> Result<Self> {
-        let tmp = partial_path(path)?;
-        let file =
-            File::create(&tmp).with_context(|| format!("cannot write {}", path.display()))?;
-        Ok(Self {
-            path: path.to_path_buf(),
-            tmp,
-            out: BufWriter::with_capacity(1 << 20, file),
-        })
+        let file = rqvae::atomic::AtomicFile::create(path).with_context(|| cannot_write(path))?;
+        Ok(Self(file))
     }
 
     pub fn write(&mut self, bytes: &[u8]) -> Result<()> {
-        self.out
+        self.0
             .write_all(bytes)
-            .with_context(|| format!("cannot write {}", self.path.display()))
+            .with_context(|| cannot_write(self.0.path()))
     }
 
-    pub fn finish(mut self) -> Result<()> {
-        let context = || format!("cannot write {}", self.path.display());
-        self.out.flush().with_context(context)?;
-        std::fs::rename(&self.tmp, &self.path).with_context(context)
-    }
-}
-
-impl Drop for AtomicFile {
-    /// An unfinished file is removed; after `finish` the rename already moved it, so this fails
-    /// silently.
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.tmp);
+    pub fn finish(self) -> Result<()> {
+        let path = self.0.path().to_path_buf();
+        self.0.finish().with_context(|| cannot_write(&path))
     }
 }
 

@@ -224,7 +224,7 @@ fn column_names_the_vectors_and_bad_parquet_is_refused_by_name() {
     let (result, _) = encode(&data::sample_npy(), "e.npy", &["--column", "vec"]);
     assert_clean_failure(
         &result,
-        &["--column \"vec\" names a Parquet column", "read as .npy"],
+        &["column \"vec\" names a Parquet column", "read as .npy"],
     );
 
     // A NaN in row 250: the file and the row are named, in every command that reads vectors.
