@@ -31,15 +31,20 @@ def train(
     lr: Optional[float] = None,
     config: Optional[Mapping[str, Any]] = None,
     init_from: Optional[Model] = None,
+    sample: Optional[int] = None,
+    column: Optional[str] = None,
 ) -> Model:
-    """Trains a model on ``x`` (float32 or float16 ``[rows, dim]``, or a ``.npy`` file's path).
+    """Trains a model on ``x``: float32 or float16 ``[rows, dim]``, or the path of a ``.npy`` file
+    or of Parquet (a ``.parquet`` file or a folder of shards, the vectors in ``column``).
 
     ``recipe`` is a name of ``rqvae-train train --recipe`` (see ``RECIPES``) or a dict of
     training settings (as ``--train-config``); ``seed``, ``epochs``, ``batch_size`` and ``lr``
     override it as the CLI's flags do. ``config`` gives the model's sizes (``hidden_dims``,
     ``latent_dim``, ``levels``, ``codebook_size``; ``input_dim`` defaults to the data's);
     ``init_from`` fine-tunes a trained model instead (the ``*-fine-tune`` recipes need it).
-    Training runs on the CPU engine of ``rqvae-train train --backend cpu``.
+    ``sample`` trains on a uniform random sample of that many rows drawn with the recipe's seed
+    while the file streams, as ``rqvae-train train --sample`` draws it: memory holds the sample,
+    not the file. Training runs on the CPU engine of ``rqvae-train train --backend cpu``.
     """
     if isinstance(recipe, str):
         name, recipe_json = recipe, None
@@ -61,4 +66,6 @@ def train(
         lr=lr,
         config_json=None if config is None else json.dumps(dict(config)),
         init_from=init_from,
+        sample=sample,
+        column=column,
     )

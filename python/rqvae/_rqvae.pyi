@@ -72,6 +72,8 @@ def train(
     lr: Optional[float] = None,
     config_json: Optional[str] = None,
     init_from: Optional[Model] = None,
+    sample: Optional[int] = None,
+    column: Optional[str] = None,
 ) -> Model: ...
 
 def read_embeddings(

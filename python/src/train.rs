@@ -1,14 +1,18 @@
 //! `rqvae.train`: training by the CLI's recipe names (or a recipe given as JSON) on NumPy rows
-//! or a `.npy` file, with the CLI's CPU engine; the GIL is released during each epoch and Ctrl-C
-//! is honoured between epochs.
+//! or a file (`.npy` or Parquet, whole or a streamed sample), with the CLI's CPU engine; the GIL
+//! is released during each epoch and Ctrl-C is honoured between epochs.
 
 use crate::arrays::Rows;
 use crate::data_error;
 use crate::model::Model;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use rqvae::embeddings::EmbeddingsError;
+use rqvae::embeddings_file;
+use rqvae::sample::sample_rows;
 use rqvae::train::{CpuDevice, CpuEngine, TrainConfig, Trainer};
 use rqvae::{Embeddings, RqVaeConfig};
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
 /// The recipe names of `rqvae-train train --recipe`.
@@ -19,17 +23,63 @@ const RECIPES: &[&str] = &[
     "balanced-fine-tune",
 ];
 
+/// Rows read (and sampled) at a time from a file or an array: what `rqvae-train train --sample`
+/// streams with. The sample does not depend on it (`rqvae::sample`).
+const CHUNK_ROWS: usize = 16_384;
+
 /// The rows to train on: an array, or the path of a `.npy` file or of Parquet (a `.parquet` file
-/// or a directory of shards, vectors in the `embedding` column), read as the CLI reads them.
-fn training_rows(x: &Bound<'_, PyAny>) -> PyResult<Embeddings> {
-    if let Ok(path) = x.extract::<PathBuf>() {
-        if rqvae::parquet::is_parquet_input(&path) {
-            return rqvae::parquet::read_embeddings(&path, None).map_err(data_error);
+/// or a directory of shards, vectors in `column`), read as the CLI reads them; with `sample`, a
+/// uniform sample of that many rows drawn with `seed` as `rqvae-train train --sample` draws it
+/// (the same rows for an array as for a `.npy` of it), the file streamed rather than read whole.
+fn training_rows(
+    py: Python<'_>,
+    x: &Bound<'_, PyAny>,
+    column: Option<&str>,
+    sample: Option<usize>,
+    seed: u64,
+) -> PyResult<Embeddings> {
+    let sample = match sample {
+        Some(0) => {
+            return Err(PyValueError::new_err(
+                "sample needs at least 1 row, found 0",
+            ))
         }
-        return rqvae::npy::read_embeddings(&path).map_err(data_error);
+        other => other.and_then(NonZeroUsize::new),
+    };
+    if let Ok(path) = x.extract::<PathBuf>() {
+        return py.detach(|| match sample {
+            Some(n) => embeddings_file::sample_embeddings(&path, column, n, seed, CHUNK_ROWS)
+                .map(|s| s.rows)
+                .map_err(data_error),
+            None => embeddings_file::read_embeddings(&path, column).map_err(data_error),
+        });
+    }
+    if let Some(column) = column {
+        return Err(PyValueError::new_err(format!(
+            "column {column:?} names a Parquet column, but x is an array, not a file"
+        )));
     }
     let rows = Rows::new(x, "x", None)?;
-    Embeddings::new(rows.values()?.into_owned(), rows.dim).map_err(data_error)
+    let values = rows.values()?;
+    let Some(n) = sample else {
+        return Embeddings::new(values.into_owned(), rows.dim).map_err(data_error);
+    };
+    let (dim, total) = (rows.dim, rows.rows);
+    py.detach(|| {
+        let mut next = 0;
+        let mut chunks = |max_rows: usize| -> Result<Option<(usize, Embeddings)>, EmbeddingsError> {
+            if next >= total {
+                return Ok(None);
+            }
+            let (first, end) = (next, (next + max_rows).min(total));
+            next = end;
+            let chunk = Embeddings::new(values[first * dim..end * dim].to_vec(), dim)?;
+            Ok(Some((first, chunk)))
+        };
+        sample_rows(&mut chunks, n, seed, CHUNK_ROWS)
+            .map(|s| s.rows)
+            .map_err(data_error)
+    })
 }
 
 /// The recipe as the CLI builds it from `--recipe` or `--train-config`, then the overrides.
@@ -99,7 +149,7 @@ fn model_config(config_json: Option<&str>, x: &Embeddings) -> PyResult<RqVaeConf
 #[pyfunction]
 #[pyo3(signature = (
     x, recipe = None, recipe_json = None, seed = None, epochs = None, batch_size = None,
-    lr = None, config_json = None, init_from = None
+    lr = None, config_json = None, init_from = None, sample = None, column = None
 ))]
 #[allow(clippy::too_many_arguments)]
 pub fn train(
@@ -113,8 +163,9 @@ pub fn train(
     lr: Option<f64>,
     config_json: Option<&str>,
     init_from: Option<&Model>,
+    sample: Option<usize>,
+    column: Option<&str>,
 ) -> PyResult<Model> {
-    let x = training_rows(x)?;
     let mut train = self::recipe(recipe, recipe_json, init_from.is_some(), epochs)?;
     if let Some(v) = epochs {
         train.epochs = v;
@@ -128,6 +179,8 @@ pub fn train(
     if let Some(v) = seed {
         train.seed = v;
     }
+    // As the CLI: the recipe's seed (after `seed`) also draws the sample.
+    let x = training_rows(py, x, column, sample, train.seed)?;
     let mut trainer = match init_from {
         Some(model) => {
             if config_json.is_some() {

@@ -114,6 +114,19 @@ def test_training_a_tiny_recipe_from_numpy_gives_a_model_that_encodes(sample_f16
     assert again.fingerprint == trained.fingerprint
 
 
+def test_a_sample_of_zero_rows_or_a_column_that_names_nothing_is_refused(sample_f32, tmp_path):
+    with pytest.raises(ValueError, match="sample needs at least 1 row, found 0"):
+        rqvae.train(sample_f32[:512], sample=0, config=TINY)
+    with pytest.raises(ValueError, match='column "vec" names a Parquet column, but x is an array'):
+        rqvae.train(sample_f32[:512], column="vec", config=TINY)
+    path = tmp_path / "x.npy"
+    np.save(path, sample_f32[:512])
+    with pytest.raises(rqvae.RqvaeError, match=r'column "vec" names a Parquet column, but .*x\.npy is read as \.npy'):
+        rqvae.train(path, sample=100, column="vec", config=TINY)
+    with pytest.raises(rqvae.RqvaeError, match=r"missing\.npy: cannot read: No such file"):
+        rqvae.train(tmp_path / "missing.npy", sample=100, config=TINY)
+
+
 def test_fine_tuning_starts_from_the_given_model(sample_f32):
     # The fine-tuning recipes weigh three levels.
     start = rqvae.train(sample_f32[:512], epochs=1, batch_size=256, config=dict(TINY, levels=3))

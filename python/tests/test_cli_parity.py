@@ -1,5 +1,7 @@
 """The package gives the CLI's results: the same IDs, the same tables, bit for bit."""
 
+import json
+
 import numpy as np
 
 import rqvae
@@ -95,3 +97,25 @@ def test_nan_rows_give_the_error_rqvae_train_gives(model, sample_f32, cli, tmp_p
         raise AssertionError("a NaN row was encoded")
     assert message == "row 4, column 17 is NaN: embeddings must be finite numbers"
     assert message in done.stderr
+
+
+def test_a_sample_is_the_rows_rqvae_train_train_sample_draws(sample_f16, cli, tmp_path):
+    # rqvae-train writes the rows it drew (--sample-out). Python's sample of the same file, its
+    # sample of the same rows as an array, and those drawn rows given whole train one model, and
+    # it is the model the CLI trained.
+    tiny = dict(hidden_dims=[32], latent_dim=8, levels=2, codebook_size=16)
+    path, config = tmp_path / "x.npy", tmp_path / "config.json"
+    np.save(path, sample_f16)
+    config.write_text(json.dumps(tiny))
+    run, drawn_path = tmp_path / "run", tmp_path / "drawn.npy"
+    cli("train", "--embeddings", path, "--out", run, "--config", config, "--epochs", "1",
+        "--batch-size", "256", "--seed", "5", "--sample", "700", "--sample-out", drawn_path)
+    drawn = np.load(drawn_path)
+    assert drawn.shape == (700, 768)
+
+    settings = dict(seed=5, epochs=1, batch_size=256, config=tiny)
+    from_file = rqvae.train(path, sample=700, **settings)
+    from_array = rqvae.train(sample_f16, sample=700, **settings)
+    whole = rqvae.train(drawn, **settings)
+    assert from_file.fingerprint == from_array.fingerprint == whole.fingerprint
+    assert rqvae.Model.load(run / "model.safetensors").fingerprint == whole.fingerprint
