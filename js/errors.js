@@ -8,8 +8,8 @@
  * ERR_NON_FINITE, ERR_OPTION (a bad option value, or a second wasm source), ERR_WEIGHTS,
  * ERR_NO_DECODER, ERR_TEXT_MODEL (a text model bundle that is not one, or not a supported model),
  * ERR_NPY, ERR_TOO_LARGE (more than one call into the wasm module may take, or
- * more than this JavaScript engine could allocate), ERR_ID_RANGE, ERR_IDS, ERR_TABLE,
- * ERR_MODEL_MISMATCH, ERR_FREED, ERR_NO_WEBGPU, ERR_WEBGPU, ERR_WORKER, ERR_FETCH (weights, the
+ * more than this JavaScript engine could allocate), ERR_ID_RANGE, ERR_IDS, ERR_TABLE, ERR_LABELS
+ * (a labels file or a name that is not usable), ERR_MODEL_MISMATCH, ERR_FREED, ERR_NO_WEBGPU, ERR_WEBGPU, ERR_WORKER, ERR_FETCH (weights, the
  * default model or the wasm could not be fetched or read, or what came was not wasm),
  * ERR_WASM_TRAP (the wasm module trapped, in this call or, for an IdTable, in an earlier one that
  * lost the table; the module is restarted), ERR_INTERNAL (anything else: a bug).
@@ -33,7 +33,7 @@ export function trapError(e, what) {
 }
 
 /** The codes above: the wasm module's errors carry one of them. */
-const CODES = new Set(['ERR_INPUT', 'ERR_DIMENSION', 'ERR_NON_FINITE', 'ERR_OPTION', 'ERR_WEIGHTS', 'ERR_NO_DECODER', 'ERR_TEXT_MODEL', 'ERR_NPY', 'ERR_TOO_LARGE', 'ERR_ID_RANGE', 'ERR_IDS', 'ERR_TABLE', 'ERR_MODEL_MISMATCH', 'ERR_FREED', 'ERR_NO_WEBGPU', 'ERR_WEBGPU', 'ERR_WORKER', 'ERR_FETCH', 'ERR_WASM_TRAP', 'ERR_INTERNAL']);
+const CODES = new Set(['ERR_INPUT', 'ERR_DIMENSION', 'ERR_NON_FINITE', 'ERR_OPTION', 'ERR_WEIGHTS', 'ERR_NO_DECODER', 'ERR_TEXT_MODEL', 'ERR_NPY', 'ERR_TOO_LARGE', 'ERR_ID_RANGE', 'ERR_IDS', 'ERR_TABLE', 'ERR_LABELS', 'ERR_MODEL_MISMATCH', 'ERR_FREED', 'ERR_NO_WEBGPU', 'ERR_WEBGPU', 'ERR_WORKER', 'ERR_FETCH', 'ERR_WASM_TRAP', 'ERR_INTERNAL']);
 
 /**
  * A JavaScript allocation that failed: a typed array or string too large for the engine

@@ -11,6 +11,7 @@
 
 import { WasmIdTable, f16ToF32 } from '../pkg/rqvae.js';
 import { combineAddReports } from './add-reports.js';
+import { labelArgs, namesMap, withNames } from './labels.js';
 import { assignInBatches } from './assign-batches.js';
 import { checkRows, toBytes, wasmEncoders } from './checks.js';
 import { RqvaeError, toError } from './errors.js';
@@ -238,6 +239,61 @@ export class IdTable {
   /** LC-Rec's index: `{"<item id>": ["<a_5>", …], …}`. */
   toLcRecJson() {
     return this.#use('IdTable.toLcRecJson', (table) => table.toLcRecJson());
+  }
+
+  /**
+   * A label for every prefix (level A, then (A, B), …, each level in code order), from the
+   * entries' titles: the terms most distinctive of the prefix against its siblings (class-based
+   * TF-IDF). An entry without a title (null, undefined or '') counts in `items` but not in the
+   * terms; a prefix with no titled entry gets an empty label.
+   * @param {(string|null|undefined)[]} titles one per entry, in table order (as `entries()`)
+   * @param {{ terms?: number, names?: Map<string, string> | Record<string, string> }} [options]
+   *   `terms` per label (default 2); `names`: an editor's names by prefix key (`readLabels`),
+   *   given back as each label's `name`
+   * @returns {{ prefix: number[], key: string, items: number, titled: number, terms: string[],
+   *   label: string, name: string | null }[]}
+   */
+  prefixLabels(titles, { terms = 2, names } = {}) {
+    const args = labelArgs(titles, terms, names);
+    return withNames(JSON.parse(this.#use('IdTable.prefixLabels', (table) => table.prefixLabelsJson(args.json, terms))), args.named);
+  }
+
+  /**
+   * An editor's names from a labels file (as `labelsFile` writes it), checked against this
+   * table: a Map of prefix key (`"51"`, `"51/3"`) → name. Throws ERR_MODEL_MISMATCH for a file
+   * made for another model's table (both fingerprints named), ERR_LABELS for a malformed one.
+   * @param {string} text
+   * @returns {Map<string, string>}
+   */
+  readLabels(text) {
+    if (typeof text !== 'string') throw new RqvaeError('ERR_INPUT', 'a labels file is JSON text (a string)');
+    const names = JSON.parse(this.#use('IdTable.readLabels', (table) => table.readLabelsJson(text)));
+    return new Map(Object.entries(names));
+  }
+
+  /**
+   * The labels file of this table for `names` (prefix key → name; names are trimmed, a blank
+   * one is refused: delete the key to show the automatic label again).
+   * @param {Map<string, string> | Record<string, string>} names
+   * @returns {string} JSON
+   */
+  labelsFile(names) {
+    const json = JSON.stringify(Object.fromEntries(namesMap(names)));
+    return this.#use('IdTable.labelsFile', (table) => table.labelsFileJson(json));
+  }
+
+  /**
+   * The positions (in table order) of the entries under `prefix`: codes from level A down, or
+   * a prefix key (`"51/3"`).
+   * @param {number[] | string} prefix
+   * @returns {Uint32Array}
+   */
+  selectPrefix(prefix) {
+    const codes = typeof prefix === 'string' ? prefix.split('/').map(Number) : prefix;
+    if (!Array.isArray(codes) || codes.length === 0 || !codes.every((c) => Number.isInteger(c) && c >= 0 && c <= 0xffffffff)) {
+      throw new RqvaeError('ERR_INPUT', `prefix must be one or more codes (an array of integers, or a key such as "51/3"), found ${JSON.stringify(prefix)}`);
+    }
+    return this.#use('IdTable.selectPrefix', (table) => table.prefixRows(Uint32Array.from(codes)));
   }
 
   /** Releases the table's wasm memory; later calls throw (ERR_FREED). */

@@ -70,6 +70,7 @@ export type RqvaeErrorCode =
   | 'ERR_ID_RANGE'
   | 'ERR_IDS'
   | 'ERR_TABLE'
+  | 'ERR_LABELS'
   | 'ERR_MODEL_MISMATCH'
   | 'ERR_FREED'
   | 'ERR_NO_WEBGPU'
@@ -283,6 +284,23 @@ export interface IdTableEntry {
   reassignedFrom: number | null;
 }
 
+/** One prefix's automatic label (`IdTable.prefixLabels`). */
+export interface PrefixLabel {
+  /** Its codes from level A down. */
+  prefix: number[];
+  /** The codes joined by "/": the key of labels files and of `names`. */
+  key: string;
+  /** Entries under the prefix, and of them those with a title. */
+  items: number;
+  titled: number;
+  /** The distinctive terms, the most distinctive first; empty without titles. */
+  terms: string[];
+  /** The terms joined by " · ". */
+  label: string;
+  /** The editor's name, if `names` gave one, else null. */
+  name: string | null;
+}
+
 export interface LevelUsage {
   used: number;
   dead: number;
@@ -394,6 +412,21 @@ export class IdTable {
   toJsonl(): string;
   toCsv(): string;
   toLcRecJson(): string;
+  /**
+   * A label for every prefix from the entries' titles (one per entry, in table order; null for
+   * none): the terms most distinctive of the prefix against its siblings. `names` (an editor's,
+   * from `readLabels`) come back as each label's `name`.
+   */
+  prefixLabels(
+    titles: (string | null | undefined)[],
+    options?: { terms?: number; names?: Map<string, string> | Record<string, string> },
+  ): PrefixLabel[];
+  /** An editor's names (prefix key → name) from a labels file made for this table. */
+  readLabels(text: string): Map<string, string>;
+  /** The labels file of this table for `names` (prefix key → name). */
+  labelsFile(names: Map<string, string> | Record<string, string>): string;
+  /** Positions, in table order, of the entries under a prefix (codes, or a key such as "51/3"). */
+  selectPrefix(prefix: number[] | string): Uint32Array;
   free(): void;
 }
 
@@ -567,3 +600,17 @@ export interface CodeUsage {
  * whole rows, ERR_ID_RANGE for a code outside the codebook.
  */
 export function codeUsage(ids: Uint16Array, options: { levels: number; codebookSize: number }): Promise<CodeUsage>;
+
+/**
+ * Labels for the prefixes of any codes (`levels` per item, row-major: an encode's IDs), from the
+ * items' titles, as `IdTable.prefixLabels` gives for a table's entries.
+ */
+export function prefixLabels(
+  codes: Uint16Array | Uint32Array | number[],
+  options: {
+    levels: number;
+    titles: (string | null | undefined)[];
+    terms?: number;
+    names?: Map<string, string> | Record<string, string>;
+  },
+): Promise<PrefixLabel[]>;

@@ -18,3 +18,4 @@ export { RqvaeError } from './errors.js';
 export { AUTO_WEBGPU_MIN_ROWS, webgpuAdapterKind, webgpuAvailable } from './adapter.js';
 export { encodeStream, readEmbeddings, readItems, readTitles } from './stream.js';
 export { codeUsage } from './code-usage.js';
+export { prefixLabels } from './labels.js';

@@ -6,12 +6,14 @@
 //! - [`quality`]: a table's quality report and the churn between two tables;
 //! - [`fingerprint`]: which weights made a table;
 //! - [`item_ids`]: a compact column of item ids;
+//! - [`labels`]: names for prefixes, from titles or an editor;
 //! - `parquet`: the table as Parquet (native builds with the `parquet` feature).
 
 pub mod assign;
 pub mod canonical;
 pub mod fingerprint;
 pub mod item_ids;
+pub mod labels;
 #[cfg(all(feature = "parquet", not(target_arch = "wasm32")))]
 pub mod parquet;
 pub mod quality;

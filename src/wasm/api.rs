@@ -10,6 +10,7 @@ use crate::embeddings::Embeddings;
 use crate::host::model::HostModel;
 use crate::ids::assign::{assign, AssignOptions};
 use crate::ids::canonical::{near_tie_rows, redecide};
+use crate::ids::labels::{prefix_key, prefix_labels, LabelOptions, LabelsFile};
 use crate::ids::quality::{churn, table_quality};
 use crate::ids::table::{IdTable, ItemId, Resolution};
 use crate::model::RqVae;
@@ -383,6 +384,116 @@ impl WasmIdTable {
     pub fn to_lcrec_json(&self) -> String {
         self.inner.to_lcrec_json()
     }
+
+    /// Labels for every prefix from the entries' titles (`titles_json`: a JSON array, one
+    /// string or null per entry in table order), `terms` terms each, as JSON:
+    /// `[{"prefix":[…],"key":"51/3","items":…,"titled":…,"terms":[…],"label":"…"}, …]`.
+    #[wasm_bindgen(js_name = prefixLabelsJson)]
+    pub fn prefix_labels_json(&self, titles_json: &str, terms: usize) -> Result<String, ApiError> {
+        let levels = self.inner.header().levels;
+        let mut codes = Vec::with_capacity(self.inner.len() * levels);
+        for e in self.inner.entries() {
+            codes.extend_from_slice(e.tuple());
+        }
+        labels_json(&codes, levels, titles_json, terms)
+    }
+
+    /// The positions of the entries whose codes start with `prefix`, in table order.
+    #[wasm_bindgen(js_name = prefixRows)]
+    pub fn prefix_rows(&self, prefix: &[u32]) -> Result<Vec<u32>, ApiError> {
+        let levels = self.inner.header().levels;
+        if prefix.is_empty() || prefix.len() > levels {
+            return Err(ApiError::new(
+                "ERR_INPUT",
+                format!("a prefix has 1 to {levels} codes, found {}", prefix.len()),
+            ));
+        }
+        Ok(self
+            .inner
+            .entries()
+            .enumerate()
+            .filter(|(_, e)| e.codes.starts_with(prefix))
+            .map(|(i, _)| i as u32)
+            .collect())
+    }
+
+    /// A labels file's names (a JSON object keyed by prefix key), after checking that the file
+    /// belongs to this table (its model's fingerprint) and that every key and name is usable.
+    #[wasm_bindgen(js_name = readLabelsJson)]
+    pub fn read_labels_json(&self, text: &str) -> Result<String, ApiError> {
+        let file = LabelsFile::from_json(text, &self.inner.header().model)?;
+        Ok(to_json(&file.names))
+    }
+
+    /// The labels file of this table for `names_json` (a JSON object: prefix key → name).
+    #[wasm_bindgen(js_name = labelsFileJson)]
+    pub fn labels_file_json(&self, names_json: &str) -> Result<String, ApiError> {
+        let header = self.inner.header();
+        let names = serde_json::from_str(names_json).map_err(|e| {
+            ApiError::new(
+                "ERR_LABELS",
+                format!("names: not an object of prefix keys to names: {e}"),
+            )
+        })?;
+        let file = LabelsFile::with_names(&header.model, header.levels, names)?;
+        Ok(file.to_json())
+    }
+}
+
+/// Labels for every prefix of `codes` (row-major, `levels` per item; a table's tuples or an
+/// encode's codes), from `titles_json` (a JSON array, one string or null per item), as JSON:
+/// `[{"prefix":[…],"key":"51/3","items":…,"titled":…,"terms":[…],"label":"…"}, …]`.
+#[wasm_bindgen(js_name = labelsJson)]
+pub fn labels_json(
+    codes: &[u32],
+    levels: usize,
+    titles_json: &str,
+    terms: usize,
+) -> Result<String, ApiError> {
+    if levels == 0 || !codes.len().is_multiple_of(levels) {
+        return Err(ApiError::new(
+            "ERR_INPUT",
+            format!(
+                "{} codes are not whole items of {levels} levels",
+                codes.len()
+            ),
+        ));
+    }
+    let items = codes.len() / levels;
+    let titles: Vec<Option<String>> = serde_json::from_str(titles_json).map_err(|e| {
+        ApiError::new(
+            "ERR_INPUT",
+            format!("titles: not an array of strings or nulls: {e}"),
+        )
+    })?;
+    if titles.len() != items {
+        return Err(ApiError::new(
+            "ERR_INPUT",
+            format!(
+                "{} titles for {items} items: give one title (or null) per item, in their order",
+                titles.len()
+            ),
+        ));
+    }
+    if terms == 0 {
+        return Err(ApiError::new("ERR_OPTION", "terms must be at least 1"));
+    }
+    let titles: Vec<Option<&str>> = titles.iter().map(Option::as_deref).collect();
+    let labels = prefix_labels(codes, levels, &titles, LabelOptions { terms });
+    let out: Vec<serde_json::Value> = labels
+        .iter()
+        .map(|l| {
+            serde_json::json!({
+                "prefix": l.prefix,
+                "key": prefix_key(&l.prefix),
+                "items": l.items,
+                "titled": l.titled,
+                "terms": l.terms,
+                "label": l.label,
+            })
+        })
+        .collect();
+    Ok(to_json(&out))
 }
 
 /// A JSON array of ids, each checked like an items file's.

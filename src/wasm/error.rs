@@ -3,6 +3,7 @@
 //! package wraps it in its `RqvaeError` class; programs branch on the code, never the message.
 
 use crate::embeddings::EmbeddingsError;
+use crate::ids::labels::LabelsError;
 use crate::ids::table::TableError;
 use crate::npy::NpyError;
 use crate::weights::WeightsError;
@@ -76,6 +77,16 @@ impl From<TableError> for ApiError {
             TableError::Dim { .. } => "ERR_DIMENSION",
             TableError::ResolutionMismatch { .. } => "ERR_OPTION",
             _ => "ERR_TABLE",
+        };
+        Self::new(code, e)
+    }
+}
+
+impl From<LabelsError> for ApiError {
+    fn from(e: LabelsError) -> Self {
+        let code = match e {
+            LabelsError::Fingerprint { .. } => "ERR_MODEL_MISMATCH",
+            _ => "ERR_LABELS",
         };
         Self::new(code, e)
     }

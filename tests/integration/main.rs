@@ -12,6 +12,7 @@ mod fuzz;
 mod host_model;
 mod id_table;
 mod kmeans;
+mod labels;
 mod metrics;
 mod npy;
 mod parquet_embeddings;

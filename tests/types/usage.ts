@@ -7,13 +7,13 @@
 
 import {
   AUTO_WEBGPU_MIN_ROWS, CpuWorkerError, Encoder, IdTable, RqvaeError, SentenceEncoder, codeUsage,
-  defaultModelUrl, defaultTextModelUrl, encodeStream, initTextWasm, initWasm, miniLmModelUrl,
+  defaultModelUrl, defaultTextModelUrl, encodeStream, initTextWasm, initWasm, miniLmModelUrl, prefixLabels,
   readEmbeddings, readItems, readNpy, readTitles, wasmVariant, webgpuAdapterKind, webgpuAvailable,
 } from 'rqvae';
 import type {
   AddOptions, AssetSource, AssignReport, BackendChoice, ByteSourceInput, Churn, CodeUsage,
   EmbedOptions, EmbeddingsBatch, EmbeddingsFormat, EncodeOptions, EncodedBatch, IdTableEntry,
-  IdTableHeader, ItemId, LevelUsage, LoadOptions, NpyHeader, ReadOptions, RqVaeConfig,
+  IdTableHeader, ItemId, LevelUsage, LoadOptions, NpyHeader, PrefixLabel, ReadOptions, RqVaeConfig,
   RqvaeErrorCode, StreamProgress, TableQuality, TextModelConfig,
 } from 'rqvae';
 
@@ -123,8 +123,15 @@ export async function tables(encoder: Encoder, rows: Float32Array, saved: Uint8A
   const churn: Churn = loaded.churn(table);
   const drift: number[] = [churn.common, churn.changed, churn.churn, churn.onlyPrevious, churn.onlyCurrent];
   const files: string[] = [loaded.toJsonl(), loaded.toCsv(), loaded.toLcRecJson(), String(loaded.size)];
+  const names: Map<string, string> = loaded.readLabels(loaded.labelsFile({ '51': 'Castlevania' }));
+  const labels: PrefixLabel[] = loaded.prefixLabels(['Castlevania: Aria of Sorrow', null], { terms: 3, names });
+  const label: [number[], string, number, number, string[], string, string | null] | undefined = labels[0] && [
+    labels[0].prefix, labels[0].key, labels[0].items, labels[0].titled, labels[0].terms, labels[0].label, labels[0].name,
+  ];
+  const under: Uint32Array = loaded.selectPrefix('51/3');
+  const fromCodes: PrefixLabel[] = await prefixLabels(new Uint16Array(6), { levels: 3, titles: ['a b', null], names: { '0': 'Zero' } });
   for (const t of [table, empty, fresh, loaded, fromBytes, fromBuffer]) t.free();
-  void [assigned, counts, changed, cost, added, described, moved, line, shares, drift, files];
+  void [assigned, counts, changed, cost, added, described, moved, line, shares, drift, files, label, under, fromCodes, loaded.selectPrefix([51])];
 
   // @ts-expect-error: a table's header is read-only
   loaded.header = header;
@@ -136,6 +143,8 @@ export async function tables(encoder: Encoder, rows: Float32Array, saved: Uint8A
   await IdTable.create(encoder, { reassign: 'yes' });
   // @ts-expect-error: churn compares two tables
   loaded.churn(header);
+  // @ts-expect-error: titles are strings (or null)
+  loaded.prefixLabels([1, 2]);
 }
 
 /** Files of any size, batch by batch. */
