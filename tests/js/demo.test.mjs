@@ -257,6 +257,10 @@ test('drilling into a prefix lists its items (mouse and keyboard)', async () => 
   await a.click();
   await page.waitForFunction((k) => document.querySelector('#details-h')?.textContent === `Prefix <a_${k}>`, key);
   assert.equal(Number(await page.getAttribute('#details-count', 'data-count')), count);
+  // Named from its titles, in the details and in the chart's names of every level-A box.
+  assert.match(await page.textContent('#details-label'), /^\p{L}|^\p{N}/u);
+  const names = await page.$$eval('#icicle g.node[data-depth="1"]', (gs) => gs.map((g) => g.getAttribute('aria-label')));
+  assert.ok(names.length > 0 && names.every((n) => /^<a_\d+> “[^”]+”: /.test(n)), `every level-A box is named: ${names.slice(0, 3)}`);
   const tokens = await page.$$eval('#details ul.items li .tok', (els) => els.map((e) => e.textContent));
   assert.equal(tokens.length, Math.min(count, 200));
   assert.ok(tokens.every((t) => t.startsWith(`<a_${key}>`)), 'every listed item carries the prefix');

@@ -33,6 +33,10 @@ let picked = null; // { row, leaf } chosen in the search or an ID table list
 export function showExplore(res) {
   result = res;
   ({ root, nodesByKey } = buildTree(res.tree));
+  for (const { key, label } of res.labels) {
+    const node = nodesByKey.get(key);
+    if (node && label) node.label = label;
+  }
   zoom = root;
   selected = root;
   active = root;
@@ -223,6 +227,7 @@ function renderDetails() {
   const share = pct < 0.1 ? '< 0.1' : pct.toFixed(1);
   const parts = [
     el('h3', { id: 'details-h' }, heading),
+    node.label ? el('p', { id: 'details-label', class: 'prefix-label', title: 'Terms of its titles that set it apart from its sibling prefixes' }, node.label) : null,
     el('p', { id: 'details-count', dataset: { count: node.value } },
       `${count(node.value, 'item')} (${share} % of ${fmt(root.value)})`),
   ];
@@ -236,7 +241,7 @@ function renderDetails() {
     parts.push(el('h4', {}, `${fmt(kids.length)} child prefix${kids.length === 1 ? '' : 'es'}`));
     parts.push(el('ul', { class: 'kids', 'aria-label': `Child prefixes of ${heading}` }, kids.map((k) => el('li', {},
       el('button', { type: 'button', class: 'link', onclick: () => selectNode(k, { zoomTo: 'self', focus: false }) },
-        `<${LETTERS[k.depth - 1]}_${k.data.code}>`), ` ${fmt(k.value)}`))));
+        `<${LETTERS[k.depth - 1]}_${k.data.code}>`), k.label ? el('span', { class: 'muted' }, ` “${k.label}”`) : null, ` ${fmt(k.value)}`))));
   }
   const hitRow = picked?.row ?? null;
   const rows = rowsOf(node, ITEM_LIST_LIMIT, hitRow);

@@ -17,12 +17,14 @@ function colour(node) {
 
 function nodeName(node) {
   if (node.depth === 0) return `All items: ${fmt(node.value)}`;
-  return `${prefixToken(node.codes)}: ${fmt(node.value)} item${node.value === 1 ? '' : 's'}`;
+  const named = node.label ? ` “${node.label}”` : '';
+  return `${prefixToken(node.codes)}${named}: ${fmt(node.value)} item${node.value === 1 ? '' : 's'}`;
 }
 
 function shortLabel(node) {
   if (node.depth === 0) return `All ${fmt(node.value)}`;
-  return `${LETTERS[node.depth - 1].toUpperCase()} ${node.data.code} · ${fmt(node.value)}`;
+  const named = node.label ? ` “${node.label}”` : '';
+  return `${LETTERS[node.depth - 1].toUpperCase()} ${node.data.code} · ${fmt(node.value)}${named}`;
 }
 
 /**

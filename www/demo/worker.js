@@ -8,7 +8,8 @@
 
 import { TableJob, checkTableModel, readTable } from './id-table-job.js';
 import {
-  Encoder, codeUsage, encodeStream, initWasm, readItems, webgpuAdapterKind, webgpuAvailable,
+  Encoder, codeUsage, encodeStream, initWasm, prefixLabels, readItems, webgpuAdapterKind,
+  webgpuAvailable,
 } from './js/index.js';
 import { InputError, formatBytes, kindOf } from './inputs.js';
 import { collisionGroups } from './stats.js';
@@ -281,6 +282,9 @@ async function postResult(job, run, extra = {}) {
   const { table, transfer } = tableJob.finish(allIds);
   const usage = await codeUsage(nearest, { levels, codebookSize: config.codebook_size });
   const tree = layoutTree(nearest, rows, levels);
+  // Named as the chart groups them: by the nearest codes (items without a title add no terms).
+  const labels = (await prefixLabels(nearest, { levels, titles: allTitles }))
+    .map(({ key, label }) => ({ key, label }));
   // The session keeps its own copy: the result's arrays move to the page.
   const ids = nearest.slice();
   post({
@@ -306,6 +310,7 @@ async function postResult(job, run, extra = {}) {
       levelStats: usage.levels.map((l, level) => ({ level, ...l })),
       tuples: { ...collisionGroups(nearest, rows, levels), unique: usage.unique, uniqueFraction: usage.unique / rows },
       tree,
+      labels,
       table,
       text: run.text ?? null,
       ...extra,
