@@ -289,6 +289,57 @@ test('drilling into a prefix lists its items (mouse and keyboard)', async () => 
   await shot('04-keyboard');
 });
 
+test('a prefix named in the details keeps its name through the names file and a new run; another model\'s table refuses the file', async () => {
+  await page.click('#crumbs button.crumb >> nth=0');
+  const a = page.locator('#icicle g.node[data-depth="1"]').first();
+  const key = await a.getAttribute('data-key');
+  await a.click();
+  await page.waitForFunction((k) => document.querySelector('#details-h')?.textContent === `Prefix <a_${k}>`, key);
+  const fromTitles = await page.textContent('#details-label');
+  const labelOf = (k) => page.getAttribute(`#icicle g.node[data-key="${k}"]`, 'aria-label');
+  const named = (k, name) => page.waitForFunction(([k, name]) => document.querySelector(`#icicle g.node[data-key="${k}"]`)?.getAttribute('aria-label').includes(`“${name}”`), [k, name]);
+
+  // Renamed from the keyboard: the box, its screen-reader name and the details say so.
+  await page.fill('#rename-input', '  My shelf ');
+  await page.press('#rename-input', 'Enter');
+  await named(key, 'My shelf');
+  assert.equal(await page.textContent('#details-label'), 'My shelf');
+  assert.ok((await page.textContent('#details')).includes(`From its titles: ${fromTitles}`));
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'rename-input', 'the focus stays in the name field');
+  await shot('05a-named');
+
+  const { name, text } = await downloadText('#names-save');
+  assert.match(name, /-id-table-prefix-names\.json$/);
+  const file = JSON.parse(text);
+  assert.deepEqual([file.format, file.version, file.levels, file.names], ['rqvae-labels', 1, 3, { [key]: 'My shelf' }]);
+
+  // A new run starts without names; loading the file gives the name back.
+  await page.click('#sample');
+  await page.waitForFunction(() => document.body.dataset.busy);
+  await waitRows(SAMPLE_ROWS);
+  assert.ok((await labelOf(key)).startsWith(`<a_${key}> “${fromTitles}”: `), 'a new run shows the names from the titles');
+  const saved = join(tmp, 'names.json');
+  writeFileSync(saved, text);
+  await page.setInputFiles('#names-load', saved);
+  await named(key, 'My shelf');
+  assert.match(await page.textContent('#names-status'), /Loaded 1 prefix name from names\.json/);
+
+  // A blank name gives back the name from the titles.
+  await a.click();
+  await page.fill('#rename-input', ' ');
+  await page.press('#rename-input', 'Enter');
+  await named(key, fromTitles);
+
+  // A names file made for another model's table is refused, naming the file and both models.
+  const other = join(tmp, 'other-names.json');
+  writeFileSync(other, text.replace(file.model, 'another-model'));
+  await page.setInputFiles('#names-load', other);
+  const message = await errorText();
+  assert.match(message, /^other-names\.json: the labels were made for the table of model another-model, but this table's model is /);
+  await dismissError();
+  assert.ok((await labelOf(key)).includes(`“${fromTitles}”`), 'the names shown are unchanged');
+});
+
 test('search highlights an item, its path and its prefix-mates', async () => {
   await page.fill('#search', 'zelda');
   await page.waitForSelector('#search-results:not([hidden]) button');

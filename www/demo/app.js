@@ -4,8 +4,10 @@
 // prefix details and search), export.js (downloads). This thread only renders.
 
 import { hideError, showError } from './alerts.js';
-import { pickItem, renderChart, selectPrefix, showExplore } from './explore.js';
-import { setExports } from './export.js';
+import {
+  initNames, onNames, pickItem, renderChart, selectPrefix, showExplore,
+} from './explore.js';
+import { download, setExports, tableBase } from './export.js';
 import {
   filesRun, hasEmbeddings, initFileSelection, modelChecked, modelRefused, modelUnavailable, sampleRun, setDefaultModel,
 } from './file-selection.js';
@@ -90,6 +92,13 @@ function onWorkerMessage(msg) {
     case 'probe':
     case 'probe-error':
       onProbe(msg);
+      break;
+    case 'names':
+    case 'names-file':
+      onNames(msg, { download, baseName: tableBase() });
+      break;
+    case 'names-error':
+      showError(msg.message);
       break;
     case 'error':
       if (msg.job !== runningJob) return;
@@ -176,6 +185,10 @@ initFileSelection({
     return job;
   },
   onChange: updateRunButton,
+});
+initNames((message) => {
+  hideError();
+  worker.postMessage({ ...message, job: ++jobCounter });
 });
 initNewItem((message) => {
   const job = ++jobCounter;

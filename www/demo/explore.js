@@ -13,6 +13,9 @@ const ITEM_LIST_LIMIT = 200;
 
 const $ = (id) => document.getElementById(id);
 const ui = {
+  namesSave: $('names-save'),
+  namesLoad: $('names-load'),
+  namesStatus: $('names-status'),
   search: $('search'),
   searchResults: $('search-results'),
   searchStatus: $('search-status'),
@@ -28,6 +31,13 @@ let zoom = null; // the node the chart is zoomed to
 let selected = null; // the node listed in the details panel
 let active = null; // the node that holds the chart's tab stop
 let picked = null; // { row, leaf } chosen in the search or an ID table list
+let names = new Map(); // the editor's prefix names: prefix key ("51", "51/3") → name
+let sendNames = null; // posts a names request to the worker (see initNames)
+
+/** A prefix's name as shown: the editor's, else the one from its titles (or none). */
+function applyNames() {
+  for (const node of nodesByKey.values()) node.name = names.get(node.key) ?? null;
+}
 
 /** Shows a new run: the whole hierarchy, its root selected, the search cleared. */
 export function showExplore(res) {
@@ -37,6 +47,12 @@ export function showExplore(res) {
     const node = nodesByKey.get(key);
     if (node && label) node.label = label;
   }
+  // An item added to the table keeps the editor's names; a new run starts without.
+  if (!res.added) names = new Map();
+  applyNames();
+  ui.namesSave.disabled = false;
+  ui.namesLoad.disabled = false;
+  ui.namesStatus.textContent = '';
   zoom = root;
   selected = root;
   active = root;
@@ -219,6 +235,64 @@ function pickedNote(row) {
   return parts;
 }
 
+function shownName(node) {
+  return node.name ?? node.label ?? null;
+}
+
+/** The details' form that names a prefix (a blank name gives back the one from its titles). */
+function renameForm(node) {
+  const input = el('input', {
+    id: 'rename-input', type: 'text', value: node.name ?? '', maxlength: 200,
+    placeholder: node.label ?? 'a name for this prefix', 'aria-describedby': 'rename-help',
+  });
+  return el('form', {
+    class: 'rename',
+    onsubmit: (e) => {
+      e.preventDefault();
+      const name = input.value.trim();
+      if (name) names.set(node.key, name);
+      else names.delete(node.key);
+      node.name = name || null;
+      ui.namesStatus.textContent = name
+        ? `${prefixToken(node.codes)} is now named “${name}”. Download the prefix names to keep them.`
+        : `${prefixToken(node.codes)} shows the name from its titles again.`;
+      renderChart();
+      renderDetails();
+      $('rename-input')?.focus();
+    },
+  },
+  el('label', { for: 'rename-input' }, 'Name'), ' ', input, ' ',
+  el('button', { type: 'submit' }, 'Save name'),
+  el('p', { id: 'rename-help', class: 'note' }, 'Leave it blank to show the name from its titles.'));
+}
+
+/** Wires the prefix-name downloads and uploads; `send` posts a request to the worker. */
+export function initNames(send) {
+  sendNames = send;
+  ui.namesSave.addEventListener('click', () => {
+    sendNames({ type: 'names', op: 'save', names: Object.fromEntries(names) });
+  });
+  ui.namesLoad.addEventListener('change', () => {
+    const file = ui.namesLoad.files?.[0];
+    if (file) sendNames({ type: 'names', op: 'load', file });
+    ui.namesLoad.value = '';
+  });
+}
+
+/** The worker's answer to a names request: the file to download, or the names read. */
+export function onNames(msg, { download, baseName }) {
+  if (msg.type === 'names-file') {
+    download(msg.text, `${baseName}-prefix-names.json`, 'application/json');
+    ui.namesStatus.textContent = `Downloaded ${count(names.size, 'prefix name')}.`;
+    return;
+  }
+  names = new Map(msg.names);
+  applyNames();
+  renderChart();
+  renderDetails();
+  ui.namesStatus.textContent = `Loaded ${count(names.size, 'prefix name')} from ${msg.file}.`;
+}
+
 function renderDetails() {
   if (!selected) return;
   const node = selected;
@@ -227,7 +301,9 @@ function renderDetails() {
   const share = pct < 0.1 ? '< 0.1' : pct.toFixed(1);
   const parts = [
     el('h3', { id: 'details-h' }, heading),
-    node.label ? el('p', { id: 'details-label', class: 'prefix-label', title: 'Terms of its titles that set it apart from its sibling prefixes' }, node.label) : null,
+    shownName(node) ? el('p', { id: 'details-label', class: 'prefix-label' }, shownName(node)) : null,
+    node.name && node.label ? el('p', { class: 'muted small' }, `From its titles: ${node.label}`) : null,
+    node.depth > 0 ? renameForm(node) : null,
     el('p', { id: 'details-count', dataset: { count: node.value } },
       `${count(node.value, 'item')} (${share} % of ${fmt(root.value)})`),
   ];
@@ -241,7 +317,7 @@ function renderDetails() {
     parts.push(el('h4', {}, `${fmt(kids.length)} child prefix${kids.length === 1 ? '' : 'es'}`));
     parts.push(el('ul', { class: 'kids', 'aria-label': `Child prefixes of ${heading}` }, kids.map((k) => el('li', {},
       el('button', { type: 'button', class: 'link', onclick: () => selectNode(k, { zoomTo: 'self', focus: false }) },
-        `<${LETTERS[k.depth - 1]}_${k.data.code}>`), k.label ? el('span', { class: 'muted' }, ` “${k.label}”`) : null, ` ${fmt(k.value)}`))));
+        `<${LETTERS[k.depth - 1]}_${k.data.code}>`), shownName(k) ? el('span', { class: 'muted' }, ` “${shownName(k)}”`) : null, ` ${fmt(k.value)}`))));
   }
   const hitRow = picked?.row ?? null;
   const rows = rowsOf(node, ITEM_LIST_LIMIT, hitRow);

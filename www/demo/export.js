@@ -16,7 +16,7 @@ const buttons = {
 
 let result = null;
 
-function download(text, name, type) {
+export function download(text, name, type) {
   const url = URL.createObjectURL(new Blob([text], { type }));
   const a = el('a', { href: url, download: name });
   document.body.append(a);
@@ -25,12 +25,12 @@ function download(text, name, type) {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-function baseName(name) {
+export function baseName(name) {
   return name.replace(/(\.f(16|32))?\.(npy|jsonl|ndjson|csv)$/i, '') || 'items';
 }
 
 /** The table's file name: the loaded table's name marked as updated, else one after the input. */
-function tableBase() {
+export function tableBase() {
   const loaded = result.table.loaded;
   return loaded ? `${baseName(loaded.name)}-updated` : `${baseName(result.name)}-id-table`;
 }

@@ -17,13 +17,15 @@ function colour(node) {
 
 function nodeName(node) {
   if (node.depth === 0) return `All items: ${fmt(node.value)}`;
-  const named = node.label ? ` “${node.label}”` : '';
+  const shown = node.name ?? node.label;
+  const named = shown ? ` “${shown}”` : '';
   return `${prefixToken(node.codes)}${named}: ${fmt(node.value)} item${node.value === 1 ? '' : 's'}`;
 }
 
 function shortLabel(node) {
   if (node.depth === 0) return `All ${fmt(node.value)}`;
-  const named = node.label ? ` “${node.label}”` : '';
+  const shown = node.name ?? node.label;
+  const named = shown ? ` “${shown}”` : '';
   return `${LETTERS[node.depth - 1].toUpperCase()} ${node.data.code} · ${fmt(node.value)}${named}`;
 }
 

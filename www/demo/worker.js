@@ -8,7 +8,7 @@
 
 import { TableJob, checkTableModel, readTable } from './id-table-job.js';
 import {
-  Encoder, codeUsage, encodeStream, initWasm, prefixLabels, readItems, webgpuAdapterKind,
+  Encoder, IdTable, codeUsage, encodeStream, initWasm, prefixLabels, readItems, webgpuAdapterKind,
   webgpuAvailable,
 } from './js/index.js';
 import { InputError, formatBytes, kindOf } from './inputs.js';
@@ -32,6 +32,7 @@ let cached = null; // { key, encoder, name }
 let defaultBytes = null; // Promise of the default model's bytes, fetched once
 let running = null; // AbortController of the job in progress
 let session = null; // the last titles run's TextSession, for the "new item" box
+let lastTable = null; // the last result's ID table as JSON Lines: prefix names belong to it
 let lastRun = null; // what that run's result was built from, to rebuild it after an add
 
 const fmt = (n) => n.toLocaleString('en-US');
@@ -280,6 +281,7 @@ async function postResult(job, run, extra = {}) {
   const config = encoder.config;
   const { levels } = config;
   const { table, transfer } = tableJob.finish(allIds);
+  lastTable = table.exports.jsonl;
   const usage = await codeUsage(nearest, { levels, codebookSize: config.codebook_size });
   const tree = layoutTree(nearest, rows, levels);
   // Named as the chart groups them: by the nearest codes (items without a title add no terms).
@@ -419,11 +421,39 @@ async function checkModel({ job, model }) {
   }
 }
 
+/**
+ * Prefix names and the last result's table: `save` makes the labels file of `names`, `load`
+ * reads one (refused, by name, when made for another model's table).
+ */
+async function namesRequest({ job, op, names, file }) {
+  let table;
+  try {
+    if (!lastTable) throw new Error('names belong to an ID table: assign IDs first');
+    table = await IdTable.load(lastTable);
+    if (op === 'save') {
+      post({ type: 'names-file', job, text: table.labelsFile(names) });
+    } else {
+      let read;
+      try {
+        read = table.readLabels(await file.text());
+      } catch (e) {
+        throw new InputError(file.name, e.message);
+      }
+      post({ type: 'names', job, names: [...read], file: file.name });
+    }
+  } catch (e) {
+    post({ type: 'names-error', job, message: `${e.message ?? e}` });
+  } finally {
+    table?.free();
+  }
+}
+
 self.onmessage = ({ data }) => {
   if (data.type === 'run') run(data);
   else if (data.type === 'probe') probeItem(data);
   else if (data.type === 'add-item') addItem(data);
   else if (data.type === 'check-model') checkModel(data);
+  else if (data.type === 'names') namesRequest(data);
   else if (data.type === 'cancel') running?.abort();
 };
 
