@@ -308,6 +308,15 @@ test('a prefix named in the details keeps its name through the names file and a 
   assert.equal(await page.evaluate(() => document.activeElement?.id), 'rename-input', 'the focus stays in the name field');
   await shot('05a-named');
 
+  // The prefix's items, exported with their prefixes' names.
+  const selection = await downloadText('#export-prefix-csv');
+  assert.match(selection.name, new RegExp(`-a${key}\\.csv$`));
+  const table = csvRows(selection.text);
+  assert.deepEqual(table[0], ['id', 'title', 'A', 'B', 'C', 'token', 'semantic_id', 'name_A', 'name_AB', 'name_ABC']);
+  const count = Number(await a.getAttribute('data-count'));
+  assert.equal(table.length - 1, count);
+  assert.ok(table.slice(1).every((r) => r[2] === key && r[7] === 'My shelf'), 'every row is under the prefix and carries its name');
+
   const { name, text } = await downloadText('#names-save');
   assert.match(name, /-id-table-prefix-names\.json$/);
   const file = JSON.parse(text);

@@ -7,7 +7,7 @@ import { hideError, showError } from './alerts.js';
 import {
   initNames, onNames, pickItem, renderChart, selectPrefix, showExplore,
 } from './explore.js';
-import { download, setExports, tableBase } from './export.js';
+import { setExports } from './export.js';
 import {
   filesRun, hasEmbeddings, initFileSelection, modelChecked, modelRefused, modelUnavailable, sampleRun, setDefaultModel,
 } from './file-selection.js';
@@ -95,7 +95,7 @@ function onWorkerMessage(msg) {
       break;
     case 'names':
     case 'names-file':
-      onNames(msg, { download, baseName: tableBase() });
+      onNames(msg);
       break;
     case 'names-error':
       showError(msg.message);

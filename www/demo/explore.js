@@ -3,11 +3,12 @@
 // the page hands it each new result.
 
 import { el } from './elements.js';
+import { baseName, download, tableBase } from './export.js';
 import { count, fmt } from './format.js';
 import { drawIcicle } from './icicle.js';
 import { fullToken, itemLabel, itemList, movedFrom, nearestToken } from './item-rows.js';
 import { ancestors, buildTree } from './prefix-tree.js';
-import { LETTERS, prefixToken } from './stats.js';
+import { LETTERS, prefixToken, toCsv, toJsonl } from './stats.js';
 
 const ITEM_LIST_LIMIT = 200;
 
@@ -266,6 +267,26 @@ function renameForm(node) {
   el('p', { id: 'rename-help', class: 'note' }, 'Leave it blank to show the name from its titles.'));
 }
 
+/** The name shown for the prefix of `codes` (null if it has none). */
+function prefixName(codes) {
+  const node = nodesByKey.get(codes.join('/'));
+  return node ? shownName(node) : null;
+}
+
+/** Downloads of the items under `node`, with the names of their prefixes. */
+function selectionExports(node) {
+  const file = `${baseName(result.name)}-${node.codes.map((c, i) => `${LETTERS[i]}${c}`).join('-')}`;
+  const save = (format) => () => {
+    const only = rowsOf(node);
+    if (format === 'csv') download(toCsv(result, { only, names: prefixName }), `${file}.csv`, 'text/csv');
+    else download(toJsonl(result, { only, names: prefixName }), `${file}.jsonl`, 'application/x-ndjson');
+  };
+  return el('p', { class: 'selection-exports' },
+    `Export these ${count(node.value, 'item')} with their prefixes' names: `,
+    el('button', { type: 'button', id: 'export-prefix-csv', onclick: save('csv') }, 'CSV'), ' ',
+    el('button', { type: 'button', id: 'export-prefix-jsonl', onclick: save('jsonl') }, 'JSONL'));
+}
+
 /** Wires the prefix-name downloads and uploads; `send` posts a request to the worker. */
 export function initNames(send) {
   sendNames = send;
@@ -280,9 +301,9 @@ export function initNames(send) {
 }
 
 /** The worker's answer to a names request: the file to download, or the names read. */
-export function onNames(msg, { download, baseName }) {
+export function onNames(msg) {
   if (msg.type === 'names-file') {
-    download(msg.text, `${baseName}-prefix-names.json`, 'application/json');
+    download(msg.text, `${tableBase()}-prefix-names.json`, 'application/json');
     ui.namesStatus.textContent = `Downloaded ${count(names.size, 'prefix name')}.`;
     return;
   }
@@ -319,6 +340,7 @@ function renderDetails() {
       el('button', { type: 'button', class: 'link', onclick: () => selectNode(k, { zoomTo: 'self', focus: false }) },
         `<${LETTERS[k.depth - 1]}_${k.data.code}>`), shownName(k) ? el('span', { class: 'muted' }, ` “${shownName(k)}”`) : null, ` ${fmt(k.value)}`))));
   }
+  if (node.depth > 0) parts.push(selectionExports(node));
   const hitRow = picked?.row ?? null;
   const rows = rowsOf(node, ITEM_LIST_LIMIT, hitRow);
   let title = 'Item';

@@ -88,31 +88,46 @@ function csvTextField(value) {
 
 /**
  * CSV text: header id,title,A,B,C,token,semantic_id then one line per item. Titles that would
- * start a formula get a leading ' (csvTextField).
+ * start a formula get a leading ' (csvTextField). `only`: these rows, in this order; `names`
+ * (codes of a prefix → its name or null) adds the columns name_A, name_AB, name_ABC.
  */
-export function toCsv(result) {
+export function toCsv(result, { only, names } = {}) {
   const { ids, levels, itemIds, titles, rows, table } = result;
   const letters = LETTERS.slice(0, levels).toUpperCase().split('');
-  const lines = [['id', 'title', ...letters, 'token', 'semantic_id'].join(',')];
-  for (let i = 0; i < rows; i++) {
+  const nameColumns = names ? letters.map((_, l) => `name_${letters.slice(0, l + 1).join('')}`) : [];
+  const lines = [['id', 'title', ...letters, 'token', 'semantic_id', ...nameColumns].join(',')];
+  for (const i of only ?? rowRange(rows)) {
     const codes = Array.from(ids.subarray(i * levels, (i + 1) * levels));
-    lines.push([csvField(itemIds[i]), csvTextField(titles[i]), ...codes, tokenOf(ids, i, levels), tokenOf(table.ids, i, levels + 1)].join(','));
+    const named = names ? codes.map((_, l) => csvTextField(names(codes.slice(0, l + 1)) ?? '')) : [];
+    lines.push([csvField(itemIds[i]), csvTextField(titles[i]), ...codes, tokenOf(ids, i, levels), tokenOf(table.ids, i, levels + 1), ...named].join(','));
   }
   return `${lines.join('\n')}\n`;
 }
 
-/** JSON Lines text: {"id","title","A","B","C","token","semantic_id"} per item. */
-export function toJsonl(result) {
+/** Every row index, in order. */
+function* rowRange(rows) {
+  for (let i = 0; i < rows; i++) yield i;
+}
+
+/** JSON Lines text: {"id","title","A","B","C","token","semantic_id"} per item (`only` and
+ * `names` as in toCsv: names add "name_A", "name_AB", "name_ABC"). */
+export function toJsonl(result, { only, names } = {}) {
   const { ids, levels, itemIds, titles, rows, table } = result;
   const letters = LETTERS.slice(0, levels).toUpperCase().split('');
   const lines = [];
-  for (let i = 0; i < rows; i++) {
+  for (const i of only ?? rowRange(rows)) {
     const obj = { id: itemIds[i], title: titles[i] };
     letters.forEach((letter, l) => {
       obj[letter] = ids[i * levels + l];
     });
     obj.token = tokenOf(ids, i, levels);
     obj.semantic_id = tokenOf(table.ids, i, levels + 1);
+    if (names) {
+      const codes = Array.from(ids.subarray(i * levels, (i + 1) * levels));
+      letters.forEach((_, l) => {
+        obj[`name_${letters.slice(0, l + 1).join('')}`] = names(codes.slice(0, l + 1)) ?? null;
+      });
+    }
     lines.push(JSON.stringify(obj));
   }
   return `${lines.join('\n')}\n`;
