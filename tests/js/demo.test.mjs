@@ -361,6 +361,11 @@ test('search highlights an item, its path and its prefix-mates', async () => {
   assert.deepEqual(onPath, ['1', '2', '3'], 'A, AB and ABC of the item are outlined');
   assert.match(await page.textContent('#details li.hit'), /zelda/i);
   assert.match(await page.textContent('#details'), /Also under <a_\d+><b_\d+>/);
+  // Words in any order: every listed title holds all of them.
+  await page.fill('#search', 'wind zelda');
+  await page.waitForSelector('#search-results:not([hidden]) button');
+  const listed = await page.$$eval('#search-results button', (bs) => bs.map((b) => b.textContent.toLowerCase()));
+  assert.ok(listed.length > 0 && listed.every((t) => t.includes('zelda') && t.includes('wind')), JSON.stringify(listed));
   // Search by id.
   await page.fill('#search', '42');
   await page.press('#search', 'Enter');

@@ -372,11 +372,16 @@ function runSearch() {
     searchMatches = [];
     return;
   }
+  // An id matches whole; a title matches when it holds every word of the query, in any order.
+  const words = q.split(/\s+/);
   const exact = [];
   const matches = [];
   for (let i = 0; i < result.rows && matches.length < 50; i++) {
     if (String(result.itemIds[i]).toLowerCase() === q) exact.push(i);
-    else if (result.titles[i].toLowerCase().includes(q)) matches.push(i);
+    else {
+      const title = result.titles[i].toLowerCase();
+      if (words.every((w) => title.includes(w))) matches.push(i);
+    }
   }
   searchMatches = [...exact, ...matches].slice(0, 50);
   ui.searchResults.replaceChildren(...(searchMatches.length === 0
