@@ -361,6 +361,16 @@ test('search highlights an item, its path and its prefix-mates', async () => {
   assert.deepEqual(onPath, ['1', '2', '3'], 'A, AB and ABC of the item are outlined');
   assert.match(await page.textContent('#details li.hit'), /zelda/i);
   assert.match(await page.textContent('#details'), /Also under <a_\d+><b_\d+>/);
+  // Items like this one: its 10 nearest items by embedding, each with its ID; one picks it.
+  await page.waitForFunction(() => document.querySelectorAll('#details .like-this li').length === 10);
+  const like = await page.$$eval('#details .like-this li', (lis) => lis.map((li) => li.textContent));
+  assert.ok(like.every((t) => /<a_\d+><b_\d+><c_\d+><d_\d+> cosine 0\.\d{3}$/.test(t)), like[0]);
+  assert.ok(like.slice(0, 3).some((t) => /zelda/i.test(t)), `a Zelda game is among the nearest: ${like.slice(0, 3)}`);
+  const cosines = like.map((t) => Number(t.split('cosine ')[1]));
+  assert.deepEqual(cosines, [...cosines].sort((x, y) => y - x), 'nearest first');
+  const next = await page.textContent('#details .like-this li button');
+  await page.click('#details .like-this li button');
+  await page.waitForFunction((t) => document.querySelector('#details li.hit')?.textContent.includes(t), next);
   // Words in any order: every listed title holds all of them.
   await page.fill('#search', 'wind zelda');
   await page.waitForSelector('#search-results:not([hidden]) button');

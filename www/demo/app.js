@@ -5,7 +5,7 @@
 
 import { hideError, showError } from './alerts.js';
 import {
-  initNames, onNames, pickItem, renderChart, selectPrefix, showExplore,
+  initNames, onNames, onNeighbours, pickItem, renderChart, selectPrefix, showExplore,
 } from './explore.js';
 import { setExports } from './export.js';
 import {
@@ -100,6 +100,9 @@ function onWorkerMessage(msg) {
     case 'names-error':
       showError(msg.message);
       break;
+    case 'neighbours':
+      onNeighbours(msg);
+      break;
     case 'error':
       if (msg.job !== runningJob) return;
       finishJob();
@@ -186,10 +189,7 @@ initFileSelection({
   },
   onChange: updateRunButton,
 });
-initNames((message) => {
-  hideError();
-  worker.postMessage({ ...message, job: ++jobCounter });
-});
+initNames((message) => worker.postMessage({ ...message, job: ++jobCounter }));
 initNewItem((message) => {
   const job = ++jobCounter;
   worker.postMessage({ ...message, job });

@@ -2,6 +2,7 @@
 // the item search. It holds the view's state (zoom, selection, the tab stop, the searched item);
 // the page hands it each new result.
 
+import { hideError } from './alerts.js';
 import { el } from './elements.js';
 import { baseName, download, tableBase } from './export.js';
 import { count, fmt } from './format.js';
@@ -33,7 +34,8 @@ let selected = null; // the node listed in the details panel
 let active = null; // the node that holds the chart's tab stop
 let picked = null; // { row, leaf } chosen in the search or an ID table list
 let names = new Map(); // the editor's prefix names: prefix key ("51", "51/3") → name
-let sendNames = null; // posts a names request to the worker (see initNames)
+let send = null; // posts a request to the worker (see initNames)
+let likeThis = null; // the worker's answer for the picked item: { row, neighbours } or { row, unavailable }
 
 /** A prefix's name as shown: the editor's, else the one from its titles (or none). */
 function applyNames() {
@@ -58,6 +60,7 @@ export function showExplore(res) {
   selected = root;
   active = root;
   picked = null;
+  likeThis = null;
   ui.search.disabled = false;
   ui.search.value = '';
   ui.searchResults.hidden = true;
@@ -282,20 +285,41 @@ function selectionExports(node) {
     else download(toJsonl(result, { only, names: prefixName }), `${file}.jsonl`, 'application/x-ndjson');
   };
   return el('p', { class: 'selection-exports' },
-    `Export these ${count(node.value, 'item')} with their prefixes' names: `,
+    `Export ${node.value === 1 ? 'this item' : `these ${count(node.value, 'item')}`} with the names of their prefixes: `,
     el('button', { type: 'button', id: 'export-prefix-csv', onclick: save('csv') }, 'CSV'), ' ',
     el('button', { type: 'button', id: 'export-prefix-jsonl', onclick: save('jsonl') }, 'JSONL'));
 }
 
-/** Wires the prefix-name downloads and uploads; `send` posts a request to the worker. */
-export function initNames(send) {
-  sendNames = send;
+/** The worker's "items like this one" for a picked item (ignored once another is picked). */
+export function onNeighbours(msg) {
+  if (!picked || picked.row !== msg.row) return;
+  likeThis = msg;
+  renderDetails();
+}
+
+/** The picked item's nearest items by embedding, each with its ID and cosine. */
+function likeThisList(row) {
+  if (!likeThis || likeThis.row !== row) return el('p', { class: 'muted small' }, 'Finding items like this one…');
+  if (likeThis.unavailable) return el('p', { class: 'muted small' }, `Items like this one: not available (${likeThis.unavailable}).`);
+  return el('div', { class: 'like-this' },
+    el('h4', { id: 'like-this-h' }, 'Items like this one'),
+    el('ol', { 'aria-labelledby': 'like-this-h' }, likeThis.neighbours.map((n) => el('li', {},
+      el('button', { type: 'button', class: 'link', dataset: { row: n.row }, onclick: () => pickItem(n.row) }, itemLabel(result, n.row)),
+      ' ', el('span', { class: 'tok' }, fullToken(result, n.row)),
+      el('span', { class: 'muted small' }, ` cosine ${n.cosine.toFixed(3)}`)))));
+}
+
+/** Wires the prefix-name downloads and uploads; `post` sends a request to the worker. */
+export function initNames(post) {
+  send = post;
   ui.namesSave.addEventListener('click', () => {
-    sendNames({ type: 'names', op: 'save', names: Object.fromEntries(names) });
+    hideError();
+    send({ type: 'names', op: 'save', names: Object.fromEntries(names) });
   });
   ui.namesLoad.addEventListener('change', () => {
     const file = ui.namesLoad.files?.[0];
-    if (file) sendNames({ type: 'names', op: 'load', file });
+    hideError();
+    if (file) send({ type: 'names', op: 'load', file });
     ui.namesLoad.value = '';
   });
 }
@@ -331,7 +355,8 @@ function renderDetails() {
   if (picked) {
     parts.push(el('div', { class: 'picked' },
       el('p', {}, pickedNote(picked.row)),
-      el('p', { class: 'muted small' }, 'Its path (the model\'s nearest codes) is outlined in the chart; below are the items sharing its prefixes.')));
+      el('p', { class: 'muted small' }, 'Its path (the model\'s nearest codes) is outlined in the chart; below are the items sharing its prefixes.'),
+      likeThisList(picked.row)));
   }
   if (node.children) {
     const kids = node.children;
@@ -399,6 +424,8 @@ export function pickItem(row) {
   const codes = Array.from(result.ids.subarray(row * levels, (row + 1) * levels));
   const leaf = nodesByKey.get(codes.join('/'));
   picked = { row, leaf };
+  likeThis = null;
+  send?.({ type: 'neighbours', row, k: 10 });
   ui.searchResults.hidden = true;
   selected = leaf;
   active = leaf;

@@ -13,6 +13,7 @@ import {
 } from './js/index.js';
 import { InputError, formatBytes, kindOf } from './inputs.js';
 import { collisionGroups } from './stats.js';
+import { VectorStore } from './neighbours.js';
 import { layoutTree, transferables } from './tree.js';
 import {
   TEXT_ID_MODEL, TextSession, embedTitles, isTitlesOnly, readTitleItems, textModel,
@@ -33,6 +34,7 @@ let defaultBytes = null; // Promise of the default model's bytes, fetched once
 let running = null; // AbortController of the job in progress
 let session = null; // the last titles run's TextSession, for the "new item" box
 let lastTable = null; // the last result's ID table as JSON Lines: prefix names belong to it
+let vectorStore = new VectorStore(); // the last result's vectors, for "items like this one"
 let lastRun = null; // what that run's result was built from, to rebuild it after an add
 
 const fmt = (n) => n.toLocaleString('en-US');
@@ -202,6 +204,7 @@ async function run({ job, source, model, backend }) {
     post({ type: 'progress', job, phase: 'encode', label, done: 0, total: 1, detail: 'starting' });
     const report = progressReporter(job, 'encode', label);
     const ids = new IdBuffer();
+    const store = new VectorStore();
     const itemIds = [];
     const titles = [];
     let rows = 0;
@@ -237,6 +240,7 @@ async function run({ job, source, model, backend }) {
       } else {
         batchIds = items ? items.ids.slice(batch.start, batch.start + batch.count) : rowNumbers(batch.start, batch.count);
       }
+      store.push(batch.rows, batch.dim, batch.count, batch.dtype === 'float16');
       const tAdd = performance.now();
       await tableJob.add(batch.rows, batchIds, batch.dim, batch.start);
       tableMs += performance.now() - tAdd;
@@ -254,6 +258,7 @@ async function run({ job, source, model, backend }) {
     const nearest = ids.result();
     const allIds = items ? items.ids : itemIds.length ? itemIds : rowNumbers(0, rows);
     const allTitles = items ? items.titles : itemIds.length ? titles : new Array(rows).fill('');
+    vectorStore = store;
     await postResult(job, {
       input, rows, dim, dtype, nearest, allIds, allTitles, entry, backend, tableJob,
       setupMs: t1 - t0, encodeMs: streamMs - tableMs, tableMs,
@@ -355,6 +360,8 @@ async function runTitles({ job, backend, entry, input, existing, signal, t0 }) {
     tableJob.free();
     throw signal.reason;
   }
+  vectorStore = new VectorStore();
+  vectorStore.push(vectors, text.dim, rows, false);
   session?.free();
   session = new TextSession({ encoder, tableJob, vectors, itemIds: items.ids, titles: items.titles, nearest, levels: encoder.config.levels });
   lastRun = {
@@ -395,6 +402,7 @@ async function addItem({ job, title, id }) {
   try {
     if (!session) throw new InputError('the new item', 'load a titles file first: the new item joins its table');
     const itemId = await session.add(title, id === '' || id == null ? undefined : id);
+    vectorStore.push(session.vectors.subarray((session.rows - 1) * session.dim), session.dim, 1, false);
     lastRun.rows = session.rows;
     await postResult(job, {
       ...lastRun, nearest: session.nearest, allIds: session.itemIds, allTitles: session.titles,
@@ -448,12 +456,22 @@ async function namesRequest({ job, op, names, file }) {
   }
 }
 
+/** "Items like this one": the `k` items nearest to item `row` of the last result. */
+function neighboursOf({ job, row, k = 10 }) {
+  try {
+    post({ type: 'neighbours', job, row, neighbours: vectorStore.nearest(row, k) });
+  } catch (e) {
+    post({ type: 'neighbours', job, row, unavailable: `${e.message ?? e}` });
+  }
+}
+
 self.onmessage = ({ data }) => {
   if (data.type === 'run') run(data);
   else if (data.type === 'probe') probeItem(data);
   else if (data.type === 'add-item') addItem(data);
   else if (data.type === 'check-model') checkModel(data);
   else if (data.type === 'names') namesRequest(data);
+  else if (data.type === 'neighbours') neighboursOf(data);
   else if (data.type === 'cancel') running?.abort();
 };
 
