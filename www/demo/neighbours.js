@@ -32,14 +32,22 @@ export class VectorStore {
   /** Why there are no copies (too large), or null. */
   unavailable = null;
 
+  /**
+   * Whether `rows` items of `dim` values fit; if not, none is kept. Called with the file's size
+   * when it is known up front, so that a large file is not copied up to the cap first.
+   */
+  fits(rows, dim) {
+    if (this.unavailable) return false;
+    if (rows * dim <= MAX_VECTOR_BYTES) return true;
+    this.unavailable = `more than ${Math.floor(MAX_VECTOR_BYTES / dim).toLocaleString('en-US')} items of ${dim} values: the page keeps no copies of the vectors for "items like this one"`;
+    this.#chunks = [];
+    this.#data = null;
+    return false;
+  }
+
   /** Keeps `count` rows of `dim` values (float32, or float16 bit patterns when `isF16`). */
   push(values, dim, count, isF16) {
-    if (this.unavailable) return;
-    if ((this.rows + count) * dim > MAX_VECTOR_BYTES) {
-      this.unavailable = `more than ${Math.floor(MAX_VECTOR_BYTES / dim).toLocaleString('en-US')} items of ${dim} values: the page keeps no copies of the vectors for "items like this one"`;
-      this.#chunks = [];
-      return;
-    }
+    if (!this.fits(this.rows + count, dim)) return;
     const out = new Int8Array(count * dim);
     const row = new Float32Array(dim);
     for (let r = 0; r < count; r++) {

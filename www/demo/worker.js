@@ -221,6 +221,7 @@ async function run({ job, source, model, backend }) {
           throw new InputError(input.titlesName, `it names ${fmt(items.ids.length)} items but the embeddings have ${fmt(header.rows)} rows (line i names row i)`);
         }
         ids.reserve(header.rows * levels);
+        store.fits(header.rows, header.dim);
       },
       onProgress: ({ rowsDone, totalRows, bytesRead, totalBytes }) => {
         const counted = totalRows != null ? `${fmt(rowsDone)} of ${fmt(totalRows)} items` : `${fmt(rowsDone)} items`;
