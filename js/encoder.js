@@ -216,6 +216,33 @@ export class Encoder {
   }
 
   /**
+   * The encoder's outputs (the latents the codes quantize) for `rows`: a Float32Array of
+   * N × latent_dim, computed on the CPU in this thread. `mapLayout` lays them out as a map.
+   * @param {Float32Array | Uint16Array} rows float32 values, or float16 bit patterns
+   * @param {{ dim?: number, batchSize?: number, signal?: AbortSignal }} [options]
+   */
+  async latents(rows, { dim, batchSize, signal } = {}) {
+    this.#live();
+    const { n, width, isF16 } = checkRows(rows, dim, this.#config.input_dim);
+    const batch = checkBatchSize(batchSize, width, DEFAULT_BATCH);
+    const latentDim = this.#config.latent_dim;
+    let out;
+    try {
+      out = new Float32Array(n * latentDim);
+    } catch (e) {
+      throw toError(e, 'latents');
+    }
+    for (let start = 0; start < n; start += batch) {
+      this.#beforeBatch(signal);
+      const end = Math.min(n, start + batch);
+      const slice = rows.subarray(start * width, end * width);
+      out.set(await this.#wasm.call('latents', (inner) => inner.latentsCpu(isF16 ? f16ToF32(slice) : slice, width, start)), start * latentDim);
+      if (end < n) await yieldToEventLoop();
+    }
+    return out;
+  }
+
+  /**
    * Decoder reconstructions of IDs (N × levels, row-major): a Float32Array of N × input_dim,
    * decoded `batchSize` rows per call into the wasm module and assembled here.
    * @param {Uint16Array | number[]} ids

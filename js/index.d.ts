@@ -136,6 +136,11 @@ export class Encoder {
    * for encode) and assembled in JavaScript.
    */
   decode(ids: Uint16Array | number[], options?: { batchSize?: number }): Promise<Float32Array>;
+  /**
+   * The encoder's outputs (the latents the codes quantize): N × `latent_dim`, on the CPU in this
+   * thread. `mapLayout` lays them out as a map.
+   */
+  latents(rows: Float32Array | Uint16Array, options?: { dim?: number; batchSize?: number; signal?: AbortSignal }): Promise<Float32Array>;
   /** Releases the model and stops its CPU workers; later calls reject. */
   free(): void;
 }
@@ -614,3 +619,28 @@ export function prefixLabels(
     names?: Map<string, string> | Record<string, string>;
   },
 ): Promise<PrefixLabel[]>;
+
+/** A step of `mapLayout`: the positions (N × 2) after `epochsDone` of `epochs`. */
+export interface MapProgress {
+  epochsDone: number;
+  epochs: number;
+  positions: Float32Array;
+}
+
+/**
+ * A 2-D map of latents (N × `dim`, an Encoder's `latents`) in which neighbours stay neighbours
+ * (UMAP): resolves to N × 2 positions. Rejects with ERR_NON_FINITE for a NaN or infinite value
+ * (row and value named), ERR_INPUT for too few items, ERR_OPTION for a bad option.
+ */
+export function mapLayout(
+  latents: Float32Array,
+  options: {
+    dim: number;
+    neighbours?: number;
+    epochs?: number;
+    seed?: number;
+    stepEpochs?: number;
+    signal?: AbortSignal;
+    onProgress?: (progress: MapProgress) => void;
+  },
+): Promise<Float32Array>;

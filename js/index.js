@@ -19,3 +19,4 @@ export { AUTO_WEBGPU_MIN_ROWS, webgpuAdapterKind, webgpuAvailable } from './adap
 export { encodeStream, readEmbeddings, readItems, readTitles } from './stream.js';
 export { codeUsage } from './code-usage.js';
 export { prefixLabels } from './labels.js';
+export { mapLayout } from './map.js';

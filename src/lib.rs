@@ -18,6 +18,7 @@ pub mod host;
 pub mod ids;
 pub mod inference;
 pub mod kmeans;
+pub mod map;
 pub mod metrics;
 pub mod model;
 pub mod npy;

@@ -127,6 +127,19 @@ impl WasmEncoder {
         Ok(to_u16(self.cpu.encode_fast(x.as_slice(), x.rows()).0))
     }
 
+    /// The encoder's outputs for f32 rows, `[n, latent_dim]` row-major: the space the codes
+    /// quantize, which the explorer's map lays out.
+    #[wasm_bindgen(js_name = latentsCpu)]
+    pub fn latents_cpu(
+        &self,
+        rows: Vec<f32>,
+        dim: usize,
+        row_offset: usize,
+    ) -> Result<Vec<f32>, ApiError> {
+        let x = checked_rows(rows, dim, row_offset, self.weights.config.input_dim)?;
+        Ok(self.cpu.latents(x.as_slice(), x.rows()))
+    }
+
     /// IDs of f32 rows on WebGPU (after `initWebGpu`). Resolves to a `Uint16Array`. Rows whose
     /// decision margin is within [`crate::ids::canonical::TIE_MARGIN`] of a tie are re-decided on the
     /// CPU, so the IDs equal `encodeCpu`'s.

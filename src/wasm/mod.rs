@@ -6,6 +6,8 @@
 #[cfg(feature = "wasm")]
 mod api;
 mod error;
+#[cfg(feature = "wasm")]
+mod map_api;
 #[cfg(feature = "wasm-text")]
 mod text_api;
 

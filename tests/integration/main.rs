@@ -13,6 +13,7 @@ mod host_model;
 mod id_table;
 mod kmeans;
 mod labels;
+mod map;
 mod metrics;
 mod npy;
 mod parquet_embeddings;

@@ -7,13 +7,13 @@
 
 import {
   AUTO_WEBGPU_MIN_ROWS, CpuWorkerError, Encoder, IdTable, RqvaeError, SentenceEncoder, codeUsage,
-  defaultModelUrl, defaultTextModelUrl, encodeStream, initTextWasm, initWasm, miniLmModelUrl, prefixLabels,
+  defaultModelUrl, defaultTextModelUrl, encodeStream, initTextWasm, initWasm, mapLayout, miniLmModelUrl, prefixLabels,
   readEmbeddings, readItems, readNpy, readTitles, wasmVariant, webgpuAdapterKind, webgpuAvailable,
 } from 'rqvae';
 import type {
   AddOptions, AssetSource, AssignReport, BackendChoice, ByteSourceInput, Churn, CodeUsage,
   EmbedOptions, EmbeddingsBatch, EmbeddingsFormat, EncodeOptions, EncodedBatch, IdTableEntry,
-  IdTableHeader, ItemId, LevelUsage, LoadOptions, NpyHeader, PrefixLabel, ReadOptions, RqVaeConfig,
+  IdTableHeader, ItemId, LevelUsage, LoadOptions, MapProgress, NpyHeader, PrefixLabel, ReadOptions, RqVaeConfig,
   RqvaeErrorCode, StreamProgress, TableQuality, TextModelConfig,
 } from 'rqvae';
 
@@ -65,6 +65,13 @@ export async function encoding(encoder: Encoder, npy: Uint8Array, npyBuffer: Arr
   const half: Uint16Array = await encoder.encode(f16, { dim: config.input_dim });
   const back: Float32Array = await encoder.decode(ids, { batchSize: 512 });
   const fromArray: Float32Array = await encoder.decode([1, 2, 3]);
+  const latents: Float32Array = await encoder.latents(data, { dim, batchSize: 256, signal: new AbortController().signal });
+  const steps: MapProgress[] = [];
+  const map: Float32Array = await mapLayout(latents, {
+    dim: config.latent_dim, neighbours: 10, epochs: 50, seed: 7, stepEpochs: 5,
+    signal: new AbortController().signal, onProgress: (p) => steps.push(p),
+  });
+  const settled: number[] = steps.map(({ epochsDone, epochs, positions }) => epochsDone / epochs + positions.length);
   const facts: [number, 'cpu' | 'webgpu', boolean, string, number, 'float32' | 'float16'] = [
     encoder.threads, encoder.backend, encoder.hasDecoder, encoder.fingerprint, rows, dtype,
   ];
@@ -73,7 +80,7 @@ export async function encoding(encoder: Encoder, npy: Uint8Array, npyBuffer: Arr
   const spread: number[] = [usage.unique / usage.rows, level?.used ?? 0, level?.dead ?? 0, level?.utilisation ?? 0,
     level?.perplexity ?? 0, level?.gini ?? 0, level?.entropyRatio ?? 0];
   encoder.free();
-  void [fromBuffer, widths, half, back, fromArray, facts, spread];
+  void [fromBuffer, widths, half, back, fromArray, facts, spread, map, settled];
 
   // @ts-expect-error: rows are a typed array, not a string
   await encoder.encode('0.1,0.2,0.3');
@@ -85,6 +92,8 @@ export async function encoding(encoder: Encoder, npy: Uint8Array, npyBuffer: Arr
   await readNpy('embeddings.npy');
   // @ts-expect-error: codeUsage needs the model's levels and codebook size
   await codeUsage(ids);
+  // @ts-expect-error: a map needs the latents' width
+  await mapLayout(new Float32Array(64));
   // @ts-expect-error: the progress callback gets { done, total }
   await encoder.encode(data, { onProgress: (p: { rowsDone: number }) => p });
 }

@@ -1,0 +1,64 @@
+//! The explorer's map behind the npm package's `mapLayout` (feature `wasm`): a UMAP layout of
+//! latents ([`crate::map`]) that JavaScript advances a few epochs at a time, so that a worker can
+//! post the map while it settles and stop when asked.
+
+use crate::map::{MapConfig, MapError, MapLayout};
+use crate::wasm::error::ApiError;
+use wasm_bindgen::prelude::*;
+
+impl From<MapError> for ApiError {
+    fn from(e: MapError) -> Self {
+        let code = match e {
+            MapError::NonFinite { .. } => "ERR_NON_FINITE",
+            MapError::Shape { .. } => "ERR_DIMENSION",
+            MapError::Option { .. } => "ERR_OPTION",
+            MapError::TooFew { .. } => "ERR_INPUT",
+        };
+        Self::new(code, format!("map: {e}"))
+    }
+}
+
+#[wasm_bindgen]
+pub struct WasmMapLayout {
+    inner: MapLayout,
+}
+
+#[wasm_bindgen]
+impl WasmMapLayout {
+    /// Builds the neighbour graph of `latents` (`rows × dim`); `epochs` 0 picks by size.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        latents: &[f32],
+        dim: usize,
+        neighbours: usize,
+        epochs: usize,
+        seed: u64,
+    ) -> Result<WasmMapLayout, ApiError> {
+        let config = MapConfig::new()
+            .with_neighbours(neighbours)
+            .with_epochs((epochs > 0).then_some(epochs))
+            .with_seed(seed);
+        Ok(Self {
+            inner: MapLayout::new(latents, dim, &config)?,
+        })
+    }
+
+    /// Runs up to `epochs` more epochs; returns the epochs done so far.
+    pub fn run(&mut self, epochs: usize) -> usize {
+        self.inner.run(epochs)
+    }
+
+    /// The positions now, `rows × 2`.
+    pub fn positions(&self) -> Vec<f32> {
+        self.inner.positions().to_vec()
+    }
+
+    pub fn epochs(&self) -> usize {
+        self.inner.epochs()
+    }
+
+    #[wasm_bindgen(js_name = epochsDone)]
+    pub fn epochs_done(&self) -> usize {
+        self.inner.epochs_done()
+    }
+}
