@@ -1,6 +1,7 @@
 // The web demo (www/demo, built into dist/) in headless Chromium: the sample loads with one click,
 // the hierarchy's counts add up, prefixes drill down (mouse and keyboard), search highlights an
-// item's path, exports have N rows and the right columns, every run's ID table is the package's
+// item's path, the map lays out every item, lights a chosen prefix's items exactly and lists and
+// exports a box's items, exports have N rows and the right columns, every run's ID table is the package's
 // and grows from a loaded table without changing an existing ID, bad files (ID tables included)
 // give clear messages while earlier results stay, a pandas CSV's numbered header is a header and
 // its formula-like titles are neutralised in the CSV export, WebGPU runs and is reported, a
@@ -381,6 +382,139 @@ test('search highlights an item, its path and its prefix-mates', async () => {
   await page.press('#search', 'Enter');
   await page.waitForFunction(() => document.querySelector('#details li.hit .id')?.textContent === '42');
   await shot('06-search-pick');
+});
+
+/** The map module the page runs (its live state: positions, the lit rows, screen points). */
+const MAP_MODULE = './map-view.js';
+
+/** Shift + drag a box on the map from (x0, y0) to (x1, y1), CSS pixels of the canvas. */
+async function mapBox(x0, y0, x1, y1) {
+  await page.locator('#map').scrollIntoViewIfNeeded();
+  const box = await page.locator('#map').boundingBox();
+  await page.keyboard.down('Shift');
+  await page.mouse.move(box.x + x0, box.y + y0);
+  await page.mouse.down();
+  await page.mouse.move(box.x + (x0 + x1) / 2, box.y + (y0 + y1) / 2, { steps: 3 });
+  await page.mouse.move(box.x + x1, box.y + y1, { steps: 3 });
+  await page.mouse.up();
+  await page.keyboard.up('Shift');
+}
+
+test('the map: every item a point; <a_51> lights exactly its items; a box lists, names and exports them; an empty box says so', { timeout: 180_000 }, async () => {
+  await page.click('#crumbs button.crumb >> nth=0');
+  await page.waitForFunction(() => /laid out in \d/.test(document.querySelector('#map-status')?.textContent), null, { timeout: 120_000 });
+  const state = await page.evaluate(async (url) => {
+    const m = await import(new URL(url, document.baseURI).href);
+    const s = m.mapState();
+    const canvas = document.querySelector('#map');
+    const inside = Array.from({ length: s.positions.length / 2 }, (_, r) => s.toScreen(r))
+      .every((p) => p.x >= 0 && p.y >= 0 && p.x <= canvas.clientWidth && p.y <= canvas.clientHeight);
+    return { points: s.positions.length / 2, finite: s.positions.every(Number.isFinite), inside, lit: m.litRows().length };
+  }, MAP_MODULE);
+  assert.deepEqual(state, { points: SAMPLE_ROWS, finite: true, inside: true, lit: SAMPLE_ROWS });
+  assert.match(await page.getAttribute('#map', 'aria-label'), /3,000 items, laid out in [\d.]+ s, coloured by level-A prefix/);
+
+  // <a_51> in the chart: its items lit, the rest dimmed; exactly the rows whose nearest codes
+  // start with 51 (the package's own encode of the sample, in Node).
+  const encoder = await Encoder.loadDefault({ backend: 'cpu' });
+  const codes = await encoder.encode((await readNpy(readFileSync(SAMPLE_F16))).data);
+  encoder.free();
+  const expected = [];
+  for (let r = 0; r < SAMPLE_ROWS; r++) if (codes[r * 3] === 51) expected.push(r);
+  assert.ok(expected.length > 10, `<a_51> holds ${expected.length} items`);
+  await page.click('#icicle g.node[data-key="51"]');
+  await page.waitForFunction(() => document.querySelector('#details-h')?.textContent === 'Prefix <a_51>');
+  const lit = await page.evaluate(async (url) => Array.from((await import(new URL(url, document.baseURI).href)).litRows()).sort((a, b) => a - b), MAP_MODULE);
+  assert.deepEqual(lit, expected);
+  assert.match(await page.textContent('#map-status'), new RegExp(`lit: <a_51> “[^”]+” \\(${expected.length} items\\), the rest dimmed`));
+  // A lit point is drawn in colour, a dimmed one in grey (read back from the canvas).
+  const pixels = await page.evaluate(async ([url, litRow]) => {
+    const s = (await import(new URL(url, document.baseURI).href)).mapState();
+    const canvas = document.querySelector('#map');
+    const gl = canvas.getContext('webgl2');
+    const dpr = window.devicePixelRatio || 1;
+    const at = (row) => {
+      const p = s.toScreen(row);
+      const px = new Uint8Array(4);
+      gl.readPixels(Math.round(p.x * dpr), Math.round(canvas.height - p.y * dpr), 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, px);
+      return Array.from(px.slice(0, 3));
+    };
+    return { lit: at(litRow) };
+  }, [MAP_MODULE, expected[0]]);
+  const spread = (c) => Math.max(...c) - Math.min(...c);
+  assert.ok(spread(pixels.lit) > 40, `a lit point has a colour: ${pixels.lit}`);
+  await page.locator('#explore').screenshot({ path: join(SHOTS, '07-map-prefix.png') });
+
+  // A box around <a_51>'s points: it lists every item inside it, and the prefixes they fall in.
+  const rect = await page.evaluate(async ([url, rows]) => {
+    const s = (await import(new URL(url, document.baseURI).href)).mapState();
+    const ps = rows.map((r) => s.toScreen(r));
+    return { x0: Math.min(...ps.map((p) => p.x)) - 3, y0: Math.min(...ps.map((p) => p.y)) - 3, x1: Math.max(...ps.map((p) => p.x)) + 3, y1: Math.max(...ps.map((p) => p.y)) + 3 };
+  }, [MAP_MODULE, expected]);
+  await mapBox(rect.x0, rect.y0, rect.x1, rect.y1);
+  await page.waitForSelector('#map-selection-count');
+  // The page's selection is every point inside the box it was given (mouse positions are whole
+  // pixels, so a point within a pixel of the edge may fall either way).
+  const check = await page.evaluate(async ([url, r]) => {
+    const m = await import(new URL(url, document.baseURI).href);
+    const s = m.mapState();
+    const chosen = new Set(m.selectedRows());
+    let strayed = 0;
+    let missed = 0;
+    for (let i = 0; i < s.positions.length / 2; i++) {
+      const p = s.toScreen(i);
+      const inner = p.x >= r.x0 + 1 && p.x <= r.x1 - 1 && p.y >= r.y0 + 1 && p.y <= r.y1 - 1;
+      const outer = p.x >= r.x0 - 1 && p.x <= r.x1 + 1 && p.y >= r.y0 - 1 && p.y <= r.y1 + 1;
+      if (inner && !chosen.has(i)) missed++;
+      if (!outer && chosen.has(i)) strayed++;
+    }
+    return { rows: [...chosen], missed, strayed };
+  }, [MAP_MODULE, rect]);
+  assert.deepEqual([check.missed, check.strayed], [0, 0]);
+  const inBox = check.rows;
+  assert.equal(Number(await page.getAttribute('#map-selection-count', 'data-count')), inBox.length);
+  assert.ok(expected.every((r) => inBox.includes(r)), 'the box holds every <a_51> item');
+  const prefixes = await page.$$eval('#map-prefixes li', (lis) => lis.map((li) => li.textContent));
+  assert.match(prefixes[0], /^<a_51> “[^”]+” \d+$/, `<a_51> (named) holds most of the box: ${prefixes[0]}`);
+  const { name, text } = await downloadText('#map-export-csv');
+  assert.equal(name, 'games-3000-map-selection.csv');
+  const rows = csvRows(text);
+  assert.deepEqual(rows[0].slice(-3), ['name_A', 'name_AB', 'name_ABC']);
+  assert.equal(rows.length - 1, inBox.length);
+  const sampleIds = readFileSync(SAMPLE_TITLES, 'utf8').trim().split('\n').map((l) => String(JSON.parse(l).id));
+  assert.deepEqual(rows.slice(1).map((r) => r[0]).sort(), inBox.map((r) => sampleIds[r]).sort());
+  await page.locator('#map-section').screenshot({ path: join(SHOTS, '08-map-box.png') });
+  // The prefix list selects in the chart; a click on a point opens its item.
+  await page.click('#map-prefixes li button >> nth=0');
+  await page.waitForFunction(() => document.querySelector('#details-h')?.textContent === 'Prefix <a_51>');
+  const p = await page.evaluate(async ([url, row]) => (await import(new URL(url, document.baseURI).href)).mapState().toScreen(row), [MAP_MODULE, expected[0]]);
+  await page.locator('#map').scrollIntoViewIfNeeded();
+  const box = await page.locator('#map').boundingBox();
+  await page.mouse.click(box.x + p.x, box.y + p.y);
+  await page.waitForFunction(() => /^<a_51>/.test(document.querySelector('#search-status')?.textContent.split(': ')[1] ?? ''));
+
+  // An empty box: nothing to export, and the page says so.
+  await mapBox(2, 2, 9, 9);
+  await page.waitForFunction(() => document.querySelector('#map-selection-count')?.dataset.count === '0');
+  assert.match(await page.textContent('#map-selection'), /No items in the box: nothing to list or export/);
+  assert.equal(await page.$('#map-export-csv'), null);
+
+  // Keyboard: zoom in and pan, select what the view shows; 0 resets to every item.
+  await page.focus('#map');
+  await page.keyboard.press('+');
+  await page.keyboard.press('+');
+  await page.keyboard.press('ArrowLeft');
+  await page.click('#map-select-view');
+  const zoomed = Number(await page.getAttribute('#map-selection-count', 'data-count'));
+  assert.ok(zoomed > 0 && zoomed < SAMPLE_ROWS, `a zoomed view holds part of the map: ${zoomed}`);
+  await page.focus('#map');
+  await page.keyboard.press('0');
+  await page.click('#map-select-view');
+  await page.waitForFunction((n) => document.querySelector('#map-selection-count')?.dataset.count === String(n), SAMPLE_ROWS);
+  // Colour by AB prefix.
+  await page.selectOption('#map-colour', '2');
+  assert.match(await page.textContent('#map-status'), /coloured by AB prefix/);
+  await page.selectOption('#map-colour', '1');
 });
 
 test('exports: CSV and JSONL with N rows and columns id, title, A, B, C, token, semantic_id', async () => {

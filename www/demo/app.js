@@ -13,6 +13,7 @@ import {
 } from './file-selection.js';
 import { fmt } from './format.js';
 import { renderTableItems, tableStatus } from './id-table-view.js';
+import { onMapMessage } from './map-view.js';
 import { renderSummary } from './summary-view.js';
 import { initNewItem, onProbe, showNewItem } from './new-item.js';
 
@@ -99,6 +100,9 @@ function onWorkerMessage(msg) {
       break;
     case 'names-error':
       showError(msg.message);
+      break;
+    case 'map':
+      onMapMessage(msg);
       break;
     case 'neighbours':
       onNeighbours(msg);

@@ -8,6 +8,7 @@ import { baseName, download, tableBase } from './export.js';
 import { count, fmt } from './format.js';
 import { drawIcicle } from './icicle.js';
 import { fullToken, itemLabel, itemList, movedFrom, nearestToken } from './item-rows.js';
+import { highlightRows, initMap, prefixText, showMapRun } from './map-view.js';
 import { ancestors, buildTree } from './prefix-tree.js';
 import { LETTERS, prefixToken, toCsv, toJsonl } from './stats.js';
 
@@ -53,6 +54,7 @@ export function showExplore(res) {
   // An item added to the table keeps the editor's names; a new run starts without.
   if (!res.added) names = new Map();
   applyNames();
+  showMapRun(res);
   ui.namesSave.disabled = false;
   ui.namesLoad.disabled = false;
   ui.namesStatus.textContent = '';
@@ -383,6 +385,9 @@ function renderDetails() {
   }
   ui.details.replaceChildren(...parts.filter((p) => p != null));
   ui.details.querySelector('li.hit')?.scrollIntoView({ block: 'nearest' });
+  // The map lights the selected prefix's items: exactly the rows the chart groups under it.
+  if (node.depth === 0) highlightRows(null);
+  else highlightRows(result.tree.order.subarray(node.rowStart, node.rowEnd), prefixText(node.codes, shownName(node)));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -437,6 +442,11 @@ export function pickItem(row) {
 }
 
 ui.search.addEventListener('input', runSearch);
+initMap({
+  prefixName,
+  onPickRow: (row) => pickItem(row),
+  onSelectPrefix: (codes) => selectNode(nodesByKey.get(codes.join('/')), { zoomTo: 'self' }),
+});
 ui.search.addEventListener('keydown', (event) => {
   if (event.key === 'Enter') {
     event.preventDefault();

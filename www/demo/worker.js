@@ -8,8 +8,8 @@
 
 import { TableJob, checkTableModel, readTable } from './id-table-job.js';
 import {
-  Encoder, IdTable, codeUsage, encodeStream, initWasm, prefixLabels, readItems, webgpuAdapterKind,
-  webgpuAvailable,
+  Encoder, IdTable, codeUsage, encodeStream, initWasm, mapLayout, prefixLabels, readItems,
+  webgpuAdapterKind, webgpuAvailable,
 } from './js/index.js';
 import { InputError, formatBytes, kindOf } from './inputs.js';
 import { collisionGroups } from './stats.js';
@@ -28,6 +28,11 @@ const SAMPLE = {
 const DEFAULT_MODEL = new URL('./models/default.safetensors', import.meta.url);
 /** Rows read, encoded and added to the ID table at a time: about 12 MB of 768-d float32. */
 const BATCH_ROWS = 4096;
+/**
+ * The most items the map lays out: its neighbour graph and descent take about 1 KB per item in
+ * the wasm module, and a minute or more of one core past this (docs/demo.md has the figures).
+ */
+const MAX_MAP_ITEMS = 250_000;
 
 let cached = null; // { key, encoder, name }
 let defaultBytes = null; // Promise of the default model's bytes, fetched once
@@ -36,6 +41,7 @@ let session = null; // the last titles run's TextSession, for the "new item" box
 let lastTable = null; // the last result's ID table as JSON Lines: prefix names belong to it
 let vectorStore = new VectorStore(); // the last result's vectors, for "items like this one"
 let lastRun = null; // what that run's result was built from, to rebuild it after an add
+let mapRun = null; // AbortController of the map being laid out
 
 const fmt = (n) => n.toLocaleString('en-US');
 
@@ -160,6 +166,40 @@ class IdBuffer {
   }
 }
 
+/** The items' latents for the map, batch by batch, or why the map has none. */
+class LatentBuffer {
+  data = new Float32Array(0);
+  length = 0;
+  dim = 0;
+  unavailable = null;
+
+  fits(rows) {
+    if (this.unavailable) return false;
+    if (rows <= MAX_MAP_ITEMS) return true;
+    this.unavailable = `the map lays out at most ${fmt(MAX_MAP_ITEMS)} items; this file has more`;
+    this.data = new Float32Array(0);
+    return false;
+  }
+
+  async push(encoder, rows, dim, count) {
+    const held = this.dim ? this.length / this.dim : 0;
+    if (!this.fits(held + count)) return;
+    const latents = await encoder.latents(rows, { dim });
+    this.dim = latents.length / count;
+    if (this.length + latents.length > this.data.length) {
+      const grown = new Float32Array(Math.max(this.length + latents.length, 2 * this.data.length));
+      grown.set(this.data.subarray(0, this.length));
+      this.data = grown;
+    }
+    this.data.set(latents, this.length);
+    this.length += latents.length;
+  }
+
+  result() {
+    return this.data.subarray(0, this.length);
+  }
+}
+
 const rowNumbers = (start, count) => Array.from({ length: count }, (_, i) => start + i);
 
 async function run({ job, source, model, backend }) {
@@ -205,6 +245,7 @@ async function run({ job, source, model, backend }) {
     const report = progressReporter(job, 'encode', label);
     const ids = new IdBuffer();
     const store = new VectorStore();
+    const latents = new LatentBuffer();
     const itemIds = [];
     const titles = [];
     let rows = 0;
@@ -222,6 +263,7 @@ async function run({ job, source, model, backend }) {
         }
         ids.reserve(header.rows * levels);
         store.fits(header.rows, header.dim);
+        latents.fits(header.rows);
       },
       onProgress: ({ rowsDone, totalRows, bytesRead, totalBytes }) => {
         const counted = totalRows != null ? `${fmt(rowsDone)} of ${fmt(totalRows)} items` : `${fmt(rowsDone)} items`;
@@ -242,6 +284,7 @@ async function run({ job, source, model, backend }) {
         batchIds = items ? items.ids.slice(batch.start, batch.start + batch.count) : rowNumbers(batch.start, batch.count);
       }
       store.push(batch.rows, batch.dim, batch.count, batch.dtype === 'float16');
+      await latents.push(encoder, batch.rows, batch.dim, batch.count);
       const tAdd = performance.now();
       await tableJob.add(batch.rows, batchIds, batch.dim, batch.start);
       tableMs += performance.now() - tAdd;
@@ -264,6 +307,7 @@ async function run({ job, source, model, backend }) {
       input, rows, dim, dtype, nearest, allIds, allTitles, entry, backend, tableJob,
       setupMs: t1 - t0, encodeMs: streamMs - tableMs, tableMs,
     });
+    layoutMap(job, latents.unavailable ?? latents.result(), rows);
   } catch (e) {
     if (signal.aborted) {
       post({ type: 'cancelled', job });
@@ -372,6 +416,54 @@ async function runTitles({ job, backend, entry, input, existing, signal, t0 }) {
     text: { model: 'all-MiniLM-L6-v2', embedMs: tEncode - t1 },
   };
   await postResult(job, { ...lastRun, nearest, allIds: items.ids, allTitles: items.titles });
+  await mapOfSession(job);
+}
+
+/** The map of the titles session's items (after a run, and again after an added item). */
+async function mapOfSession(job) {
+  const rows = session.rows;
+  if (rows > MAX_MAP_ITEMS) {
+    layoutMap(job, `the map lays out at most ${fmt(MAX_MAP_ITEMS)} items; this file has more`, rows);
+    return;
+  }
+  const latents = await session.encoder.latents(session.vectors.subarray(0, rows * session.dim), { dim: session.dim });
+  layoutMap(job, latents, rows);
+}
+
+/**
+ * Lays out the map of a result's `rows` items from their `latents` (or posts why there is none:
+ * a string), posting the positions as they settle; a newer run's map stops this one.
+ */
+async function layoutMap(job, latents, rows) {
+  mapRun?.abort();
+  if (typeof latents === 'string') {
+    post({ type: 'map', job, rows, unavailable: latents });
+    return;
+  }
+  const controller = new AbortController();
+  mapRun = controller;
+  const t0 = performance.now();
+  let last = -Infinity;
+  const dim = latents.length / rows;
+  try {
+    const positions = await mapLayout(latents, {
+      dim,
+      stepEpochs: 5,
+      signal: controller.signal,
+      onProgress: ({ epochsDone, epochs, positions }) => {
+        const now = performance.now();
+        // At most five frames a second while it settles: each is a copy of every position.
+        if (epochsDone === epochs || now - last < 200) return;
+        last = now;
+        post({ type: 'map', job, rows, positions, epochsDone, epochs, done: false, ms: now - t0 }, [positions.buffer]);
+      },
+    });
+    post({ type: 'map', job, rows, positions, epochsDone: null, epochs: null, done: true, ms: performance.now() - t0 }, [positions.buffer]);
+  } catch (e) {
+    if (!controller.signal.aborted) post({ type: 'map', job, rows, unavailable: `${e.message ?? e}` });
+  } finally {
+    if (mapRun === controller) mapRun = null;
+  }
 }
 
 /** The "new item" box: a title's ID, prefix and nearest items under the last titles run. */
@@ -408,6 +500,7 @@ async function addItem({ job, title, id }) {
     await postResult(job, {
       ...lastRun, nearest: session.nearest, allIds: session.itemIds, allTitles: session.titles,
     }, { added: { row: session.rows - 1, id: itemId } });
+    await mapOfSession(job);
   } catch (e) {
     post({ type: 'probe-error', job, message: `${e.message ?? e}` });
   }
@@ -473,7 +566,10 @@ self.onmessage = ({ data }) => {
   else if (data.type === 'check-model') checkModel(data);
   else if (data.type === 'names') namesRequest(data);
   else if (data.type === 'neighbours') neighboursOf(data);
-  else if (data.type === 'cancel') running?.abort();
+  else if (data.type === 'cancel') {
+    running?.abort();
+    mapRun?.abort();
+  }
 };
 
 // Start-up: the wasm, the default model's sizes and whether WebGPU is offered.
