@@ -620,7 +620,7 @@ export function prefixLabels(
   },
 ): Promise<PrefixLabel[]>;
 
-/** A step of `mapLayout`: the positions (N × 2) after `epochsDone` of `epochs`. */
+/** A step of `mapLayout`: the positions (N × 2) after `epochsDone` of `epochs` (0: the start). */
 export interface MapProgress {
   epochsDone: number;
   epochs: number;

@@ -3,7 +3,7 @@
 // wasm module and yields between them, so that a worker can draw the map while it settles,
 // answer other messages and stop when asked.
 
-import { WasmMapLayout } from '../pkg/rqvae.js';
+import { WasmMapLayout, mapStart } from '../pkg/rqvae.js';
 import { RqvaeError, toError } from './errors.js';
 import { initWasm } from './wasm.js';
 
@@ -22,8 +22,9 @@ function positiveInteger(value, name, { optional = false } = {}) {
  *   signal?: AbortSignal,
  *   onProgress?: (p: { epochsDone: number, epochs: number, positions: Float32Array }) => void }} options
  *   `neighbours` (default 15, itself counted) and `epochs` (default 500 up to 10,000 items, else
- *   200) are UMAP's; `seed` (default 42) makes the map repeatable; `onProgress` gets a copy of the
- *   positions every `stepEpochs` epochs (default 10).
+ *   200) are UMAP's; `seed` (default 42) makes the map repeatable; `onProgress` gets the start
+ *   (epoch 0: the latents' principal components) before the neighbour search, then a copy of
+ *   the positions every `stepEpochs` epochs (default 10).
  */
 export async function mapLayout(latents, { dim, neighbours = 15, epochs, seed = 42, stepEpochs = 10, signal, onProgress } = {}) {
   if (!(latents instanceof Float32Array)) throw new RqvaeError('ERR_INPUT', 'latents must be a Float32Array (an Encoder\'s latents)');
@@ -36,6 +37,14 @@ export async function mapLayout(latents, { dim, neighbours = 15, epochs, seed = 
   await initWasm();
   let layout;
   try {
+    if (onProgress) {
+      // The start first (the latents' principal components): drawn at once, while the
+      // neighbour graph, most of a large map's wait, is built. Epochs as MapConfig's default.
+      const epochsAll = total || (latents.length / dim <= 10_000 ? 500 : 200);
+      onProgress({ epochsDone: 0, epochs: epochsAll, positions: mapStart(latents, dim, BigInt(seed)) });
+      await yieldToEventLoop();
+      signal?.throwIfAborted();
+    }
     layout = new WasmMapLayout(latents, dim, neighbours, total, BigInt(seed));
   } catch (e) {
     throw toError(e, 'mapLayout');

@@ -57,6 +57,24 @@ pub enum MapError {
     },
 }
 
+/// Checks that `latents` are whole rows of `dim` finite values.
+pub fn check_latents(latents: &[f32], dim: usize) -> Result<(), MapError> {
+    if dim == 0 || !latents.len().is_multiple_of(dim) {
+        return Err(MapError::Shape {
+            len: latents.len(),
+            dim,
+        });
+    }
+    if let Some(at) = latents.iter().position(|v| !v.is_finite()) {
+        return Err(MapError::NonFinite {
+            row: at / dim,
+            col: at % dim,
+            value: latents[at],
+        });
+    }
+    Ok(())
+}
+
 /// A map being laid out: the neighbour graph is built on creation, the positions move with each
 /// [`MapLayout::run`].
 pub struct MapLayout {
@@ -67,12 +85,6 @@ pub struct MapLayout {
 impl MapLayout {
     /// Builds the neighbour graph of `latents` (`rows × dim`, row-major) and the start.
     pub fn new(latents: &[f32], dim: usize, config: &MapConfig) -> Result<Self, MapError> {
-        if dim == 0 || !latents.len().is_multiple_of(dim) {
-            return Err(MapError::Shape {
-                len: latents.len(),
-                dim,
-            });
-        }
         if config.neighbours < 2 {
             return Err(MapError::Option {
                 what: "neighbours",
@@ -87,14 +99,8 @@ impl MapLayout {
                 found: 0,
             });
         }
+        check_latents(latents, dim)?;
         let rows = latents.len() / dim;
-        if let Some(at) = latents.iter().position(|v| !v.is_finite()) {
-            return Err(MapError::NonFinite {
-                row: at / dim,
-                col: at % dim,
-                value: latents[at],
-            });
-        }
         if rows <= config.neighbours {
             return Err(MapError::TooFew {
                 rows,

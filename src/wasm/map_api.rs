@@ -18,6 +18,14 @@ impl From<MapError> for ApiError {
     }
 }
 
+/// The map's start (the latents' two principal components, as [`MapLayout`] starts from): cheap
+/// enough to draw at once, while the neighbour graph is still being built.
+#[wasm_bindgen(js_name = mapStart)]
+pub fn map_start(latents: &[f32], dim: usize, seed: u64) -> Result<Vec<f32>, ApiError> {
+    crate::map::check_latents(latents, dim)?;
+    Ok(crate::map::optimize::pca_start(latents, dim, seed))
+}
+
 #[wasm_bindgen]
 pub struct WasmMapLayout {
     inner: MapLayout,

@@ -35,6 +35,7 @@ let moving = false;
 let restTimer = null;
 let hooks = {};
 let selection = []; // the rows of the last box (or view) selection
+let timings = {}; // performance.now() of the run shown, the first map drawn and the settled one
 
 /** Wires the map; `h`: `prefixName(codes)`, `onPickRow(row)`, `onSelectPrefix(codes)`. */
 export function initMap(h) {
@@ -61,6 +62,7 @@ export function initMap(h) {
 /** A new run: its codes now, its positions when the worker has laid them out. */
 export function showMapRun(res) {
   result = res;
+  timings = { shown: performance.now() };
   positions = null;
   lit = null;
   litText = '';
@@ -94,6 +96,8 @@ export function onMapMessage(msg) {
   ui.reset.disabled = false;
   describe();
   draw();
+  timings.first ??= performance.now();
+  if (msg.done) timings.settled = performance.now();
 }
 
 /** Lights `rows` (a prefix's items) and dims the rest; null lights every item. */
@@ -119,21 +123,22 @@ export function selectedRows() {
 /** For tests and benchmarks: the positions and the screen point (CSS pixels) of `row`. */
 export function mapState() {
   return {
-    positions, layout, renderer: renderer?.rendererName ?? null, software: renderer?.software ?? false,
+    positions, layout, timings, renderer: renderer?.rendererName ?? null, software: renderer?.software ?? false,
     stride: renderer?.stride ?? 1, toScreen: (row) => toScreen(positions[2 * row], positions[2 * row + 1]),
   };
 }
 
 /**
- * For the benchmark: pans the map `frames` times, drawing each frame to the end (gl.finish), and
- * returns each frame's milliseconds.
+ * For the benchmark: pans the map `frames` times, drawing each frame to the end (a pixel read
+ * back), and returns each frame's milliseconds. `sparse: false` draws every point even where a
+ * software renderer would draw a sparse set while moving.
  */
-export function timePan(frames = 60) {
+export function timePan(frames = 60, { sparse = true } = {}) {
   const times = [];
   for (let i = 0; i < frames; i++) {
     const t = performance.now();
     view.x += (bounds.x1 - bounds.x0) / 400;
-    moving = true;
+    moving = sparse;
     draw();
     renderer.finish();
     times.push(performance.now() - t);
@@ -276,6 +281,7 @@ function describe() {
   if (renderer?.unavailable) state = `No map: ${renderer.unavailable}`;
   else if (unavailable) state = `No map: ${unavailable}`;
   else if (!layout) state = `Laying out ${count(result.rows, 'item')}…`;
+  else if (!layout.done && layout.epochsDone === 0) state = `Laying out ${count(result.rows, 'item')}: a first view (principal components) while each item's neighbours are found`;
   else if (!layout.done) state = `Laying out ${count(result.rows, 'item')}: epoch ${fmt(layout.epochsDone)} of ${fmt(layout.epochs)}`;
   else state = `${count(result.rows, 'item')}, laid out in ${(layout.ms / 1000).toFixed(1)} s`;
   const software = renderer?.software && renderer.stride > 1

@@ -172,6 +172,7 @@ class LatentBuffer {
   length = 0;
   dim = 0;
   unavailable = null;
+  ms = 0; // time spent computing them
 
   fits(rows) {
     if (this.unavailable) return false;
@@ -184,7 +185,9 @@ class LatentBuffer {
   async push(encoder, rows, dim, count) {
     const held = this.dim ? this.length / this.dim : 0;
     if (!this.fits(held + count)) return;
+    const t0 = performance.now();
     const latents = await encoder.latents(rows, { dim });
+    this.ms += performance.now() - t0;
     this.dim = latents.length / count;
     if (this.length + latents.length > this.data.length) {
       const grown = new Float32Array(Math.max(this.length + latents.length, 2 * this.data.length));
@@ -307,7 +310,7 @@ async function run({ job, source, model, backend }) {
       input, rows, dim, dtype, nearest, allIds, allTitles, entry, backend, tableJob,
       setupMs: t1 - t0, encodeMs: streamMs - tableMs, tableMs,
     });
-    layoutMap(job, latents.unavailable ?? latents.result(), rows);
+    layoutMap(job, latents.unavailable ?? latents.result(), rows, latents.ms);
   } catch (e) {
     if (signal.aborted) {
       post({ type: 'cancelled', job });
@@ -426,15 +429,17 @@ async function mapOfSession(job) {
     layoutMap(job, `the map lays out at most ${fmt(MAX_MAP_ITEMS)} items; this file has more`, rows);
     return;
   }
+  const t0 = performance.now();
   const latents = await session.encoder.latents(session.vectors.subarray(0, rows * session.dim), { dim: session.dim });
-  layoutMap(job, latents, rows);
+  layoutMap(job, latents, rows, performance.now() - t0);
 }
 
 /**
  * Lays out the map of a result's `rows` items from their `latents` (or posts why there is none:
  * a string), posting the positions as they settle; a newer run's map stops this one.
+ * `latentsMs`: the time the latents took (during the run), for the page to report.
  */
-async function layoutMap(job, latents, rows) {
+async function layoutMap(job, latents, rows, latentsMs = 0) {
   mapRun?.abort();
   if (typeof latents === 'string') {
     post({ type: 'map', job, rows, unavailable: latents });
@@ -452,13 +457,14 @@ async function layoutMap(job, latents, rows) {
       signal: controller.signal,
       onProgress: ({ epochsDone, epochs, positions }) => {
         const now = performance.now();
-        // At most five frames a second while it settles: each is a copy of every position.
-        if (epochsDone === epochs || now - last < 200) return;
+        // The start at once, then at most five frames a second while it settles: each is a copy
+        // of every position.
+        if (epochsDone === epochs || (epochsDone > 0 && now - last < 200)) return;
         last = now;
-        post({ type: 'map', job, rows, positions, epochsDone, epochs, done: false, ms: now - t0 }, [positions.buffer]);
+        post({ type: 'map', job, rows, positions, epochsDone, epochs, done: false, ms: now - t0, latentsMs }, [positions.buffer]);
       },
     });
-    post({ type: 'map', job, rows, positions, epochsDone: null, epochs: null, done: true, ms: performance.now() - t0 }, [positions.buffer]);
+    post({ type: 'map', job, rows, positions, epochsDone: null, epochs: null, done: true, ms: performance.now() - t0, latentsMs }, [positions.buffer]);
   } catch (e) {
     if (!controller.signal.aborted) post({ type: 'map', job, rows, unavailable: `${e.message ?? e}` });
   } finally {
