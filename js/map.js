@@ -41,7 +41,7 @@ export async function mapLayout(latents, { dim, neighbours = 15, epochs, seed = 
       // The start first (the latents' principal components): drawn at once, while the
       // neighbour graph, most of a large map's wait, is built. Epochs as MapConfig's default.
       const epochsAll = total || (latents.length / dim <= 10_000 ? 500 : 200);
-      onProgress({ epochsDone: 0, epochs: epochsAll, positions: mapStart(latents, dim, BigInt(seed)) });
+      onProgress({ epochsDone: 0, epochs: epochsAll, positions: mapStart(latents, dim, neighbours, total, BigInt(seed)) });
       await yieldToEventLoop();
       signal?.throwIfAborted();
     }

@@ -57,8 +57,36 @@ pub enum MapError {
     },
 }
 
+/// What [`MapLayout::new`] refuses, checked without building anything (so that a page can draw
+/// the start only for a map that will be made); returns the row count.
+pub fn check_input(latents: &[f32], dim: usize, config: &MapConfig) -> Result<usize, MapError> {
+    if config.neighbours < 2 {
+        return Err(MapError::Option {
+            what: "neighbours",
+            min: 2,
+            found: config.neighbours,
+        });
+    }
+    if config.epochs == Some(0) {
+        return Err(MapError::Option {
+            what: "epochs",
+            min: 1,
+            found: 0,
+        });
+    }
+    check_latents(latents, dim)?;
+    let rows = latents.len() / dim;
+    if rows <= config.neighbours {
+        return Err(MapError::TooFew {
+            rows,
+            neighbours: config.neighbours,
+        });
+    }
+    Ok(rows)
+}
+
 /// Checks that `latents` are whole rows of `dim` finite values.
-pub fn check_latents(latents: &[f32], dim: usize) -> Result<(), MapError> {
+fn check_latents(latents: &[f32], dim: usize) -> Result<(), MapError> {
     if dim == 0 || !latents.len().is_multiple_of(dim) {
         return Err(MapError::Shape {
             len: latents.len(),
@@ -85,28 +113,7 @@ pub struct MapLayout {
 impl MapLayout {
     /// Builds the neighbour graph of `latents` (`rows × dim`, row-major) and the start.
     pub fn new(latents: &[f32], dim: usize, config: &MapConfig) -> Result<Self, MapError> {
-        if config.neighbours < 2 {
-            return Err(MapError::Option {
-                what: "neighbours",
-                min: 2,
-                found: config.neighbours,
-            });
-        }
-        if config.epochs == Some(0) {
-            return Err(MapError::Option {
-                what: "epochs",
-                min: 1,
-                found: 0,
-            });
-        }
-        check_latents(latents, dim)?;
-        let rows = latents.len() / dim;
-        if rows <= config.neighbours {
-            return Err(MapError::TooFew {
-                rows,
-                neighbours: config.neighbours,
-            });
-        }
+        let rows = check_input(latents, dim, config)?;
         let knn = knn::nn_descent(
             latents,
             dim,

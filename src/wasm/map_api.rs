@@ -2,7 +2,7 @@
 //! latents ([`crate::map`]) that JavaScript advances a few epochs at a time, so that a worker can
 //! post the map while it settles and stop when asked.
 
-use crate::map::{MapConfig, MapError, MapLayout};
+use crate::map::{check_input, MapConfig, MapError, MapLayout};
 use crate::wasm::error::ApiError;
 use wasm_bindgen::prelude::*;
 
@@ -18,11 +18,26 @@ impl From<MapError> for ApiError {
     }
 }
 
-/// The map's start (the latents' two principal components, as [`MapLayout`] starts from): cheap
-/// enough to draw at once, while the neighbour graph is still being built.
+/// The options as [`MapConfig`]; `epochs` 0 picks by size.
+fn config(neighbours: usize, epochs: usize, seed: u64) -> MapConfig {
+    MapConfig::new()
+        .with_neighbours(neighbours)
+        .with_epochs((epochs > 0).then_some(epochs))
+        .with_seed(seed)
+}
+
+/// The map's start (the latents' two principal components, as [`MapLayout`] starts from), for a
+/// map [`WasmMapLayout::new`] will accept: cheap enough to draw at once, while the neighbour
+/// graph is still being built.
 #[wasm_bindgen(js_name = mapStart)]
-pub fn map_start(latents: &[f32], dim: usize, seed: u64) -> Result<Vec<f32>, ApiError> {
-    crate::map::check_latents(latents, dim)?;
+pub fn map_start(
+    latents: &[f32],
+    dim: usize,
+    neighbours: usize,
+    epochs: usize,
+    seed: u64,
+) -> Result<Vec<f32>, ApiError> {
+    check_input(latents, dim, &config(neighbours, epochs, seed))?;
     Ok(crate::map::optimize::pca_start(latents, dim, seed))
 }
 
@@ -33,7 +48,7 @@ pub struct WasmMapLayout {
 
 #[wasm_bindgen]
 impl WasmMapLayout {
-    /// Builds the neighbour graph of `latents` (`rows × dim`); `epochs` 0 picks by size.
+    /// Builds the neighbour graph of `latents` (`rows × dim`).
     #[wasm_bindgen(constructor)]
     pub fn new(
         latents: &[f32],
@@ -42,12 +57,8 @@ impl WasmMapLayout {
         epochs: usize,
         seed: u64,
     ) -> Result<WasmMapLayout, ApiError> {
-        let config = MapConfig::new()
-            .with_neighbours(neighbours)
-            .with_epochs((epochs > 0).then_some(epochs))
-            .with_seed(seed);
         Ok(Self {
-            inner: MapLayout::new(latents, dim, &config)?,
+            inner: MapLayout::new(latents, dim, &config(neighbours, epochs, seed))?,
         })
     }
 

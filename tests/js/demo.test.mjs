@@ -97,6 +97,7 @@ function makeFiles(dir) {
   f.nanCsv = put('nan.csv', [['7', 'Seven', ...vector(7).map((v, i) => (i === 10 ? 'NaN' : v))].join(',')].join('\n'));
   f.nanNpy = put('nan.npy', f32Npy(3, 768, (r, c) => (r === 1 && c === 5 ? NaN : 0.01)));
   f.empty = put('empty.jsonl', '');
+  f.tiny = put('tiny-8.npy', Buffer.concat([npyHeader('<f2', 8, 768), sample.subarray(dataStart, dataStart + 8 * 768 * 2)]));
   const full = f32Npy(10, 768);
   f.truncated = put('truncated.npy', full.subarray(0, full.length - 1000));
   f.truncatedJsonl = put('truncated.jsonl', `${JSON.stringify({ id: 1, embedding: vector(1) })}\n${JSON.stringify({ id: 2, embedding: vector(2) }).slice(0, 500)}`);
@@ -387,9 +388,12 @@ test('search highlights an item, its path and its prefix-mates', async () => {
 /** The map module the page runs (its live state: positions, the lit rows, screen points). */
 const MAP_MODULE = './map-view.js';
 
-/** Shift + drag a box on the map from (x0, y0) to (x1, y1), CSS pixels of the canvas. */
+/**
+ * Shift + drag a box on the map from (x0, y0) to (x1, y1), CSS pixels of the canvas, with the
+ * whole canvas in the viewport (a mouse outside it reaches nothing).
+ */
 async function mapBox(x0, y0, x1, y1) {
-  await page.locator('#map').scrollIntoViewIfNeeded();
+  await page.locator('#map').evaluate((e) => e.scrollIntoView({ block: 'center' }));
   const box = await page.locator('#map').boundingBox();
   await page.keyboard.down('Shift');
   await page.mouse.move(box.x + x0, box.y + y0);
@@ -488,7 +492,7 @@ test('the map: every item a point; <a_51> lights exactly its items; a box lists,
   await page.click('#map-prefixes li button >> nth=0');
   await page.waitForFunction(() => document.querySelector('#details-h')?.textContent === 'Prefix <a_51>');
   const p = await page.evaluate(async ([url, row]) => (await import(new URL(url, document.baseURI).href)).mapState().toScreen(row), [MAP_MODULE, expected[0]]);
-  await page.locator('#map').scrollIntoViewIfNeeded();
+  await page.locator('#map').evaluate((e) => e.scrollIntoView({ block: 'center' }));
   const box = await page.locator('#map').boundingBox();
   await page.mouse.click(box.x + p.x, box.y + p.y);
   await page.waitForFunction(() => /^<a_51>/.test(document.querySelector('#search-status')?.textContent.split(': ')[1] ?? ''));
@@ -993,6 +997,30 @@ test('WebGPU: a small file runs on WebGPU and the page says so', async () => {
   assert.match(await page.textContent('#status'), /on WebGPU/);
   await shot('08-webgpu');
   await page.selectOption('#backend', 'auto');
+});
+
+test('the map of 50 untitled items lays out; 8 items are too few for a map, and the page says so', async () => {
+  // The 50 rows above came without titles: the map does not need them.
+  await page.waitForFunction(() => /^50 items, laid out in/.test(document.querySelector('#map-status')?.textContent), null, { timeout: 60_000 });
+  await page.setInputFiles('#file-embeddings', files.tiny);
+  await page.click('#run');
+  await waitRows(8);
+  await page.waitForFunction(() => /^No map: a map needs more items than neighbours: 8 items, 15 neighbours each/.test(document.querySelector('#map-status')?.textContent));
+  assert.equal(Number(await page.getAttribute('#icicle g.node[data-depth="0"]', 'data-count')), 8, 'the chart works without the map');
+  assert.equal(await page.isDisabled('#map-select-view'), true);
+});
+
+test('on a software renderer a large map draws a sparse set while it moves (headless Chromium draws WebGL2 with SwiftShader)', async () => {
+  const r = await page.evaluate(async () => {
+    const { PointsRenderer, SOFTWARE_MOVING_POINTS } = await import(new URL('./map-gl.js', document.baseURI).href);
+    const renderer = new PointsRenderer(document.createElement('canvas'));
+    const before = renderer.stride;
+    renderer.setPositions(new Float32Array(2 * 100_000));
+    return { software: renderer.software, name: renderer.rendererName, before, stride: renderer.stride, cap: SOFTWARE_MOVING_POINTS };
+  });
+  assert.match(r.name, /SwiftShader/);
+  assert.equal(r.software, true);
+  assert.deepEqual([r.before, r.stride], [1, Math.ceil(100_000 / r.cap)]);
 });
 
 /**

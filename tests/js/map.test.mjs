@@ -71,6 +71,10 @@ test('bad latents and options are refused with their codes, the row named', asyn
   bad[17 * dim + 3] = NaN;
   await assert.rejects(mapLayout(bad, { dim }), (e) => e instanceof RqvaeError && e.code === 'ERR_NON_FINITE' && /row 17/.test(e.message));
   await assert.rejects(mapLayout(latents.slice(0, 10 * dim), { dim }), { code: 'ERR_INPUT', message: /10 items/ });
+  // Refused before a start is reported: a page draws nothing for a map that will not be made.
+  const steps = [];
+  await assert.rejects(mapLayout(latents.slice(0, 10 * dim), { dim, onProgress: (p) => steps.push(p) }), { code: 'ERR_INPUT' });
+  assert.equal(steps.length, 0);
   await assert.rejects(mapLayout(latents.slice(0, 7), { dim }), { code: 'ERR_DIMENSION' });
   await assert.rejects(mapLayout([1, 2, 3], { dim: 1 }), { code: 'ERR_INPUT' });
   await assert.rejects(mapLayout(latents, { dim, epochs: 0 }), { code: 'ERR_OPTION' });

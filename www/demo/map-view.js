@@ -84,7 +84,12 @@ export function onMapMessage(msg) {
   if (!result || msg.rows !== result.rows) return;
   if (msg.unavailable) {
     unavailable = msg.unavailable;
+    positions = null;
+    renderer?.setPositions(new Float32Array(0));
+    ui.selectView.disabled = true;
+    ui.reset.disabled = true;
     describe();
+    draw();
     return;
   }
   positions = msg.positions;

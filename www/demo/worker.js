@@ -206,6 +206,9 @@ class LatentBuffer {
 const rowNumbers = (start, count) => Array.from({ length: count }, (_, i) => start + i);
 
 async function run({ job, source, model, backend }) {
+  // The last result's map stops here: its positions must not reach the page after the new
+  // result (a file with as many rows would show them for the wrong items).
+  mapRun?.abort();
   const controller = new AbortController();
   running = controller;
   const { signal } = controller;
@@ -466,7 +469,7 @@ async function layoutMap(job, latents, rows, latentsMs = 0) {
     });
     post({ type: 'map', job, rows, positions, epochsDone: null, epochs: null, done: true, ms: performance.now() - t0, latentsMs }, [positions.buffer]);
   } catch (e) {
-    if (!controller.signal.aborted) post({ type: 'map', job, rows, unavailable: `${e.message ?? e}` });
+    if (!controller.signal.aborted) post({ type: 'map', job, rows, unavailable: `${e.message ?? e}`.replace(/^map: /, '') });
   } finally {
     if (mapRun === controller) mapRun = null;
   }
