@@ -3,7 +3,7 @@
 // wasm module and yields between them, so that a worker can draw the map while it settles,
 // answer other messages and stop when asked.
 
-import { WasmMapLayout, mapStart } from '../pkg/rqvae.js';
+import { WasmMapLayout, mapEpochs, mapStart } from '../pkg/rqvae.js';
 import { RqvaeError, toError } from './errors.js';
 import { initWasm } from './wasm.js';
 
@@ -39,9 +39,8 @@ export async function mapLayout(latents, { dim, neighbours = 15, epochs, seed = 
   try {
     if (onProgress) {
       // The start first (the latents' principal components): drawn at once, while the
-      // neighbour graph, most of a large map's wait, is built. Epochs as MapConfig's default.
-      const epochsAll = total || (latents.length / dim <= 10_000 ? 500 : 200);
-      onProgress({ epochsDone: 0, epochs: epochsAll, positions: mapStart(latents, dim, neighbours, total, BigInt(seed)) });
+      // neighbour graph, most of a large map's wait, is built.
+      onProgress({ epochsDone: 0, epochs: mapEpochs(latents.length / dim, total), positions: mapStart(latents, dim, neighbours, total, BigInt(seed)) });
       await yieldToEventLoop();
       signal?.throwIfAborted();
     }

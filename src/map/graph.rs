@@ -73,7 +73,7 @@ pub fn fuzzy_graph(knn: &Knn) -> Graph {
             entries.push(((j << 32) | i, w, false));
         }
     }
-    entries.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.2.cmp(&a.2)));
+    entries.sort_unstable_by_key(|e| e.0);
     let mut graph = Graph {
         heads: Vec::with_capacity(entries.len()),
         tails: Vec::with_capacity(entries.len()),

@@ -34,7 +34,8 @@ pub struct MapConfig {
 }
 
 impl MapConfig {
-    fn epochs_for(&self, rows: usize) -> usize {
+    /// The epochs a map of `rows` items runs.
+    pub fn epochs_for(&self, rows: usize) -> usize {
         self.epochs
             .unwrap_or(if rows <= 10_000 { 500 } else { 200 })
     }

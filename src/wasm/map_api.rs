@@ -41,6 +41,12 @@ pub fn map_start(
     Ok(crate::map::optimize::pca_start(latents, dim, seed))
 }
 
+/// The epochs a map of `rows` items runs (`epochs` 0: chosen by size).
+#[wasm_bindgen(js_name = mapEpochs)]
+pub fn map_epochs(rows: usize, epochs: usize) -> usize {
+    config(15, epochs, 0).epochs_for(rows)
+}
+
 #[wasm_bindgen]
 pub struct WasmMapLayout {
     inner: MapLayout,

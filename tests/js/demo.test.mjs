@@ -389,17 +389,18 @@ test('search highlights an item, its path and its prefix-mates', async () => {
 const MAP_MODULE = './map-view.js';
 
 /**
- * Shift + drag a box on the map from (x0, y0) to (x1, y1), CSS pixels of the canvas, with the
- * whole canvas in the viewport (a mouse outside it reaches nothing).
+ * Shift + drag a box on the map from (x0, y0) to (x1, y1), CSS pixels of the canvas's padding
+ * box. Each point is reached through the canvas (Playwright scrolls it into view and checks that
+ * the canvas is what receives the mouse there), so a page that moved or scrolled since the
+ * points were measured cannot send the drag elsewhere.
  */
 async function mapBox(x0, y0, x1, y1) {
-  await page.locator('#map').evaluate((e) => e.scrollIntoView({ block: 'center' }));
-  const box = await page.locator('#map').boundingBox();
+  const map = page.locator('#map');
   await page.keyboard.down('Shift');
-  await page.mouse.move(box.x + x0, box.y + y0);
+  await map.hover({ position: { x: x0, y: y0 } });
   await page.mouse.down();
-  await page.mouse.move(box.x + (x0 + x1) / 2, box.y + (y0 + y1) / 2, { steps: 3 });
-  await page.mouse.move(box.x + x1, box.y + y1, { steps: 3 });
+  await map.hover({ position: { x: (x0 + x1) / 2, y: (y0 + y1) / 2 } });
+  await map.hover({ position: { x: x1, y: y1 } });
   await page.mouse.up();
   await page.keyboard.up('Shift');
 }
@@ -492,9 +493,7 @@ test('the map: every item a point; <a_51> lights exactly its items; a box lists,
   await page.click('#map-prefixes li button >> nth=0');
   await page.waitForFunction(() => document.querySelector('#details-h')?.textContent === 'Prefix <a_51>');
   const p = await page.evaluate(async ([url, row]) => (await import(new URL(url, document.baseURI).href)).mapState().toScreen(row), [MAP_MODULE, expected[0]]);
-  await page.locator('#map').evaluate((e) => e.scrollIntoView({ block: 'center' }));
-  const box = await page.locator('#map').boundingBox();
-  await page.mouse.click(box.x + p.x, box.y + p.y);
+  await page.locator('#map').click({ position: p });
   await page.waitForFunction(() => /^<a_51>/.test(document.querySelector('#search-status')?.textContent.split(': ')[1] ?? ''));
 
   // An empty box: nothing to export, and the page says so.

@@ -141,16 +141,16 @@ async function inputsOf(source) {
   return { embeddings: file, name: file.name, format, titles: source.titles, titlesName: source.titles?.name ?? null };
 }
 
-/** A Uint16Array that grows as batches of IDs come (or is sized at once from an .npy header). */
-class IdBuffer {
-  constructor(capacity = 1 << 16) {
-    this.data = new Uint16Array(capacity);
+/** A typed array (of `Type`) that grows as batches come (or is sized at once from a header). */
+class GrowingArray {
+  constructor(Type, capacity = 1 << 16) {
+    this.data = new Type(capacity);
     this.length = 0;
   }
 
   reserve(size) {
     if (size <= this.data.length) return;
-    const grown = new Uint16Array(Math.max(size, 2 * this.data.length));
+    const grown = new this.data.constructor(Math.max(size, 2 * this.data.length));
     grown.set(this.data.subarray(0, this.length));
     this.data = grown;
   }
@@ -168,9 +168,8 @@ class IdBuffer {
 
 /** The items' latents for the map, batch by batch, or why the map has none. */
 class LatentBuffer {
-  data = new Float32Array(0);
-  length = 0;
-  dim = 0;
+  values = new GrowingArray(Float32Array, 0);
+  rows = 0;
   unavailable = null;
   ms = 0; // time spent computing them
 
@@ -178,28 +177,20 @@ class LatentBuffer {
     if (this.unavailable) return false;
     if (rows <= MAX_MAP_ITEMS) return true;
     this.unavailable = `the map lays out at most ${fmt(MAX_MAP_ITEMS)} items; this file has more`;
-    this.data = new Float32Array(0);
+    this.values = new GrowingArray(Float32Array, 0);
     return false;
   }
 
   async push(encoder, rows, dim, count) {
-    const held = this.dim ? this.length / this.dim : 0;
-    if (!this.fits(held + count)) return;
+    if (!this.fits(this.rows + count)) return;
     const t0 = performance.now();
-    const latents = await encoder.latents(rows, { dim });
+    this.values.push(await encoder.latents(rows, { dim }));
     this.ms += performance.now() - t0;
-    this.dim = latents.length / count;
-    if (this.length + latents.length > this.data.length) {
-      const grown = new Float32Array(Math.max(this.length + latents.length, 2 * this.data.length));
-      grown.set(this.data.subarray(0, this.length));
-      this.data = grown;
-    }
-    this.data.set(latents, this.length);
-    this.length += latents.length;
+    this.rows += count;
   }
 
   result() {
-    return this.data.subarray(0, this.length);
+    return this.values.result();
   }
 }
 
@@ -249,7 +240,7 @@ async function run({ job, source, model, backend }) {
     const label = `Assigning IDs to ${input.name}`;
     post({ type: 'progress', job, phase: 'encode', label, done: 0, total: 1, detail: 'starting' });
     const report = progressReporter(job, 'encode', label);
-    const ids = new IdBuffer();
+    const ids = new GrowingArray(Uint16Array);
     const store = new VectorStore();
     const latents = new LatentBuffer();
     const itemIds = [];
