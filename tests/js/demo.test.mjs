@@ -456,9 +456,8 @@ test('the map: every item a point; <a_51> lights exactly its items; a box lists,
     const ps = rows.map((r) => s.toScreen(r));
     return { x0: Math.min(...ps.map((p) => p.x)) - 3, y0: Math.min(...ps.map((p) => p.y)) - 3, x1: Math.max(...ps.map((p) => p.x)) + 3, y1: Math.max(...ps.map((p) => p.y)) + 3 };
   }, [MAP_MODULE, expected]);
-  // In two of five full CI runs of this file a drag that reached the canvas (Playwright checked
-  // it) left no selection, and never when the file or this test was run again; the cause is
-  // not found. A drag that selects nothing is tried again, twice at most: a box path that is
+  // In two of three CI runs a drag that reached the canvas (Playwright checked it) left no
+  // selection; run again, alone or with the whole file, it never failed; the cause is not found. A drag that selects nothing is tried again, twice at most: a box path that is
   // broken still fails all three.
   for (let attempt = 1; ; attempt++) {
     await mapBox(rect.x0, rect.y0, rect.x1, rect.y1);
