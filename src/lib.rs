@@ -16,6 +16,8 @@ pub mod embeddings;
 pub mod embeddings_file;
 pub mod host;
 pub mod ids;
+#[cfg(all(feature = "pytorch", not(target_arch = "wasm32")))]
+pub mod import;
 pub mod inference;
 pub mod kmeans;
 pub mod map;

@@ -263,6 +263,16 @@ impl ModelWeights {
 
     /// Serialises to safetensors bytes at `precision`.
     pub fn to_bytes(&self, precision: Precision) -> Result<Vec<u8>, WeightsError> {
+        self.to_bytes_with_metadata(precision, &[])
+    }
+
+    /// [`Self::to_bytes`] with more metadata entries (an imported model's `source`). Readers
+    /// ignore entries they do not know; the fingerprint covers the weights only.
+    pub fn to_bytes_with_metadata(
+        &self,
+        precision: Precision,
+        extra: &[(&str, String)],
+    ) -> Result<Vec<u8>, WeightsError> {
         self.check_shapes()?;
         let c = &self.config;
         let mut tensors: Vec<(String, Vec<usize>, &[f32])> = Vec::new();
@@ -309,11 +319,14 @@ impl ModelWeights {
                     .map_err(|e| WeightsError::Serialize(e.to_string()))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let metadata = HashMap::from([
+        let mut metadata = HashMap::from([
             ("format".to_string(), FORMAT_NAME.to_string()),
             ("format_version".to_string(), FORMAT_VERSION.to_string()),
             ("config".to_string(), c.to_json()),
         ]);
+        for (key, value) in extra {
+            metadata.insert(key.to_string(), value.clone());
+        }
         safetensors::serialize(views, Some(metadata))
             .map_err(|e| WeightsError::Serialize(e.to_string()))
             .map(sorted_header)

@@ -11,6 +11,7 @@ mod canonical;
 mod fuzz;
 mod host_model;
 mod id_table;
+mod import;
 mod kmeans;
 mod labels;
 mod map;

@@ -7,6 +7,7 @@ mod embed;
 mod encode;
 mod eval;
 mod export;
+mod import;
 mod inputs;
 mod output;
 mod run_log;
@@ -27,6 +28,7 @@ use std::process::ExitCode;
         rqvae-train encode --model runs/catalog/model.safetensors --embeddings items.npy --out ids.csv\n  \
         rqvae-train assign --model model.safetensors --embeddings items.npy --items items.jsonl --out ids.jsonl\n  \
         rqvae-train export --run runs/catalog --out model.safetensors --f16\n  \
+        rqvae-train import --pth best_model.pth --out model.safetensors\n  \
         rqvae-train embed --text-model all-MiniLM-L6-v2/ --items titles.jsonl --out items.npy\n  \
         rqvae-train assign --model model.safetensors --text-model all-MiniLM-L6-v2/ --items titles.csv --out ids.jsonl\n\n\
         Embeddings are .npy files: 2-D [items, dim], little-endian float32 or float16, C order."
@@ -50,6 +52,8 @@ enum Command {
     Embed(embed::EmbedArgs),
     /// Write a run's weights as one .safetensors file for the browser (optionally f16).
     Export(export::ExportArgs),
+    /// Turn a PyTorch checkpoint (.pth/.pt state dict) into a .safetensors model, never running it.
+    Import(import::ImportArgs),
 }
 
 fn main() -> ExitCode {
@@ -61,6 +65,7 @@ fn main() -> ExitCode {
         Command::Assign(args) => assign::run(args),
         Command::Embed(args) => embed::run(args),
         Command::Export(args) => export::run(args),
+        Command::Import(args) => import::run(args),
     };
     match result {
         Ok(code) => code,
