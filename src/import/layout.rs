@@ -196,14 +196,16 @@ pub fn detect(tensors: &Tensors) -> Result<(&'static str, KeyMap), ImportError> 
             )))
         }
         1 => groups.into_iter().next().unwrap(),
-        _ => return Err(ImportError::Layout(format!(
+        _ => {
+            return Err(ImportError::Layout(format!(
             "codebooks found in more than one place ({}); name the ones to use in a --key-map file",
             groups
                 .keys()
                 .map(|(l, p)| format!("{l} at '{p}'"))
                 .collect::<Vec<_>>()
                 .join(", ")
-        ))),
+        )))
+        }
     };
     if levels.keys().copied().ne(0..levels.len()) {
         return Err(ImportError::Layout(format!(

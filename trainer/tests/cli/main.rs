@@ -6,6 +6,7 @@ mod common;
 
 mod assign;
 mod fine_tune;
+mod import;
 mod inputs;
 mod parquet_inputs;
 mod round_trip;
