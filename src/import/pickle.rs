@@ -240,7 +240,7 @@ impl Machine {
 }
 
 fn pairs(items: Vec<Value>) -> Result<Vec<(Value, Value)>, ImportError> {
-    if items.len() % 2 != 0 {
+    if !items.len().is_multiple_of(2) {
         return Err(bad("a dict has an odd number of keys and values"));
     }
     let mut it = items.into_iter();
