@@ -191,14 +191,61 @@ enum Item {
     V(Value),
 }
 
+/// How deep containers may nest. A state dict nests a few levels; a crafted pickle could nest
+/// millions, and dropping such a value would overflow the stack.
+const MAX_DEPTH: usize = 32;
+/// How many values memo reads and `DUP` may copy in all: the memo holds copies (a state dict
+/// never reads back a container it is still filling), so a crafted pickle doubling a value
+/// each step must stop long before memory runs out.
+const COPY_BUDGET: usize = 5_000_000;
+
+fn check_depth(v: &Value, depth: usize) -> Result<(), ImportError> {
+    if depth > MAX_DEPTH {
+        return Err(bad(format!(
+            "containers nest deeper than {MAX_DEPTH} levels"
+        )));
+    }
+    match v {
+        Value::List(items) | Value::Tuple(items) => {
+            items.iter().try_for_each(|i| check_depth(i, depth + 1))
+        }
+        Value::Dict(pairs) => pairs.iter().try_for_each(|(k, v)| {
+            check_depth(k, depth + 1)?;
+            check_depth(v, depth + 1)
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn count(v: &Value) -> usize {
+    1 + match v {
+        Value::List(items) | Value::Tuple(items) => items.iter().map(count).sum(),
+        Value::Dict(pairs) => pairs.iter().map(|(k, v)| count(k) + count(v)).sum(),
+        _ => 0,
+    }
+}
+
 struct Machine {
     stack: Vec<Item>,
     memo: HashMap<u32, Value>,
+    copied: usize,
 }
 
 impl Machine {
-    fn push(&mut self, v: Value) {
+    fn push(&mut self, v: Value) -> Result<(), ImportError> {
+        check_depth(&v, 0)?;
         self.stack.push(Item::V(v));
+        Ok(())
+    }
+    /// Counts `v` against the copy budget, then copies it.
+    fn copy(&mut self, v: &Value) -> Result<Value, ImportError> {
+        self.copied += count(v);
+        if self.copied > COPY_BUDGET {
+            return Err(bad(format!(
+                "the pickle copies more than {COPY_BUDGET} values (a crafted file?)"
+            )));
+        }
+        Ok(v.clone())
     }
     fn pop(&mut self) -> Result<Value, ImportError> {
         match self.stack.pop() {
@@ -231,11 +278,23 @@ impl Machine {
         items.reverse();
         Ok(items)
     }
-    fn memo_get(&self, i: u32) -> Result<Value, ImportError> {
-        self.memo
-            .get(&i)
-            .cloned()
-            .ok_or_else(|| bad(format!("memo entry {i} is read before it is written")))
+    fn memo_get(&mut self, i: u32) -> Result<Value, ImportError> {
+        let memo = std::mem::take(&mut self.memo);
+        let v = match memo.get(&i) {
+            Some(v) => self.copy(v),
+            None => Err(bad(format!("memo entry {i} is read before it is written"))),
+        };
+        self.memo = memo;
+        v
+    }
+    fn memo_put(&mut self, i: u32) -> Result<(), ImportError> {
+        let Some(Item::V(top)) = self.stack.pop() else {
+            return Err(bad("no value on the stack to memoise"));
+        };
+        let v = self.copy(&top);
+        self.stack.push(Item::V(top));
+        self.memo.insert(i, v?);
+        Ok(())
     }
 }
 
@@ -389,6 +448,7 @@ pub fn parse(bytes: &[u8]) -> Result<Value, ImportError> {
     let mut m = Machine {
         stack: Vec::new(),
         memo: HashMap::new(),
+        copied: 0,
     };
     loop {
         let at = r.pos;
@@ -405,20 +465,20 @@ pub fn parse(bytes: &[u8]) -> Result<Value, ImportError> {
             }
             b'.' => break,
             b'(' => m.stack.push(Item::Mark),
-            b'N' => m.push(Value::None),
-            0x88 => m.push(Value::Bool(true)),
-            0x89 => m.push(Value::Bool(false)),
+            b'N' => m.push(Value::None)?,
+            0x88 => m.push(Value::Bool(true))?,
+            0x89 => m.push(Value::Bool(false))?,
             b'J' => {
                 let v = r.u32()? as i32;
-                m.push(Value::Int(v as i64))
+                m.push(Value::Int(v as i64))?
             }
             b'K' => {
                 let v = r.u8()?;
-                m.push(Value::Int(v as i64))
+                m.push(Value::Int(v as i64))?
             }
             b'M' => {
                 let v = r.u16()?;
-                m.push(Value::Int(v as i64))
+                m.push(Value::Int(v as i64))?
             }
             0x8a => {
                 let n = r.u8()? as usize;
@@ -432,71 +492,73 @@ pub fn parse(bytes: &[u8]) -> Result<Value, ImportError> {
                     [0u8; 8]
                 };
                 buf[..n].copy_from_slice(raw);
-                m.push(Value::Int(i64::from_le_bytes(buf)))
+                m.push(Value::Int(i64::from_le_bytes(buf)))?
             }
             b'G' => {
                 let raw: [u8; 8] = r.take(8)?.try_into().unwrap();
-                m.push(Value::Float(f64::from_be_bytes(raw)))
+                m.push(Value::Float(f64::from_be_bytes(raw)))?
             }
             b'X' => {
                 let n = r.u32()? as usize;
                 let s = r.text(n)?;
-                m.push(Value::Str(s))
+                m.push(Value::Str(s))?
             }
             0x8c => {
                 let n = r.u8()? as usize;
                 let s = r.text(n)?;
-                m.push(Value::Str(s))
+                m.push(Value::Str(s))?
             }
             0x8d => {
                 let n = r.u64()? as usize;
                 let s = r.text(n)?;
-                m.push(Value::Str(s))
+                m.push(Value::Str(s))?
             }
             b'U' => {
                 let n = r.u8()? as usize;
                 let raw = r.take(n)?;
-                m.push(Value::Str(raw.iter().map(|&b| b as char).collect()))
+                m.push(Value::Str(raw.iter().map(|&b| b as char).collect()))?
             }
             b'T' => {
                 let n = r.u32()? as usize;
                 let raw = r.take(n)?;
-                m.push(Value::Str(raw.iter().map(|&b| b as char).collect()))
+                m.push(Value::Str(raw.iter().map(|&b| b as char).collect()))?
             }
             b'C' => {
                 let n = r.u8()? as usize;
                 let raw = r.take(n)?;
-                m.push(Value::Bytes(raw.to_vec()))
+                m.push(Value::Bytes(raw.to_vec()))?
             }
             b'B' => {
                 let n = r.u32()? as usize;
                 let raw = r.take(n)?;
-                m.push(Value::Bytes(raw.to_vec()))
+                m.push(Value::Bytes(raw.to_vec()))?
             }
-            b'}' => m.push(Value::Dict(Vec::new())),
-            b']' => m.push(Value::List(Vec::new())),
-            b')' => m.push(Value::Tuple(Vec::new())),
+            b'}' => m.push(Value::Dict(Vec::new()))?,
+            b']' => m.push(Value::List(Vec::new()))?,
+            b')' => m.push(Value::Tuple(Vec::new()))?,
             b'd' => {
                 let items = m.pop_mark()?;
-                m.push(Value::Dict(pairs(items)?))
+                m.push(Value::Dict(pairs(items)?))?
             }
             b'l' => {
                 let items = m.pop_mark()?;
-                m.push(Value::List(items))
+                m.push(Value::List(items))?
             }
             b't' => {
                 let items = m.pop_mark()?;
-                m.push(Value::Tuple(items))
+                m.push(Value::Tuple(items))?
             }
             0x85..=0x87 => {
                 let n = (op - 0x84) as usize;
                 let mut items = (0..n).map(|_| m.pop()).collect::<Result<Vec<_>, _>>()?;
                 items.reverse();
-                m.push(Value::Tuple(items))
+                m.push(Value::Tuple(items))?
             }
             b's' => {
                 let v = m.pop()?;
                 let k = m.pop()?;
+                check_depth(&k, 1)?;
+                check_depth(&v, 1)?;
                 match m.top_mut()? {
                     Value::Dict(d) => d.push((k, v)),
                     _ => return Err(bad("SETITEM on a value that is not a dict")),
@@ -504,6 +566,10 @@ pub fn parse(bytes: &[u8]) -> Result<Value, ImportError> {
             }
             b'u' => {
                 let items = pairs(m.pop_mark()?)?;
+                for (k, v) in &items {
+                    check_depth(k, 1)?;
+                    check_depth(v, 1)?;
+                }
                 match m.top_mut()? {
                     Value::Dict(d) => d.extend(items),
                     _ => return Err(bad("SETITEMS on a value that is not a dict")),
@@ -511,6 +577,7 @@ pub fn parse(bytes: &[u8]) -> Result<Value, ImportError> {
             }
             b'a' => {
                 let v = m.pop()?;
+                check_depth(&v, 1)?;
                 match m.top_mut()? {
                     Value::List(l) => l.push(v),
                     _ => return Err(bad("APPEND on a value that is not a list")),
@@ -518,6 +585,7 @@ pub fn parse(bytes: &[u8]) -> Result<Value, ImportError> {
             }
             b'e' => {
                 let items = m.pop_mark()?;
+                items.iter().try_for_each(|v| check_depth(v, 1))?;
                 match m.top_mut()? {
                     Value::List(l) => l.extend(items),
                     _ => return Err(bad("APPENDS on a value that is not a list")),
@@ -525,28 +593,25 @@ pub fn parse(bytes: &[u8]) -> Result<Value, ImportError> {
             }
             b'q' => {
                 let i = r.u8()? as u32;
-                let v = m.top()?.clone();
-                m.memo.insert(i, v);
+                m.memo_put(i)?
             }
             b'r' => {
                 let i = r.u32()?;
-                let v = m.top()?.clone();
-                m.memo.insert(i, v);
+                m.memo_put(i)?
             }
             0x94 => {
                 let i = m.memo.len() as u32;
-                let v = m.top()?.clone();
-                m.memo.insert(i, v);
+                m.memo_put(i)?
             }
             b'h' => {
                 let i = r.u8()? as u32;
                 let v = m.memo_get(i)?;
-                m.push(v)
+                m.push(v)?
             }
             b'j' => {
                 let i = r.u32()?;
                 let v = m.memo_get(i)?;
-                m.push(v)
+                m.push(v)?
             }
             b'0' => {
                 m.stack.pop();
@@ -555,8 +620,12 @@ pub fn parse(bytes: &[u8]) -> Result<Value, ImportError> {
                 m.pop_mark()?;
             }
             b'2' => {
-                let v = m.top()?.clone();
-                m.push(v)
+                let Some(Item::V(top)) = m.stack.pop() else {
+                    return Err(bad("DUP with no value on the stack"));
+                };
+                let v = m.copy(&top);
+                m.stack.push(Item::V(top));
+                m.push(v?)?
             }
             b'c' => {
                 let module = r.line()?;
@@ -564,7 +633,7 @@ pub fn parse(bytes: &[u8]) -> Result<Value, ImportError> {
                 if !allowed(&module, &name) {
                     return Err(ImportError::RefusedClass(format!("{module}.{name}")));
                 }
-                m.push(Value::Global(Global { module, name }))
+                m.push(Value::Global(Global { module, name }))?
             }
             0x93 => {
                 let name = m.pop()?;
@@ -575,22 +644,22 @@ pub fn parse(bytes: &[u8]) -> Result<Value, ImportError> {
                 if !allowed(&module, &name) {
                     return Err(ImportError::RefusedClass(format!("{module}.{name}")));
                 }
-                m.push(Value::Global(Global { module, name }))
+                m.push(Value::Global(Global { module, name }))?
             }
             b'Q' => {
                 let pid = m.pop()?;
-                m.push(persistent(pid)?)
+                m.push(persistent(pid)?)?
             }
             b'R' => {
                 let args = m.pop()?;
                 let func = m.pop()?;
-                m.push(call(func, args)?)
+                m.push(call(func, args)?)?
             }
             0x81 => {
                 // NEWOBJ cls(*args): only an OrderedDict may be made this way.
                 let args = m.pop()?;
                 let cls = m.pop()?;
-                m.push(call(cls, args)?)
+                m.push(call(cls, args)?)?
             }
             b'b' => {
                 // BUILD: a state dict's `_metadata`, a tensor's (empty) Python state. Only

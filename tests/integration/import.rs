@@ -315,3 +315,34 @@ fn files_that_are_not_zip_checkpoints_say_what_they_look_like() {
     let err = import_checkpoint(b"\x80\x02}q\x00.", "old.pth", &Default::default()).unwrap_err();
     assert!(err.to_string().contains("bare pickle"), "{err}");
 }
+
+#[test]
+fn a_crafted_pickle_that_nests_or_copies_without_end_is_refused_not_crashed() {
+    // A zip checkpoint around a hand-written pickle: `]` pushed 100,000 times then appended
+    // into each other nests that deep; `]q\0` then `h\0h\0\x86q\0` 60 times doubles a value.
+    fn checkpoint(pickle: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut out = std::io::Cursor::new(Vec::new());
+        let mut zip = zip::ZipWriter::new(&mut out);
+        let stored = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
+        zip.start_file("m/data.pkl", stored).unwrap();
+        zip.write_all(pickle).unwrap();
+        zip.finish().unwrap();
+        out.into_inner()
+    }
+    let mut nest = b"\x80\x02".to_vec();
+    nest.extend(std::iter::repeat_n(b']', 100_000));
+    nest.extend(std::iter::repeat_n(b'a', 99_999));
+    nest.push(b'.');
+    let err = import_checkpoint(&checkpoint(&nest), "nest.pth", &Default::default()).unwrap_err();
+    assert!(err.to_string().contains("nest deeper"), "{err}");
+    let mut double = b"\x80\x02]q\x00".to_vec();
+    for _ in 0..60 {
+        double.extend(b"0h\x00h\x00\x86q\x00");
+    }
+    double.push(b'.');
+    let err =
+        import_checkpoint(&checkpoint(&double), "double.pth", &Default::default()).unwrap_err();
+    assert!(err.to_string().contains("copies more than"), "{err}");
+}

@@ -89,6 +89,13 @@ pub fn run(args: ImportArgs) -> Result<ExitCode> {
             "no decoder"
         }
     );
+    if imported.layout != "torch-ref" {
+        // The reference layout is ReLU by definition; for the others only the user knows.
+        eprintln!(
+            "note: the MLP is run as Linear + ReLU layers (a state dict does not record its \
+             activations): check a few rows' IDs against PyTorch's"
+        );
+    }
     println!(
         "wrote {} (fingerprint {})",
         args.out.display(),
