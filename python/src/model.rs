@@ -67,6 +67,45 @@ impl Model {
         Self::from_weights(weights)
     }
 
+    /// Imports a PyTorch checkpoint (a state dict saved with `torch.save`), read in Rust and
+    /// never run, as `rqvae-train import` does: the known layouts are found by name, others
+    /// through `key_map` (a dict with `encoder`, `codebooks`, optional `decoder`, `ignore`,
+    /// `state_dict`).
+    #[staticmethod]
+    #[pyo3(signature = (path, key_map = None, state_dict = None, ignore = Vec::new(), no_decoder = false))]
+    fn from_torch(
+        py: Python<'_>,
+        path: PathBuf,
+        key_map: Option<Bound<'_, PyAny>>,
+        state_dict: Option<String>,
+        ignore: Vec<String>,
+        no_decoder: bool,
+    ) -> PyResult<Self> {
+        use rqvae::import::{import_checkpoint, ImportOptions, KeyMap};
+        let bytes = std::fs::read(&path).map_err(|e| io_error("read checkpoint", &path, e))?;
+        let key_map = match key_map {
+            Some(map) => {
+                let json = py.import("json")?.call_method1("dumps", (map,))?;
+                Some(KeyMap::from_json(&json.extract::<String>()?, "key_map").map_err(data_error)?)
+            }
+            None => None,
+        };
+        let options = ImportOptions {
+            key_map,
+            state_dict,
+            no_decoder,
+            ignore,
+        };
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let imported = py
+            .detach(|| import_checkpoint(&bytes, &name, &options))
+            .map_err(|e| data_error(format!("{}: cannot import: {e}", path.display())))?;
+        Self::from_weights(imported.weights)
+    }
+
     /// The weights as `.safetensors` bytes ("f32" or "f16" storage).
     #[pyo3(signature = (precision = "f32"))]
     fn to_bytes<'py>(&self, py: Python<'py>, precision: &str) -> PyResult<Bound<'py, PyBytes>> {

@@ -1,12 +1,13 @@
 """The Python API: models, decoding, tables on disk, training, and the errors bad input gets."""
 
+import json
 import threading
 
 import numpy as np
 import pytest
 
 import rqvae
-from conftest import DEFAULT_MODEL
+from conftest import DEFAULT_MODEL, ROOT
 
 TINY = dict(hidden_dims=[32], latent_dim=8, levels=2, codebook_size=16)
 
@@ -232,3 +233,32 @@ def test_another_python_thread_runs_while_a_large_encode_works(model, sample_f32
         sys.setswitchinterval(interval)
     assert steps_during_encode > 0
     np.testing.assert_array_equal(result["ids"][:3000], model.encode(sample_f32))
+
+
+TORCH_FIXTURES = ROOT / "tests" / "fixtures" / "torch"
+
+
+def _torch_codes(name):
+    return np.array(json.loads((TORCH_FIXTURES / name).read_text())["codes"], dtype=np.uint16)
+
+
+def test_a_pytorch_checkpoint_imports_to_the_ids_pytorch_gave():
+    x = np.load(TORCH_FIXTURES / "inputs.npy")
+    for name in ["torch-ref", "residual-vq", "rq-vae-recommender"]:
+        model = rqvae.Model.from_torch(TORCH_FIXTURES / f"{name}.pth")
+        np.testing.assert_array_equal(model.encode(x), _torch_codes(f"{name}.codes.json"))
+    key_map = json.loads((TORCH_FIXTURES / "custom.keymap.json").read_text())
+    model = rqvae.Model.from_torch(TORCH_FIXTURES / "custom.pth", key_map=key_map)
+    custom = np.load(TORCH_FIXTURES / "custom.inputs.npy")
+    np.testing.assert_array_equal(model.encode(custom), _torch_codes("custom.codes.json"))
+
+
+def test_a_refused_checkpoint_is_an_error_naming_the_class():
+    with pytest.raises(rqvae.RqvaeError, match=r"bad-executes-code\.pth: cannot import: refused: .*posix\.system"):
+        rqvae.Model.from_torch(TORCH_FIXTURES / "bad-executes-code.pth")
+    with pytest.raises(rqvae.RqvaeError, match="norm.weight"):
+        rqvae.Model.from_torch(TORCH_FIXTURES / "bad-extra-keys.pth")
+    model = rqvae.Model.from_torch(TORCH_FIXTURES / "bad-extra-keys.pth", ignore=["norm."], no_decoder=True)
+    assert not model.has_decoder
+    with pytest.raises(rqvae.RqvaeError, match="key_map"):
+        rqvae.Model.from_torch(TORCH_FIXTURES / "custom.pth", key_map={"encoder": ["x"]})
