@@ -148,6 +148,12 @@ impl TableEntry {
     }
 }
 
+/// The letter of level `level`'s tokens: `a` for level 0, and for the disambiguation code the
+/// letter after the last level's. At most 26 letters: a table has at most 25 levels.
+pub fn token_letter(level: usize) -> char {
+    TOKEN_LETTERS[level] as char
+}
+
 /// The tokens of a full ID.
 pub fn tokens(codes: &[u32]) -> String {
     token_list(codes).concat()
@@ -369,6 +375,13 @@ impl IdTable {
     /// Every entry, in table order.
     pub fn entries(&self) -> impl ExactSizeIterator<Item = Entry<'_>> + '_ {
         (0..self.len()).map(|i| self.entry(i))
+    }
+
+    /// The codes of the entry at `position` (table order), without building its id as
+    /// [`Self::entry`] does: what sorting a large table by its IDs needs.
+    pub fn codes_at(&self, position: usize) -> &[u32] {
+        let stride = self.header.levels + 1;
+        &self.codes[position * stride..(position + 1) * stride]
     }
 
     /// The entry at `position` (table order).
@@ -801,7 +814,10 @@ impl TableBuilder {
 fn tuple_at(codes: &[u32], stride: usize, position: usize) -> &[u32] {
     &codes[position * stride..(position + 1) * stride - 1]
 }
-fn csv_field(id: &ItemId) -> String {
+
+/// An id as a CSV field: quoted (RFC 4180) where it holds a separator, a quote, a line break or
+/// surrounding spaces.
+pub(crate) fn csv_field(id: &ItemId) -> String {
     match id {
         ItemId::Int(v) => v.to_string(),
         ItemId::Str(s) if s.contains([',', '"', '\n', '\r']) || s.trim() != s => {

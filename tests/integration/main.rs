@@ -24,5 +24,6 @@ mod quantizer;
 mod sample;
 mod sinkhorn;
 mod text;
+mod token_exports;
 mod training;
 mod weights;
