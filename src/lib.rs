@@ -23,6 +23,7 @@ pub mod kmeans;
 pub mod map;
 pub mod metrics;
 pub mod model;
+pub mod model_card;
 pub mod npy;
 #[cfg(all(feature = "parquet", not(target_arch = "wasm32")))]
 pub mod parquet;

@@ -16,6 +16,7 @@ mod kmeans;
 mod labels;
 mod map;
 mod metrics;
+mod model_card;
 mod npy;
 mod parquet_embeddings;
 mod parquet_table;
