@@ -7,7 +7,7 @@ use clap::Args;
 use rqvae::ids::canonical::encode_on_backend;
 use rqvae::ids::quality::{churn, table_quality};
 use rqvae::inference::DEFAULT_BATCH;
-use rqvae::EvalOptions;
+use rqvae::{Embeddings, EvalOptions, Metrics, ModelWeights};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -50,16 +50,26 @@ pub fn options(queries: usize, seed: u64) -> EvalOptions {
     }
 }
 
+/// The quality metrics of `weights` on `x` (checked to fit), with the IDs of the cross-backend
+/// contract: what `eval` prints, and a model card's `metrics`.
+pub fn metrics(
+    weights: &ModelWeights,
+    x: &Embeddings,
+    options: EvalOptions,
+    backend: BackendKind,
+) -> Result<Metrics> {
+    let host = rqvae::HostModel::new(weights)?;
+    Ok(crate::with_backend!(backend, |B, device| {
+        let model = weights.to_model::<B>(&device);
+        let ids = encode_on_backend(&model, &host, x, DEFAULT_BATCH, &device).ids;
+        rqvae::inference::evaluate_ids(&model, &weights.config, x, &ids, options, &device)?
+    }))
+}
+
 pub fn run(args: EvalArgs) -> Result<ExitCode> {
     let weights = crate::inputs::model(&args.model)?;
     let x = crate::inputs::embeddings_for(&args.embeddings, args.column.as_deref(), &weights)?;
-    let options = options(args.queries, args.seed);
-    let host = rqvae::HostModel::new(&weights)?;
-    let metrics = crate::with_backend!(args.backend, |B, device| {
-        let model = weights.to_model::<B>(&device);
-        let ids = encode_on_backend(&model, &host, &x, DEFAULT_BATCH, &device).ids;
-        rqvae::inference::evaluate_ids(&model, &weights.config, &x, &ids, options, &device)?
-    });
+    let metrics = metrics(&weights, &x, options(args.queries, args.seed), args.backend)?;
     print!("{}", metrics.table());
     let mut json = serde_json::to_value(&metrics)?;
     if let Some(path) = &args.table {

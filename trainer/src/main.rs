@@ -3,6 +3,7 @@
 
 mod assign;
 mod backend;
+mod card;
 mod embed;
 mod encode;
 mod eval;
@@ -11,6 +12,7 @@ mod import;
 mod inputs;
 mod output;
 mod run_log;
+mod tokens;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -27,6 +29,7 @@ use std::process::ExitCode;
         rqvae-train eval --model runs/catalog/model.safetensors --embeddings items.npy\n  \
         rqvae-train encode --model runs/catalog/model.safetensors --embeddings items.npy --out ids.csv\n  \
         rqvae-train assign --model model.safetensors --embeddings items.npy --items items.jsonl --out ids.jsonl\n  \
+        rqvae-train tokens --table ids.jsonl --out tokens/ --model model.safetensors\n  \
         rqvae-train export --run runs/catalog --out model.safetensors --f16\n  \
         rqvae-train import --pth best_model.pth --out model.safetensors\n  \
         rqvae-train embed --text-model all-MiniLM-L6-v2/ --items titles.jsonl --out items.npy\n  \
@@ -48,6 +51,10 @@ enum Command {
     Encode(encode::EncodeArgs),
     /// Give items unique, stable IDs in an ID table (new, or grown with --existing).
     Assign(assign::AssignArgs),
+    /// An ID table's exports for a generative recommender: vocabulary, item tokens, prefix tree.
+    Tokens(tokens::TokensArgs),
+    /// A model's card (model.json): fingerprint, sizes, parameters, metadata, metrics.
+    Card(card::CardArgs),
     /// Turn items' titles into sentence vectors (.npy) with a text model.
     Embed(embed::EmbedArgs),
     /// Write a run's weights as one .safetensors file for the browser (optionally f16).
@@ -63,6 +70,8 @@ fn main() -> ExitCode {
         Command::Eval(args) => eval::run(args),
         Command::Encode(args) => encode::run(args),
         Command::Assign(args) => assign::run(args),
+        Command::Tokens(args) => tokens::run(args),
+        Command::Card(args) => card::run(args),
         Command::Embed(args) => embed::run(args),
         Command::Export(args) => export::run(args),
         Command::Import(args) => import::run(args),

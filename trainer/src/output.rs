@@ -32,6 +32,36 @@ pub fn write_npy_f32(path: &Path, x: &rqvae::Embeddings) -> Result<()> {
     file.finish()
 }
 
+/// Results that appear together or not at all: each is written into its temporary sibling, and
+/// all are renamed over their paths only once every one is complete. A failure (or a kill) part
+/// way leaves none of them, so a directory of exports never mixes new files with old ones.
+#[derive(Default)]
+pub struct StagedFiles(Vec<rqvae::atomic::AtomicFile>);
+
+impl StagedFiles {
+    /// Writes `path`'s content with `write`, into its temporary file.
+    pub fn write(
+        &mut self,
+        path: &Path,
+        write: impl FnOnce(&mut rqvae::atomic::AtomicFile) -> std::io::Result<()>,
+    ) -> Result<()> {
+        let mut file =
+            rqvae::atomic::AtomicFile::create(path).with_context(|| cannot_write(path))?;
+        write(&mut file).with_context(|| cannot_write(path))?;
+        self.0.push(file);
+        Ok(())
+    }
+
+    /// Renames every file over its path.
+    pub fn finish(self) -> Result<()> {
+        for file in self.0 {
+            let path = file.path().to_path_buf();
+            file.finish().with_context(|| cannot_write(&path))?;
+        }
+        Ok(())
+    }
+}
+
 fn cannot_write(path: &Path) -> String {
     format!("cannot write {}", path.display())
 }

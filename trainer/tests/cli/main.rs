@@ -11,6 +11,7 @@ mod inputs;
 mod parquet_inputs;
 mod round_trip;
 mod text;
+mod tokens;
 mod train;
 
 use common::{assert_success, run};
