@@ -60,6 +60,23 @@ function idsJson(ids, n) {
   return JSON.stringify(ids);
 }
 
+/**
+ * The token offset of the token exports' options, checked before wasm sees it: a non-negative
+ * safe integer (the module takes a float, which it would otherwise round or saturate).
+ */
+function tokenOffsetOf(options, what) {
+  if (options === undefined) return 0;
+  if (options === null || typeof options !== 'object') {
+    throw new RqvaeError('ERR_OPTION', `${what}: options must be an object such as { tokenOffset: 0 }, got ${String(options)}`);
+  }
+  const { tokenOffset = 0 } = options;
+  if (!Number.isSafeInteger(tokenOffset) || tokenOffset < 0) {
+    const shown = typeof tokenOffset === 'string' ? JSON.stringify(tokenOffset) : String(tokenOffset);
+    throw new RqvaeError('ERR_OPTION', `${what}: tokenOffset must be a non-negative safe integer (the token id of <a_0>, e.g. a language model's vocabulary size), got ${shown}`);
+  }
+  return tokenOffset;
+}
+
 /** The vectors of `titles` from `textEncoder`, checked to fit `encoder`'s model. */
 async function embedTitles(titles, textEncoder, encoder, options) {
   if (!(textEncoder instanceof SentenceEncoder)) {
@@ -239,6 +256,54 @@ export class IdTable {
   /** LC-Rec's index: `{"<item id>": ["<a_5>", …], …}`. */
   toLcRecJson() {
     return this.#use('IdTable.toLcRecJson', (table) => table.toLcRecJson());
+  }
+
+  /**
+   * The vocabulary of the table's IDs for a generative recommender: one token per (level, code),
+   * token id `tokenOffset + level × codebookSize + code`, the disambiguation level last (sized by
+   * the largest disambiguation code in the table). The same JSON as `rqvae-train tokens` writes
+   * as vocabulary.json.
+   * @param {{ tokenOffset?: number }} [options] the token id of `<a_0>` (default 0), e.g. a
+   *   language model's vocabulary size to put the IDs after its own tokens
+   * @returns {string} JSON
+   */
+  toVocabularyJson(options) {
+    const offset = tokenOffsetOf(options, 'IdTable.toVocabularyJson');
+    return this.#use('IdTable.toVocabularyJson', (table) => table.toVocabularyJson(offset));
+  }
+
+  /**
+   * Every item's tokens and token ids, one JSON object a line in table order:
+   * `{"id":…,"tokens":"<a_12><b_200><c_7><d_0>","token_ids":[12,456,519,768]}` (tokens.jsonl).
+   * @param {{ tokenOffset?: number }} [options]
+   * @returns {string}
+   */
+  toTokensJsonl(options) {
+    const offset = tokenOffsetOf(options, 'IdTable.toTokensJsonl');
+    return this.#use('IdTable.toTokensJsonl', (table) => table.toTokensJsonl(offset));
+  }
+
+  /**
+   * Every item's tokens as CSV: `item_id,tokens,token_ids`, the token ids space-separated
+   * (tokens.csv).
+   * @param {{ tokenOffset?: number }} [options]
+   * @returns {string}
+   */
+  toTokensCsv(options) {
+    const offset = tokenOffsetOf(options, 'IdTable.toTokensCsv');
+    return this.#use('IdTable.toTokensCsv', (table) => table.toTokensCsv(offset));
+  }
+
+  /**
+   * The prefix tree of the table's IDs for constrained beam search (prefix-tree.json): `next`
+   * maps the token ids generated so far (comma-joined, `""` first) to the ids allowed next,
+   * `items` each full ID to its item id.
+   * @param {{ tokenOffset?: number }} [options]
+   * @returns {string} JSON
+   */
+  toPrefixTreeJson(options) {
+    const offset = tokenOffsetOf(options, 'IdTable.toPrefixTreeJson');
+    return this.#use('IdTable.toPrefixTreeJson', (table) => table.toPrefixTreeJson(offset));
   }
 
   /**

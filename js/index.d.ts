@@ -389,6 +389,15 @@ export interface AddOptions {
   signal?: AbortSignal;
 }
 
+/** Options of the token exports (`toVocabularyJson`, `toTokensJsonl`, …). */
+export interface TokenExportOptions {
+  /**
+   * Token id of `<a_0>`, the first of the IDs' tokens (default 0): a language model's vocabulary
+   * size puts them after its own tokens. A non-negative safe integer (else ERR_OPTION).
+   */
+  tokenOffset?: number;
+}
+
 /**
  * Unique, stable semantic IDs: the same table `rqvae-train assign` writes. A table lives in the
  * wasm module's memory: if the module traps, every later call on the table throws or rejects
@@ -417,6 +426,17 @@ export class IdTable {
   toJsonl(): string;
   toCsv(): string;
   toLcRecJson(): string;
+  /**
+   * The vocabulary of the IDs' tokens (JSON, as `rqvae-train tokens` writes vocabulary.json):
+   * token id `tokenOffset + level × codebookSize + code`, the disambiguation level last.
+   */
+  toVocabularyJson(options?: TokenExportOptions): string;
+  /** Every item's `{ id, tokens, token_ids }`, one JSON object a line (tokens.jsonl). */
+  toTokensJsonl(options?: TokenExportOptions): string;
+  /** Every item's tokens as CSV: `item_id,tokens,token_ids` (tokens.csv). */
+  toTokensCsv(options?: TokenExportOptions): string;
+  /** The prefix tree for constrained decoding (JSON, prefix-tree.json). */
+  toPrefixTreeJson(options?: TokenExportOptions): string;
   /**
    * A label for every prefix from the entries' titles (one per entry, in table order; null for
    * none): the terms most distinctive of the prefix against its siblings. `names` (an editor's,

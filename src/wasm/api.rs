@@ -10,9 +10,12 @@ use crate::embeddings::Embeddings;
 use crate::host::model::HostModel;
 use crate::ids::assign::{assign, AssignOptions};
 use crate::ids::canonical::{near_tie_rows, redecide};
+use crate::ids::item_tokens::{tokens_csv, tokens_jsonl};
 use crate::ids::labels::{prefix_key, prefix_labels, LabelOptions, LabelsFile};
+use crate::ids::prefix_tree::prefix_tree_json;
 use crate::ids::quality::{churn, table_quality};
 use crate::ids::table::{IdTable, ItemId, Resolution};
+use crate::ids::vocabulary::{vocabulary_json, MAX_TOKEN_ID};
 use crate::model::RqVae;
 use crate::wasm::error::ApiError;
 use crate::weights::{ModelWeights, WeightsError};
@@ -398,6 +401,43 @@ impl WasmIdTable {
         self.inner.to_lcrec_json()
     }
 
+    /// The vocabulary of the table's IDs, token ids from `token_offset` on (a JavaScript number,
+    /// which js/id-table.js checks to be a non-negative safe integer).
+    #[wasm_bindgen(js_name = toVocabularyJson)]
+    pub fn to_vocabulary_json(&self, token_offset: f64) -> Result<String, ApiError> {
+        Ok(vocabulary_json(
+            &self.inner,
+            checked_token_offset(token_offset)?,
+        )?)
+    }
+
+    /// Every item's tokens and token ids as JSON Lines.
+    #[wasm_bindgen(js_name = toTokensJsonl)]
+    pub fn to_tokens_jsonl(&self, token_offset: f64) -> Result<String, ApiError> {
+        Ok(tokens_jsonl(
+            &self.inner,
+            checked_token_offset(token_offset)?,
+        )?)
+    }
+
+    /// Every item's tokens and token ids as CSV.
+    #[wasm_bindgen(js_name = toTokensCsv)]
+    pub fn to_tokens_csv(&self, token_offset: f64) -> Result<String, ApiError> {
+        Ok(tokens_csv(
+            &self.inner,
+            checked_token_offset(token_offset)?,
+        )?)
+    }
+
+    /// The prefix tree of the table's IDs for constrained decoding.
+    #[wasm_bindgen(js_name = toPrefixTreeJson)]
+    pub fn to_prefix_tree_json(&self, token_offset: f64) -> Result<String, ApiError> {
+        Ok(prefix_tree_json(
+            &self.inner,
+            checked_token_offset(token_offset)?,
+        )?)
+    }
+
     /// Labels for every prefix from the entries' titles (`titles_json`: a JSON array, one
     /// string or null per entry in table order), `terms` terms each, as JSON:
     /// `[{"prefix":[…],"key":"51/3","items":…,"titled":…,"terms":[…],"label":"…"}, …]`.
@@ -450,6 +490,19 @@ impl WasmIdTable {
         })?;
         let file = LabelsFile::with_names(&header.model, header.levels, names)?;
         Ok(file.to_json())
+    }
+}
+
+/// A token offset from JavaScript: a whole number from 0 to 2⁵³ − 1 (a float cast to an integer
+/// would silently round or saturate).
+fn checked_token_offset(value: f64) -> Result<u64, ApiError> {
+    if value >= 0.0 && value.fract() == 0.0 && value <= MAX_TOKEN_ID as f64 {
+        Ok(value as u64)
+    } else {
+        Err(ApiError::new(
+            "ERR_OPTION",
+            format!("tokenOffset must be a non-negative safe integer, got {value}"),
+        ))
     }
 }
 

@@ -5,6 +5,7 @@
 use crate::embeddings::EmbeddingsError;
 use crate::ids::labels::LabelsError;
 use crate::ids::table::TableError;
+use crate::ids::vocabulary::ExportError;
 use crate::npy::NpyError;
 use crate::weights::WeightsError;
 use wasm_bindgen::JsValue;
@@ -77,6 +78,17 @@ impl From<TableError> for ApiError {
             TableError::Dim { .. } => "ERR_DIMENSION",
             TableError::ResolutionMismatch { .. } => "ERR_OPTION",
             _ => "ERR_TABLE",
+        };
+        Self::new(code, e)
+    }
+}
+
+impl From<ExportError> for ApiError {
+    fn from(e: ExportError) -> Self {
+        let code = match e {
+            ExportError::TokenIdRange { .. } => "ERR_OPTION",
+            // Writing into memory does not fail; were it to, it would be a bug.
+            ExportError::Io(_) => "ERR_INTERNAL",
         };
         Self::new(code, e)
     }

@@ -14,7 +14,7 @@ import type {
   AddOptions, AssetSource, AssignReport, BackendChoice, ByteSourceInput, Churn, CodeUsage,
   EmbedOptions, EmbeddingsBatch, EmbeddingsFormat, EncodeOptions, EncodedBatch, IdTableEntry,
   IdTableHeader, ItemId, LevelUsage, LoadOptions, MapProgress, NpyHeader, PrefixLabel, ReadOptions, RqVaeConfig,
-  RqvaeErrorCode, StreamProgress, TableQuality, TextModelConfig,
+  RqvaeErrorCode, StreamProgress, TableQuality, TextModelConfig, TokenExportOptions,
 } from 'rqvae';
 
 /** Loading: the wasm module, the backends, every kind of weights source. */
@@ -132,6 +132,11 @@ export async function tables(encoder: Encoder, rows: Float32Array, saved: Uint8A
   const churn: Churn = loaded.churn(table);
   const drift: number[] = [churn.common, churn.changed, churn.churn, churn.onlyPrevious, churn.onlyCurrent];
   const files: string[] = [loaded.toJsonl(), loaded.toCsv(), loaded.toLcRecJson(), String(loaded.size)];
+  const tokenOptions: TokenExportOptions = { tokenOffset: 151_643 };
+  const tokenFiles: string[] = [
+    loaded.toVocabularyJson(), loaded.toVocabularyJson(tokenOptions), loaded.toTokensJsonl({ tokenOffset: 0 }),
+    loaded.toTokensCsv(), loaded.toPrefixTreeJson(tokenOptions),
+  ];
   const names: Map<string, string> = loaded.readLabels(loaded.labelsFile({ '51': 'Castlevania' }));
   const labels: PrefixLabel[] = loaded.prefixLabels(['Castlevania: Aria of Sorrow', null], { terms: 3, names });
   const label: [number[], string, number, number, string[], string, string | null] | undefined = labels[0] && [
@@ -140,8 +145,10 @@ export async function tables(encoder: Encoder, rows: Float32Array, saved: Uint8A
   const under: Uint32Array = loaded.selectPrefix('51/3');
   const fromCodes: PrefixLabel[] = await prefixLabels(new Uint16Array(6), { levels: 3, titles: ['a b', null], names: { '0': 'Zero' } });
   for (const t of [table, empty, fresh, loaded, fromBytes, fromBuffer]) t.free();
-  void [assigned, counts, changed, cost, added, described, moved, line, shares, drift, files, label, under, fromCodes, loaded.selectPrefix([51])];
+  void [assigned, counts, changed, cost, added, described, moved, line, shares, drift, files, tokenFiles, label, under, fromCodes, loaded.selectPrefix([51])];
 
+  // @ts-expect-error: a token offset is a number
+  loaded.toPrefixTreeJson({ tokenOffset: '100' });
   // @ts-expect-error: a table's header is read-only
   loaded.header = header;
   // @ts-expect-error: reassignedFrom may be null
