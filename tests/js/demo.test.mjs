@@ -175,6 +175,9 @@ async function expectedTables() {
       jsonl: whole.table.toJsonl(),
       csv: whole.table.toCsv(),
       lcrec: whole.table.toLcRecJson(),
+      vocabulary: whole.table.toVocabularyJson(),
+      tokens: whole.table.toTokensJsonl(),
+      prefixTree: whole.table.toPrefixTreeJson(),
       report: whole.report,
       quality: whole.table.quality(),
       entries: whole.table.entries(),
@@ -599,6 +602,18 @@ test('ID table: every sample item gets a unique full ID; the table downloads are
   const lcrec = await downloadText('#export-lcrec');
   assert.equal(lcrec.name, 'games-3000-id-table-lcrec.json');
   assert.equal(lcrec.text, expected.whole.lcrec);
+  // And for generative recommenders: the package's token exports, token ids from 0.
+  for (const [button, suffix, key, format] of [
+    ['#export-vocabulary', 'vocabulary.json', 'vocabulary', 'rqvae-vocabulary'],
+    ['#export-tokens', 'tokens.jsonl', 'tokens', null],
+    ['#export-prefix-tree', 'prefix-tree.json', 'prefixTree', 'rqvae-prefix-tree'],
+  ]) {
+    const file = await downloadText(button);
+    assert.equal(file.name, `games-3000-id-table-${suffix}`);
+    assert.equal(file.text, expected.whole[key]);
+    if (format) assert.equal(JSON.parse(file.text).format, format);
+    else assert.equal(file.text.trim().split('\n').length, SAMPLE_ROWS);
+  }
 
   // The ID table section lists the items collision resolution moved: nearest vs assigned code.
   assert.ok(report.moved > 0);

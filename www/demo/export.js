@@ -1,6 +1,8 @@
 // Downloads of a run: the items with their codes and IDs (CSV, JSON Lines), and the ID table in
-// its own format (.jsonl, which this page and rqvae-train assign read back), as CSV and as
-// LC-Rec's index. Files are made in the browser; nothing is uploaded.
+// its own format (.jsonl, which this page and rqvae-train assign read back), as CSV, as LC-Rec's
+// index, and as what a generative recommender trains on (the tokens' vocabulary, every item's
+// tokens, the prefix tree for constrained decoding; token ids from 0, as `rqvae-train tokens`
+// writes them by default). Files are made in the browser; nothing is uploaded.
 
 import { el } from './elements.js';
 import { toCsv, toJsonl } from './stats.js';
@@ -12,6 +14,9 @@ const buttons = {
   table: $('export-table'),
   tableCsv: $('export-table-csv'),
   lcrec: $('export-lcrec'),
+  vocabulary: $('export-vocabulary'),
+  tokens: $('export-tokens'),
+  prefixTree: $('export-prefix-tree'),
 };
 
 let result = null;
@@ -56,4 +61,13 @@ buttons.tableCsv.addEventListener('click', () => {
 });
 buttons.lcrec.addEventListener('click', () => {
   if (result) download(result.table.exports.lcrec, `${tableBase()}-lcrec.json`, 'application/json');
+});
+buttons.vocabulary.addEventListener('click', () => {
+  if (result) download(result.table.exports.vocabulary, `${tableBase()}-vocabulary.json`, 'application/json');
+});
+buttons.tokens.addEventListener('click', () => {
+  if (result) download(result.table.exports.tokens, `${tableBase()}-tokens.jsonl`, 'application/x-ndjson');
+});
+buttons.prefixTree.addEventListener('click', () => {
+  if (result) download(result.table.exports.prefixTree, `${tableBase()}-prefix-tree.json`, 'application/json');
 });

@@ -170,7 +170,14 @@ export class TableJob {
       // Measured between the loaded and the updated table, so "existing IDs changed" is what
       // happened to the file, not what `add` promises.
       churn: this.#previous ? table.churn(this.#previous) : null,
-      exports: { jsonl: table.toJsonl(), csv: table.toCsv(), lcrec: table.toLcRecJson() },
+      exports: {
+        jsonl: table.toJsonl(),
+        csv: table.toCsv(),
+        lcrec: table.toLcRecJson(),
+        vocabulary: table.toVocabularyJson(),
+        tokens: table.toTokensJsonl(),
+        prefixTree: table.toPrefixTreeJson(),
+      },
     };
     const transfer = [ids.buffer, reassignedFrom.buffer, ...Object.values(rows).map((a) => a.buffer)];
     return { table: out, transfer };
