@@ -52,8 +52,15 @@ impl StagedFiles {
         Ok(())
     }
 
-    /// Renames every file over its path.
+    /// Renames every file over its path. A path that a rename cannot replace (a directory) is
+    /// refused before the first rename, so that no file of the set is replaced alone.
     pub fn finish(self) -> Result<()> {
+        if let Some(file) = self.0.iter().find(|f| f.path().is_dir()) {
+            bail!(
+                "cannot write {}: it is a directory (nothing was written)",
+                file.path().display()
+            );
+        }
         for file in self.0 {
             let path = file.path().to_path_buf();
             file.finish().with_context(|| cannot_write(&path))?;

@@ -273,6 +273,24 @@ fn tokens_refuses_a_file_that_is_no_table_another_model_and_an_unwritable_out_wr
     let r = run(&["tokens", "--table", s(sample_table()), "--out", s(&under)]);
     assert_clean_failure(&r, &["cannot create output directory", s(&under)]);
 
+    // A directory where one of the files goes: refused before any file replaces its old one.
+    let existing = dir.join("existing");
+    std::fs::create_dir_all(existing.join("prefix-tree.json")).unwrap();
+    std::fs::write(existing.join("vocabulary.json"), "old").unwrap();
+    let r = run(&[
+        "tokens",
+        "--table",
+        s(sample_table()),
+        "--out",
+        s(&existing),
+    ]);
+    assert_clean_failure(
+        &r,
+        &[s(&existing.join("prefix-tree.json")), "is a directory"],
+    );
+    assert_eq!(read(&existing.join("vocabulary.json")), "old");
+    assert_eq!(listing(&existing), ["prefix-tree.json", "vocabulary.json"]);
+
     // A token offset whose ids JavaScript could not read exactly.
     let r = run(&[
         "tokens",
