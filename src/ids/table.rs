@@ -228,7 +228,7 @@ pub enum TableError {
     },
     #[error("a prefix group to resolve: {message}")]
     Group { message: String },
-    #[error("{levels} levels need {needed} token letters; at most {max} levels are supported", needed = levels + 1, max = TOKEN_LETTERS.len() - 1)]
+    #[error("{levels} levels need {needed} token letters; at most {max} levels are supported", needed = levels.saturating_add(1), max = TOKEN_LETTERS.len() - 1)]
     TooManyLevels { levels: usize },
     #[error("{ids} ids for {rows} embedding rows: give one id per row")]
     IdCount { ids: usize, rows: usize },
@@ -346,7 +346,7 @@ impl IdTable {
         codebook_size: usize,
         resolution: Resolution,
     ) -> Result<Self, TableError> {
-        if levels + 1 > TOKEN_LETTERS.len() {
+        if levels >= TOKEN_LETTERS.len() {
             return Err(TableError::TooManyLevels { levels });
         }
         Ok(Self {
