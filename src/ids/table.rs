@@ -159,12 +159,17 @@ pub fn tokens(codes: &[u32]) -> String {
     token_list(codes).concat()
 }
 
+/// The token of `code` at `level`: `<a_12>`.
+pub fn token(level: usize, code: u32) -> String {
+    format!("<{}_{code}>", token_letter(level))
+}
+
 /// The tokens of a full ID, one string each (LC-Rec's index format).
 fn token_list(codes: &[u32]) -> Vec<String> {
     codes
         .iter()
-        .zip(TOKEN_LETTERS)
-        .map(|(c, &letter)| format!("<{}_{c}>", letter as char))
+        .enumerate()
+        .map(|(l, &c)| token(l, c))
         .collect()
 }
 

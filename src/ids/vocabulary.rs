@@ -16,7 +16,7 @@
 //! `offset`s count from `token_offset`, as `tokens` does: `tokens[offset + c]` is the string of
 //! token id `token_offset + offset + c`.
 
-use crate::ids::table::{token_letter, IdTable};
+use crate::ids::table::{token, token_letter, IdTable};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 
@@ -151,8 +151,8 @@ pub struct Vocabulary {
 pub fn vocabulary(table: &IdTable, token_offset: u64) -> Result<Vocabulary, ExportError> {
     let layout = TokenLayout::new(table, token_offset)?;
     let mut tokens = Vec::with_capacity(layout.size() as usize);
-    for level in layout.levels() {
-        tokens.extend((0..level.size).map(|c| format!("<{}_{c}>", level.letter)));
+    for (l, level) in layout.levels().iter().enumerate() {
+        tokens.extend((0..level.size as u32).map(|c| token(l, c)));
     }
     Ok(Vocabulary {
         format: VOCABULARY_FORMAT.into(),
