@@ -1,6 +1,7 @@
 //! The zip archive `torch.save` writes: `<name>/data.pkl` (the pickle), `<name>/data/<key>`
-//! (one record per storage, stored uncompressed), `<name>/byteorder`. Records are read whole
-//! and checked by the zip reader's CRC, so a damaged file is refused rather than half read;
+//! (one record per storage, stored uncompressed), `<name>/byteorder`. Only the records the
+//! model's tensors use are read (a checkpoint may also hold optimiser state), each whole and
+//! checked by the zip reader's CRC, so a damaged record is refused rather than half read;
 //! tensors are gathered through their strides, so views and transposes come out as PyTorch
 //! sees them.
 
@@ -8,21 +9,40 @@ use super::error::ImportError;
 use super::pickle::{self, Dtype, TensorRef, Value};
 use half::{bf16, f16};
 use sha2::{Digest, Sha256};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::{Cursor, Read};
+use std::rc::Rc;
 
-/// A parsed checkpoint: its pickle as plain values, and its storage records.
-pub struct Checkpoint {
+type Archive<'a> = zip::ZipArchive<Cursor<&'a [u8]>>;
+
+/// A parsed checkpoint: its pickle as plain values, and its archive, whose storage records are
+/// read when a tensor needs them (and kept: views share records).
+pub struct Checkpoint<'a> {
     pub root: Value,
-    records: HashMap<String, Vec<u8>>,
+    zip: RefCell<Archive<'a>>,
+    data_dir: String,
+    records: RefCell<HashMap<String, Rc<Vec<u8>>>>,
     /// `sha256:<hex>` of the file's bytes, recorded with the imported model.
     pub sha256: String,
 }
 
+/// One archive entry, whole; a read error (a CRC mismatch, a short entry) is damage.
+fn read_entry(zip: &mut Archive<'_>, name: &str) -> Result<Vec<u8>, ImportError> {
+    let mut entry = zip
+        .by_name(name)
+        .map_err(|e| ImportError::Damaged(format!("{name}: {e}")))?;
+    let mut out = Vec::with_capacity(entry.size() as usize);
+    entry
+        .read_to_end(&mut out)
+        .map_err(|e| ImportError::Damaged(format!("{name}: {e}")))?;
+    Ok(out)
+}
+
 const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
 
-impl Checkpoint {
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, ImportError> {
+impl<'a> Checkpoint<'a> {
+    pub fn from_bytes(bytes: &'a [u8]) -> Result<Self, ImportError> {
         if !bytes.starts_with(ZIP_MAGIC) {
             let what = if bytes.starts_with(b"\x80") {
                 "a bare pickle, as PyTorch before 1.6 or pickle.dump write"
@@ -43,37 +63,41 @@ impl Checkpoint {
             .ok_or(ImportError::NoPickle)?
             .clone();
         let prefix = pkl.trim_end_matches("data.pkl").to_string();
-        let read = |zip: &mut zip::ZipArchive<Cursor<&[u8]>>, name: &str| {
-            let mut entry = zip
-                .by_name(name)
-                .map_err(|e| ImportError::Damaged(format!("{name}: {e}")))?;
-            let mut out = Vec::with_capacity(entry.size() as usize);
-            entry
-                .read_to_end(&mut out)
-                .map_err(|e| ImportError::Damaged(format!("{name}: {e}")))?;
-            Ok::<_, ImportError>(out)
-        };
-        if names.iter().any(|n| *n == format!("{prefix}byteorder")) {
-            let order = read(&mut zip, &format!("{prefix}byteorder"))?;
+        let byteorder = format!("{prefix}byteorder");
+        if zip.index_for_name(&byteorder).is_some() {
+            let order = read_entry(&mut zip, &byteorder)?;
             if order.trim_ascii() == b"big" {
                 return Err(ImportError::BigEndian);
             }
         }
-        let root = pickle::parse(&read(&mut zip, &pkl)?)?;
-        let data_dir = format!("{prefix}data/");
-        let mut records = HashMap::new();
-        for name in &names {
-            if let Some(key) = name.strip_prefix(&data_dir) {
-                if !key.is_empty() && !key.contains('/') {
-                    records.insert(key.to_string(), read(&mut zip, name)?);
-                }
-            }
-        }
+        let root = pickle::parse(&read_entry(&mut zip, &pkl)?)?;
         Ok(Self {
             root,
-            records,
+            zip: RefCell::new(zip),
+            data_dir: format!("{prefix}data/"),
+            records: RefCell::new(HashMap::new()),
             sha256: format!("sha256:{:x}", Sha256::digest(bytes)),
         })
+    }
+
+    /// Storage record `key`, read on first use.
+    fn record(&self, name: &str, key: &str) -> Result<Rc<Vec<u8>>, ImportError> {
+        if let Some(bytes) = self.records.borrow().get(key) {
+            return Ok(bytes.clone());
+        }
+        let entry = format!("{}{key}", self.data_dir);
+        let mut zip = self.zip.borrow_mut();
+        if zip.index_for_name(&entry).is_none() {
+            return Err(ImportError::MissingStorage {
+                name: name.to_string(),
+                record: key.to_string(),
+            });
+        }
+        let bytes = Rc::new(read_entry(&mut zip, &entry)?);
+        self.records
+            .borrow_mut()
+            .insert(key.to_string(), bytes.clone());
+        Ok(bytes)
     }
 
     /// The tensor's values as float32, in row-major order of its shape.
@@ -85,13 +109,7 @@ impl Checkpoint {
                 dtype: dtype.name(),
             });
         }
-        let record =
-            self.records
-                .get(&t.storage.key)
-                .ok_or_else(|| ImportError::MissingStorage {
-                    name: name.to_string(),
-                    record: t.storage.key.clone(),
-                })?;
+        let record = self.record(name, &t.storage.key)?;
         let numel: usize = t.shape.iter().product();
         let size = dtype.size();
         if numel > 0 {

@@ -91,7 +91,7 @@ fn flatten(prefix: &str, dict: &[(Value, Value)], out: &mut Tensors) {
     }
 }
 
-fn entry<'a>(dict: &'a [(Value, Value)], key: &str) -> Option<&'a Value> {
+pub(super) fn entry<'a>(dict: &'a [(Value, Value)], key: &str) -> Option<&'a Value> {
     dict.iter()
         .find(|(k, _)| key_text(k) == Some(key))
         .map(|(_, v)| v)
@@ -326,15 +326,12 @@ fn linear_groups(
         .collect()
 }
 
-fn preview(names: &[&str]) -> String {
-    let shown: Vec<&str> = names.iter().take(6).copied().collect();
+/// The first few names, for a message.
+pub(super) fn preview<S: AsRef<str>>(names: &[S]) -> String {
+    let shown: Vec<&str> = names.iter().take(6).map(AsRef::as_ref).collect();
     if names.len() > shown.len() {
         format!("{}, …", shown.join(", "))
     } else {
         shown.join(", ")
     }
-}
-
-pub(crate) fn preview_owned(names: &[String]) -> String {
-    preview(&names.iter().map(String::as_str).collect::<Vec<_>>())
 }

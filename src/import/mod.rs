@@ -14,7 +14,7 @@ pub use layout::KeyMap;
 
 use crate::config::RqVaeConfig;
 use crate::weights::{LayerWeights, ModelWeights, Precision};
-use layout::{preview_owned, Tensors};
+use layout::{preview, Tensors};
 use pickle::{TensorRef, Value};
 use serde_json::json;
 use std::collections::HashSet;
@@ -69,10 +69,7 @@ pub fn import_checkpoint(
     };
     map.ignore.extend(options.ignore.iter().cloned());
     let config_value = match &checkpoint.root {
-        Value::Dict(top) => top
-            .iter()
-            .find(|(k, _)| matches!(k, Value::Str(s) if s == "config"))
-            .map(|(_, v)| to_json(v)),
+        Value::Dict(top) => layout::entry(top, "config").map(to_json),
         _ => None,
     };
     let weights = build(&checkpoint, &tensors, &map, options.no_decoder)?;
@@ -132,13 +129,13 @@ fn to_json(v: &Value) -> serde_json::Value {
     }
 }
 
-struct Lookup<'a> {
-    checkpoint: &'a Checkpoint,
+struct Lookup<'a, 'file> {
+    checkpoint: &'a Checkpoint<'file>,
     tensors: &'a Tensors,
     used: HashSet<String>,
 }
 
-impl Lookup<'_> {
+impl Lookup<'_, '_> {
     fn get(&mut self, name: &str) -> Option<&TensorRef> {
         let t = self.tensors.iter().find(|(n, _)| n == name).map(|(_, t)| t);
         if t.is_some() {
@@ -214,7 +211,7 @@ impl Lookup<'_> {
 }
 
 fn build(
-    checkpoint: &Checkpoint,
+    checkpoint: &Checkpoint<'_>,
     tensors: &Tensors,
     map: &KeyMap,
     no_decoder: bool,
@@ -299,7 +296,7 @@ fn build(
     if !extra.is_empty() {
         return Err(ImportError::ExtraKeys {
             count: extra.len(),
-            names: preview_owned(&extra),
+            names: preview(&extra),
         });
     }
     let weights = ModelWeights {

@@ -257,7 +257,7 @@ impl Machine {
     fn top(&self) -> Result<&Value, ImportError> {
         match self.stack.last() {
             Some(Item::V(v)) => Ok(v),
-            _ => Err(bad("no value on the stack to memoise")),
+            _ => Err(bad("no value on the stack to build")),
         }
     }
     fn top_mut(&mut self) -> Result<&mut Value, ImportError> {
@@ -287,13 +287,18 @@ impl Machine {
         self.memo = memo;
         v
     }
-    fn memo_put(&mut self, i: u32) -> Result<(), ImportError> {
+    /// A copy of the top value, counted against the copy budget.
+    fn copy_top(&mut self) -> Result<Value, ImportError> {
         let Some(Item::V(top)) = self.stack.pop() else {
-            return Err(bad("no value on the stack to memoise"));
+            return Err(bad("no value on the stack to copy"));
         };
         let v = self.copy(&top);
         self.stack.push(Item::V(top));
-        self.memo.insert(i, v?);
+        v
+    }
+    fn memo_put(&mut self, i: u32) -> Result<(), ImportError> {
+        let v = self.copy_top()?;
+        self.memo.insert(i, v);
         Ok(())
     }
 }
@@ -620,12 +625,8 @@ pub fn parse(bytes: &[u8]) -> Result<Value, ImportError> {
                 m.pop_mark()?;
             }
             b'2' => {
-                let Some(Item::V(top)) = m.stack.pop() else {
-                    return Err(bad("DUP with no value on the stack"));
-                };
-                let v = m.copy(&top);
-                m.stack.push(Item::V(top));
-                m.push(v?)?
+                let v = m.copy_top()?;
+                m.push(v)?
             }
             b'c' => {
                 let module = r.line()?;

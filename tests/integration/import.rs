@@ -301,15 +301,11 @@ fn a_key_map_with_unknown_fields_or_no_codebooks_is_refused_with_its_path() {
 
 #[test]
 fn files_that_are_not_zip_checkpoints_say_what_they_look_like() {
-    let safetensors = ModelWeights::from_bytes(
-        &import("torch-ref.pth", &ImportOptions::default())
-            .unwrap()
-            .to_bytes(Precision::F32)
-            .unwrap(),
-    )
-    .unwrap()
-    .to_bytes(Precision::F32)
-    .unwrap();
+    let safetensors = import("torch-ref.pth", &ImportOptions::default())
+        .unwrap()
+        .weights
+        .to_bytes(Precision::F32)
+        .unwrap();
     let err = import_checkpoint(&safetensors, "m.safetensors", &Default::default()).unwrap_err();
     assert!(err.to_string().contains("safetensors"), "{err}");
     let err = import_checkpoint(b"\x80\x02}q\x00.", "old.pth", &Default::default()).unwrap_err();

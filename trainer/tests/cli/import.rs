@@ -10,6 +10,15 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// A JSON array of numbers as codes.
+fn codes(row: &serde_json::Value) -> Vec<u64> {
+    row.as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_u64().unwrap())
+        .collect()
+}
+
 fn torch_codes(name: &str) -> Vec<Vec<u64>> {
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(fixture(name)).unwrap()).unwrap();
@@ -17,13 +26,7 @@ fn torch_codes(name: &str) -> Vec<Vec<u64>> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| {
-            r.as_array()
-                .unwrap()
-                .iter()
-                .map(|c| c.as_u64().unwrap())
-                .collect()
-        })
+        .map(codes)
         .collect()
 }
 
@@ -56,15 +59,7 @@ fn import_writes_a_model_whose_encode_gives_pytorchs_ids() {
     let got: Vec<Vec<u64>> = std::fs::read_to_string(&ids)
         .unwrap()
         .lines()
-        .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).unwrap();
-            v["ids"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|c| c.as_u64().unwrap())
-                .collect()
-        })
+        .map(|l| codes(&serde_json::from_str::<serde_json::Value>(l).unwrap()["ids"]))
         .collect();
     assert_eq!(got, torch_codes("torch-ref.codes.json"));
 }
