@@ -117,8 +117,10 @@ fn objective<'a>(recipe: &'a StepRecipe, row_weights: &'a [f32]) -> Objective<'a
     }
 }
 
-/// burn's AdamW update (`burn::optim::AdamW`, decoupled weight decay), in the same f32 order.
+/// burn's AdamW update (`burn::optim::AdamW`, decoupled weight decay), in the same f32 order;
+/// element-wise, so splitting it over the threads changes no value.
 fn adamw(param: &mut [f32], grad: &[f32], m: &mut Moments, lr: f64, weight_decay: f32) {
+    use rayon::prelude::*;
     if m.time == 0 {
         m.first = vec![0.0; param.len()];
         m.second = vec![0.0; param.len()];
@@ -128,17 +130,20 @@ fn adamw(param: &mut [f32], grad: &[f32], m: &mut Moments, lr: f64, weight_decay
     let (c1, c2) = (1f32 - BETA_1.powi(t), 1f32 - BETA_2.powi(t));
     let decay = (1.0 - lr * weight_decay as f64) as f32;
     let lr = lr as f32;
-    for (((p, &g), m1), m2) in param
-        .iter_mut()
-        .zip(grad)
-        .zip(m.first.iter_mut())
-        .zip(m.second.iter_mut())
-    {
-        *m1 = *m1 * BETA_1 + g * (1.0 - BETA_1);
-        *m2 = *m2 * BETA_2 + g * g * (1.0 - BETA_2);
-        let delta = (*m1 / c1) / ((*m2 / c2).sqrt() + EPSILON);
-        *p = *p * decay - delta * lr;
-    }
+    const CHUNK: usize = 1 << 14;
+    param
+        .par_chunks_mut(CHUNK)
+        .zip(grad.par_chunks(CHUNK))
+        .zip(m.first.par_chunks_mut(CHUNK))
+        .zip(m.second.par_chunks_mut(CHUNK))
+        .for_each(|(((param, grad), first), second)| {
+            for (((p, &g), m1), m2) in param.iter_mut().zip(grad).zip(first).zip(second) {
+                *m1 = *m1 * BETA_1 + g * (1.0 - BETA_1);
+                *m2 = *m2 * BETA_2 + g * g * (1.0 - BETA_2);
+                let delta = (*m1 / c1) / ((*m2 / c2).sqrt() + EPSILON);
+                *p = *p * decay - delta * lr;
+            }
+        });
 }
 
 impl CpuEngine {

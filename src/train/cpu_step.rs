@@ -23,15 +23,12 @@
 //!
 //! `tests/integration/training.rs` checks the gradients against burn's autodiff on the same weights.
 
+use super::cpu_mlp::{self, MlpWork, Top};
 use crate::collision::CollisionPenalty;
 use crate::host::matmul::{matmul, View};
 use crate::quantizer::Balance;
 use crate::weights::{LayerWeights, ModelWeights};
 use rayon::prelude::*;
-
-/// Elements per parallel task of the element-wise passes: large enough that rayon's overhead
-/// is noise, small enough to split a batch's activations over the threads.
-const CHUNK: usize = 1 << 16;
 
 /// Buffers one step needs, kept between steps so that large batches do not page-fault anew.
 #[derive(Default)]
@@ -42,7 +39,10 @@ pub struct Workspace {
     nearest: Vec<Vec<u32>>,
     targets: Vec<Vec<u32>>,
     scores: Vec<f32>,
-    grad: [Vec<f32>; 2],
+    /// The gradient of the decoder's input (the quantized latent).
+    latent_grad: Vec<f32>,
+    enc_work: MlpWork,
+    dec_work: MlpWork,
     /// Per level, the collision penalty's gradient of the residual (empty when off).
     collision_residual: Vec<Vec<f32>>,
     /// Per level, the code-usage term's gradient of the codebook (empty when off).
@@ -69,82 +69,6 @@ pub struct Forward {
     pub residuals: Vec<Vec<f32>>,
 }
 
-/// `out = act(input·W + b)` layer by layer, keeping every layer's output in `acts`.
-fn mlp_forward(layers: &[LayerWeights], input: &[f32], rows: usize, acts: &mut Vec<Vec<f32>>) {
-    acts.resize_with(layers.len(), Vec::new);
-    let mut width_in = input.len() / rows.max(1);
-    for (i, layer) in layers.iter().enumerate() {
-        let width_out = layer.bias.len();
-        let (before, after) = acts.split_at_mut(i);
-        let x: &[f32] = if i == 0 { input } else { &before[i - 1] };
-        let out = &mut after[0];
-        out.resize(rows * width_out, 0.0);
-        out.par_chunks_mut(width_out * 64).for_each(|rows| {
-            rows.chunks_exact_mut(width_out)
-                .for_each(|row| row.copy_from_slice(&layer.bias))
-        });
-        matmul(
-            out,
-            View::new(x, rows, width_in),
-            View::new(&layer.weight, width_in, width_out),
-            true,
-        );
-        if i + 1 < layers.len() {
-            out.par_chunks_mut(CHUNK)
-                .for_each(|c| c.iter_mut().for_each(|v| *v = v.max(0.0)));
-        }
-        width_in = width_out;
-    }
-}
-
-/// Backward through an MLP whose forward pass left `acts`: `grad` holds the gradient of the
-/// last layer's output on entry; the layers' gradients go to `grads`. With `input_grad`, `grad`
-/// holds the gradient of `input` on return.
-fn mlp_backward(
-    layers: &[LayerWeights],
-    input: &[f32],
-    acts: &[Vec<f32>],
-    rows: usize,
-    grads: &mut [LayerWeights],
-    grad: &mut [Vec<f32>; 2],
-    input_grad: bool,
-) {
-    for i in (0..layers.len()).rev() {
-        let width_out = layers[i].bias.len();
-        let width_in = layers[i].weight.len() / width_out;
-        let x: &[f32] = if i == 0 { input } else { &acts[i - 1] };
-        let [g, g_in] = grad;
-        matmul(
-            &mut grads[i].weight,
-            View::new(x, rows, width_in).t(),
-            View::new(g, rows, width_out),
-            false,
-        );
-        column_sums(g, width_out, &mut grads[i].bias);
-        if i == 0 && !input_grad {
-            return;
-        }
-        g_in.resize(rows * width_in, 0.0);
-        matmul(
-            g_in,
-            View::new(g, rows, width_out),
-            View::new(&layers[i].weight, width_in, width_out).t(),
-            false,
-        );
-        if i > 0 {
-            // The layer below ends in a ReLU: its gradient passes where its output is positive.
-            g_in.par_chunks_mut(CHUNK)
-                .zip(x.par_chunks(CHUNK))
-                .for_each(|(g, a)| {
-                    g.iter_mut()
-                        .zip(a)
-                        .for_each(|(v, &a)| *v = if a > 0.0 { *v } else { 0.0 })
-                });
-        }
-        std::mem::swap(g, g_in);
-    }
-}
-
 /// `out[j] = Σ_rows g[row, j]`: a bias's gradient. Row blocks are summed in parallel, then
 /// added in block order: rayon's own reduction tree depends on work stealing, and a resumed
 /// run must repeat an uninterrupted one bit for bit.
@@ -163,28 +87,6 @@ fn column_sums(g: &[f32], width: usize, out: &mut [f32]) {
     for block in &blocks {
         out.iter_mut().zip(block).for_each(|(o, b)| *o += b);
     }
-}
-
-/// The reconstruction loss `Σ‖x̂ − x‖² / rows` and its gradient `2(x̂ − x) / rows` into `grad`.
-fn reconstruction_grad(reconstruction: &[f32], x: &[f32], rows: usize, grad: &mut Vec<f32>) -> f64 {
-    let scale = 2.0 / rows as f32;
-    grad.resize(reconstruction.len(), 0.0);
-    let blocks: Vec<f64> = grad
-        .par_chunks_mut(CHUNK)
-        .zip(reconstruction.par_chunks(CHUNK).zip(x.par_chunks(CHUNK)))
-        .map(|(g, (y, t))| {
-            let mut block = 0f32;
-            for ((g, y), t) in g.iter_mut().zip(y).zip(t) {
-                let d = y - t;
-                block += d * d;
-                *g = scale * d;
-            }
-            block as f64
-        })
-        .collect();
-    // Added in block order, so the reported loss does not depend on rayon's scheduling.
-    let sum: f64 = blocks.iter().sum();
-    sum / rows as f64
 }
 
 /// The gradient reaching `e` through the rotation trick's output, whose gradient is `g`
@@ -234,11 +136,13 @@ fn code_scores(x: &[f32], codebook: &[f32], dim: usize, scores: &mut Vec<f32>) {
         .chunks_exact(dim)
         .map(|c| c.iter().map(|v| v * v).sum())
         .collect();
-    for row in scores.chunks_exact_mut(k) {
-        row.iter_mut()
-            .zip(&norms)
-            .for_each(|(s, n)| *s = n - 2.0 * *s);
-    }
+    scores.par_chunks_mut(k * 64).for_each(|block| {
+        for row in block.chunks_exact_mut(k) {
+            row.iter_mut()
+                .zip(&norms)
+                .for_each(|(s, n)| *s = n - 2.0 * *s);
+        }
+    });
 }
 
 /// Each row's first minimum. Two passes (the minimum, then its first position) vectorise where a
@@ -449,7 +353,7 @@ fn usage_grads(
 }
 
 /// Decoder forward from `latent`, the reconstruction loss against `x` (returned), and decoder
-/// backward: the decoder's gradients go to `grads`, the latent's to `work.grad[0]`.
+/// backward: the decoder's gradients go to `grads`, the latent's to `work.latent_grad`.
 fn decoder_pass(
     decoder: &[LayerWeights],
     latent: &[f32],
@@ -458,45 +362,45 @@ fn decoder_pass(
     grads: &mut ModelWeights,
     work: &mut Workspace,
 ) -> f64 {
-    mlp_forward(decoder, latent, rows, &mut work.dec);
-    let reconstruction = work.dec.last().expect("a decoder has layers");
-    let loss = reconstruction_grad(reconstruction, x, rows, &mut work.grad[0]);
+    cpu_mlp::forward(decoder, latent, rows, &mut work.dec);
     let dec_grads = grads.decoder.as_mut().expect("gradients mirror the model");
-    mlp_backward(
+    work.latent_grad.resize(latent.len(), 0.0);
+    cpu_mlp::backward(
         decoder,
         latent,
         &work.dec,
         rows,
+        Top::Reconstruction(x),
         dec_grads,
-        &mut work.grad,
-        true,
-    );
-    loss
+        Some(&mut work.latent_grad),
+        &mut work.dec_work,
+    )
 }
 
-/// Encoder backward from the latent's gradient in `work.grad[0]` (the input needs none).
+/// Encoder backward from the latent's gradient `latent_grad` (the input needs none).
 fn encoder_backward(
     model: &ModelWeights,
     x: &[f32],
     rows: usize,
+    latent_grad: &[f32],
     grads: &mut ModelWeights,
     work: &mut Workspace,
 ) {
-    let acts = &work.enc;
-    mlp_backward(
+    cpu_mlp::backward(
         &model.encoder,
         x,
-        acts,
+        &work.enc,
         rows,
+        Top::Given(latent_grad),
         &mut grads.encoder,
-        &mut work.grad,
-        false,
+        None,
+        &mut work.enc_work,
     );
 }
 
 /// The encoder's output for `x` (`[rows, input_dim]`), without keeping anything for backward.
 pub fn latents(model: &ModelWeights, x: &[f32], rows: usize, work: &mut Workspace) -> Vec<f32> {
-    mlp_forward(&model.encoder, x, rows, &mut work.enc);
+    cpu_mlp::forward(&model.encoder, x, rows, &mut work.enc);
     work.enc.last().cloned().unwrap_or_default()
 }
 
@@ -514,7 +418,7 @@ pub fn loss_and_grads(
     let dim = model.config.latent_dim;
     let decoder = model.decoder.as_ref().expect("training builds a decoder");
     let scale = 1.0 / rows as f32;
-    mlp_forward(&model.encoder, x, rows, &mut work.enc);
+    cpu_mlp::forward(&model.encoder, x, rows, &mut work.enc);
     let mut residual = work.enc.last().expect("an encoder has layers").clone();
     let mut quantized = vec![0f32; rows * dim];
     let (mut codebook_loss, levels) = (0f64, model.codebooks.len());
@@ -591,11 +495,11 @@ pub fn loss_and_grads(
     codebook_loss /= rows as f64;
 
     let recon_loss = decoder_pass(decoder, &quantized, x, rows, grads, work);
-    // work.grad[0] is now the gradient of the quantized latent.
+    // work.latent_grad is now the gradient of the quantized latent.
     let mut through = vec![0f32; rows * dim];
     for level in (0..levels).rev() {
         let codebook = &model.codebooks[level];
-        let (e_all, g_q) = (&work.residuals[level], &work.grad[0]);
+        let (e_all, g_q) = (&work.residuals[level], &work.latent_grad);
         let (nearest, targets) = (&work.nearest[level], &work.targets[level]);
         let block = 512;
         // Each block of rows accumulates its own codebook gradient; the blocks' sums are added
@@ -641,8 +545,7 @@ pub fn loss_and_grads(
                 .for_each(|(g, c)| *g += c);
         }
     }
-    work.grad[0] = through;
-    encoder_backward(model, x, rows, grads, work);
+    encoder_backward(model, x, rows, &through, grads, work);
 
     let mut ids = vec![0u32; rows * levels];
     for (level, nearest) in work.nearest.iter().enumerate() {
@@ -673,10 +576,12 @@ pub fn autoencoder_grads(
     work: &mut Workspace,
 ) -> f64 {
     let decoder = model.decoder.as_ref().expect("training builds a decoder");
-    mlp_forward(&model.encoder, x, rows, &mut work.enc);
+    cpu_mlp::forward(&model.encoder, x, rows, &mut work.enc);
     let latent = work.enc.last().expect("an encoder has layers").clone();
     let loss = decoder_pass(decoder, &latent, x, rows, grads, work);
-    encoder_backward(model, x, rows, grads, work);
+    let latent_grad = std::mem::take(&mut work.latent_grad);
+    encoder_backward(model, x, rows, &latent_grad, grads, work);
+    work.latent_grad = latent_grad;
     grads.codebooks.iter_mut().for_each(|c| c.fill(0.0));
     loss
 }

@@ -27,6 +27,7 @@ mod burn_engine;
 mod checkpoint;
 mod config;
 mod cpu_engine;
+mod cpu_mlp;
 mod cpu_step;
 mod dead_codes;
 mod engine;

@@ -441,6 +441,47 @@ fn twin_trainers(train: &TrainConfig, data: &Embeddings) -> (Trainer<CpuEngine>,
     (cpu, burn)
 }
 
+/// The CPU engine gives each thread a shard of the batch's rows: a row's latent does not depend
+/// on the split, and the gradients (each shard's sum, added in shard order) agree with one
+/// thread's to f32 rounding.
+#[test]
+fn cpu_engine_gives_the_same_latents_and_gradients_on_any_thread_count() {
+    let data = sample_rows(2000);
+    let rows: Vec<usize> = (0..data.rows()).collect();
+    let train = recipe(1);
+    let engine = CpuEngine::init(&small_config(), &train, &data, &CpuDevice);
+    let run = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("a thread pool")
+            .install(|| {
+                (
+                    engine.latents(&rows),
+                    engine.gradients(&rows, &StepRecipe::from_train(&train)),
+                )
+            })
+    };
+    let (latents, gradients) = run(1);
+    for threads in [2, 3, 7] {
+        let (l, g) = run(threads);
+        assert!(
+            l == latents,
+            "{threads} threads: the latents differ from one thread's"
+        );
+        let gap = relative_gap(&g, &gradients);
+        assert!(
+            gap < 1e-5,
+            "{threads} threads: gradients {gap:.2e} from one thread's"
+        );
+        assert_eq!(
+            run(threads).1,
+            g,
+            "{threads} threads: two runs gave different gradients"
+        );
+    }
+}
+
 #[test]
 fn gradients_equal_burn_autodiff_for_every_loss_option() {
     let data = sample_rows(2000);
