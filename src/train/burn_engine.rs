@@ -2,6 +2,7 @@
 //! It runs on any autodiff backend; the trainer CLI uses it for CUDA.
 
 use super::engine::{Engine, StepRecipe, StepTotals};
+use super::flat_adamw::{FlatAdamW, Group, Record};
 use super::{param_order, TrainConfig};
 use crate::collision::{first_occurrence_weights, BatchCollision};
 use crate::config::RqVaeConfig;
@@ -10,8 +11,7 @@ use crate::inference::to_tensor;
 use crate::model::{Mlp, RqVae};
 use crate::weights::{LayerWeights, ModelWeights};
 use burn::module::{AutodiffModule, Param, ParamId};
-use burn::optim::adaptor::OptimizerAdaptor;
-use burn::optim::{AdamW, AdamWConfig, GradientsParams, Optimizer};
+use burn::optim::GradientsParams;
 use burn::record::{BinFileRecorder, FullPrecisionSettings, Recorder};
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Int, Tensor, TensorData};
@@ -28,11 +28,9 @@ fn grad_of<B: AutodiffBackend, const D: usize>(
         .unwrap_or_default()
 }
 
-type Optim<B> = OptimizerAdaptor<AdamW, RqVae<B>, B>;
-
 pub struct BurnEngine<B: AutodiffBackend> {
     pub model: RqVae<B>,
-    optim: Optim<B>,
+    optim: FlatAdamW<B>,
     config: RqVaeConfig,
     data: Tensor<B, 2>,
     device: B::Device,
@@ -53,12 +51,6 @@ fn row_weights<B: AutodiffBackend>(
         let w = first_occurrence_weights(data.as_slice(), data.dim());
         Tensor::from_data(TensorData::new(w, [data.rows()]), device)
     })
-}
-
-fn optimizer<B: AutodiffBackend>(train: &TrainConfig) -> Optim<B> {
-    AdamWConfig::new()
-        .with_weight_decay(train.weight_decay)
-        .init()
 }
 
 impl<B: AutodiffBackend> BurnEngine<B> {
@@ -130,7 +122,7 @@ impl<B: AutodiffBackend> BurnEngine<B> {
     ) -> Self {
         Self {
             model,
-            optim: optimizer::<B>(train),
+            optim: FlatAdamW::new(train.weight_decay),
             config: config.clone(),
             data: to_tensor::<B>(data.as_slice(), data.rows(), data.dim(), device),
             device: device.clone(),
@@ -189,11 +181,10 @@ impl<B: AutodiffBackend> Engine for BurnEngine<B> {
         }
         let renamed: std::collections::HashMap<u64, ParamId> =
             param_ids.iter().copied().zip(new_ids).collect();
-        let saved: <Optim<B> as Optimizer<RqVae<B>, B>>::Record =
-            BinFileRecorder::<FullPrecisionSettings>::new()
-                .load(optimizer_path.to_path_buf(), device)
-                .map_err(|e| format!("optimizer state: {e}"))?;
-        let record = saved
+        let saved: Record<B> = BinFileRecorder::<FullPrecisionSettings>::new()
+            .load(optimizer_path.to_path_buf(), device)
+            .map_err(|e| format!("optimizer state: {e}"))?;
+        let record: Record<B> = saved
             .into_iter()
             .map(|(id, state)| {
                 renamed
@@ -202,9 +193,11 @@ impl<B: AutodiffBackend> Engine for BurnEngine<B> {
                     .ok_or_else(|| "optimizer state for an unknown parameter".to_string())
             })
             .collect::<Result<_, _>>()?;
+        let mut model = model;
+        let optim = FlatAdamW::from_record(train.weight_decay, &mut model, record, device)?;
         Ok(Self {
             model,
-            optim: optimizer::<B>(train).load_record(record),
+            optim,
             config: weights.config.clone(),
             data: to_tensor::<B>(data.as_slice(), data.rows(), data.dim(), device),
             device: device.clone(),
@@ -245,8 +238,11 @@ impl<B: AutodiffBackend> Engine for BurnEngine<B> {
         keep_residuals: bool,
     ) -> Vec<Vec<f32>> {
         let (loss, recon, q) = self.loss(rows, recipe);
-        let grads = GradientsParams::from_grads(loss.backward(), &self.model);
-        self.model = self.optim.step(lr, self.model.clone(), grads);
+        let mut grads = GradientsParams::from_grads(loss.backward(), &self.model);
+        self.optim
+            .step(&mut self.model, &mut grads, lr, Group::Mlps);
+        self.optim
+            .step(&mut self.model, &mut grads, lr, Group::Codebooks);
         self.add_losses(Tensor::cat(
             vec![recon, q.codebook_loss, q.commitment_loss],
             0,
@@ -333,8 +329,10 @@ impl<B: AutodiffBackend> Engine for BurnEngine<B> {
             .powi_scalar(2)
             .sum_dim(1)
             .mean();
-        let grads = GradientsParams::from_grads(recon.backward(), &self.model);
-        self.model = self.optim.step(lr, self.model.clone(), grads);
+        let mut grads = GradientsParams::from_grads(recon.backward(), &self.model);
+        // The codebooks take no part in this loss: their state stays as it is.
+        self.optim
+            .step(&mut self.model, &mut grads, lr, Group::Mlps);
         let zeros = Tensor::<B, 1>::zeros([2], &self.device);
         self.add_losses(Tensor::cat(vec![recon, zeros], 0));
     }
@@ -345,7 +343,10 @@ impl<B: AutodiffBackend> Engine for BurnEngine<B> {
 
     fn save_optimizer(&self, path: &Path) -> Result<Vec<u64>, String> {
         BinFileRecorder::<FullPrecisionSettings>::new()
-            .record(self.optim.to_record(), path.to_path_buf())
+            .record(
+                self.optim.to_record(&mut self.model.clone()),
+                path.to_path_buf(),
+            )
             .map_err(|e| e.to_string())?;
         Ok(param_order(&self.model).iter().map(ParamId::val).collect())
     }

@@ -32,6 +32,7 @@ mod cpu_step;
 mod dead_codes;
 mod engine;
 mod error;
+mod flat_adamw;
 mod presets;
 mod schedule;
 
