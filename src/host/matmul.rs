@@ -1,9 +1,9 @@
 //! Matrix products on host slices, natively: the CPU training engine's and the text encoder's.
 //!
-//! The `gemm` crate packs its operands and runs register-blocked FMA kernels on rayon's threads.
-//! Measured here (2-core AMD EPYC, AVX2 + FMA) on the training step's shapes (4,096 rows × the
-//! 768-512-256-128-32 layers), it reached 150–190 GFLOP/s on two threads, about 90 % of the
-//! machine's peak, where burn-ndarray's autodiff step averaged about 70 GFLOP/s over a whole step.
+//! The `gemm` crate packs its operands and runs register-blocked FMA kernels (AVX-512 where the
+//! CPU has it, chosen at run time) on rayon's threads or, for callers that split the work
+//! themselves, on the calling thread. On the training step's shapes it runs near the cores' peak
+//! ([performance](../../docs/performance.md)), where burn-ndarray's autodiff step did not.
 
 /// A read-only matrix view: `rows × cols` with arbitrary strides, so a transpose is a view.
 #[derive(Clone, Copy)]

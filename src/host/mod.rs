@@ -4,6 +4,8 @@
 //! and the text encoder.
 
 pub(crate) mod dense;
+#[cfg(any(feature = "train", feature = "text"))]
+pub(crate) mod dispatch;
 pub(crate) mod lanes;
 #[cfg(all(any(feature = "train", feature = "text"), not(target_arch = "wasm32")))]
 pub(crate) mod matmul;

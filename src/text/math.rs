@@ -4,47 +4,11 @@
 //! They are written without branches or library calls inside their loops, so that the compiler
 //! vectorises them: a GELU per element of the feed-forward layer costs an `exp`, and a scalar
 //! `expf` call there would cost as much as the matrix products around it. Natively, the entry
-//! points are compiled three times ([`dispatch!`]) and the widest the CPU runs is chosen once at
-//! run time (x86-64's baseline is SSE2, which left them at a third of an embedding's time beside
-//! gemm's AVX-512 products); in wasm they are SIMD128.
+//! points are compiled three times ([`crate::host::dispatch`]) and the widest the CPU runs is
+//! chosen at run time (x86-64's baseline is SSE2, which left them at a third of an embedding's
+//! time beside gemm's AVX-512 products); in wasm they are SIMD128.
 
-/// Defines `pub fn` whose body is compiled for AVX-512, for AVX2, and for the build's baseline,
-/// the first the CPU has being run. The body is the same code each time: only the vector width
-/// changes, and since Rust never contracts `a * b + c` into a fused multiply-add, every variant
-/// computes the same bits.
-macro_rules! dispatch {
-    ($(#[$meta:meta])* pub fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
-        $(#[$meta])*
-        pub fn $name($($arg: $ty),*) {
-            #[inline(always)]
-            fn body($($arg: $ty),*) $body
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
-                unsafe fn wide($($arg: $ty),*) {
-                    body($($arg),*)
-                }
-                #[target_feature(enable = "avx2")]
-                unsafe fn avx2($($arg: $ty),*) {
-                    body($($arg),*)
-                }
-                if std::arch::is_x86_feature_detected!("avx512f")
-                    && std::arch::is_x86_feature_detected!("avx512bw")
-                    && std::arch::is_x86_feature_detected!("avx512dq")
-                    && std::arch::is_x86_feature_detected!("avx512vl")
-                {
-                    // SAFETY: the CPU has every feature the function is compiled for.
-                    return unsafe { wide($($arg),*) };
-                }
-                if std::arch::is_x86_feature_detected!("avx2") {
-                    // SAFETY: as above.
-                    return unsafe { avx2($($arg),*) };
-                }
-            }
-            body($($arg),*)
-        }
-    };
-}
+use crate::host::dispatch::dispatch;
 
 /// `e^x` for `x` in [-87, 88] (clamped outside it), to about 2 ulp: `x = n·ln 2 + r` with
 /// `|r| ≤ ln 2 / 2`, a degree-6 Taylor polynomial for `e^r`, and `2^n` built in the exponent bits.

@@ -7,6 +7,7 @@
 //! weight and bias gradients are each shard's sum, added in shard order, so a run is
 //! deterministic for a thread count (as the CPU engine's sums were before).
 
+use crate::host::dispatch::dispatch;
 use crate::host::matmul::{matmul_serial, View};
 use crate::weights::LayerWeights;
 use rayon::prelude::*;
@@ -94,14 +95,10 @@ pub fn forward(layers: &[LayerWeights], input: &[f32], rows: usize, acts: &mut V
                     View::new(&layer.weight, w_in, w_out),
                     false,
                 );
-                for row in out.chunks_exact_mut(w_out) {
-                    if i < last {
-                        row.iter_mut()
-                            .zip(&layer.bias)
-                            .for_each(|(v, b)| *v = (*v + b).max(0.0));
-                    } else {
-                        row.iter_mut().zip(&layer.bias).for_each(|(v, b)| *v += b);
-                    }
+                if i < last {
+                    add_bias_relu(out, &layer.bias);
+                } else {
+                    add_bias(out, &layer.bias);
                 }
                 x = &**out;
                 w_in = w_out;
@@ -180,27 +177,11 @@ pub fn backward(
             match &top {
                 Top::Reconstruction(t) => {
                     let t = &t[range.start * width_top..range.end * width_top];
-                    for ((g, y), t) in g
-                        .chunks_exact_mut(width_top)
-                        .zip(y.chunks_exact(width_top))
-                        .zip(t.chunks_exact(width_top))
-                    {
-                        let mut row = 0f32;
-                        for (((g, y), t), s) in g.iter_mut().zip(y).zip(t).zip(top_bias.iter_mut())
-                        {
-                            let d = y - t;
-                            row += d * d;
-                            *g = scale * d;
-                            *s += *g;
-                        }
-                        loss += row as f64;
-                    }
+                    reconstruction_grad(g, y, t, scale, top_bias, &mut loss);
                 }
                 Top::Given(given) => {
                     g.copy_from_slice(&given[range.start * width_top..range.end * width_top]);
-                    for row in g.chunks_exact(width_top) {
-                        top_bias.iter_mut().zip(row).for_each(|(s, v)| *s += v);
-                    }
+                    add_rows(g, top_bias);
                 }
             }
             let mut input_grad = input_grad;
@@ -240,12 +221,7 @@ pub fn backward(
                 // positive, and what passes is that layer's bias gradient.
                 let bias = &mut target[i - 1].bias;
                 bias.fill(0.0);
-                for (g, a) in g_in.chunks_exact_mut(w_in).zip(x.chunks_exact(w_in)) {
-                    for ((v, &a), s) in g.iter_mut().zip(a).zip(bias.iter_mut()) {
-                        *v = if a > 0.0 { *v } else { 0.0 };
-                        *s += *v;
-                    }
-                }
+                relu_grad(g_in, x, bias);
                 std::mem::swap(g, g_in);
             }
             loss
@@ -259,6 +235,78 @@ pub fn backward(
     }
     // Added in shard order, like the gradients.
     losses.iter().sum::<f64>() / rows as f64
+}
+
+dispatch! {
+    /// `out[r, j] = relu(out[r, j] + bias[j])` for every row `r`.
+    pub fn add_bias_relu(out: &mut [f32], bias: &[f32]) {
+        for row in out.chunks_exact_mut(bias.len()) {
+            row.iter_mut()
+                .zip(bias)
+                .for_each(|(v, b)| *v = (*v + b).max(0.0));
+        }
+    }
+}
+
+dispatch! {
+    /// `out[r, j] += bias[j]` for every row `r`.
+    pub fn add_bias(out: &mut [f32], bias: &[f32]) {
+        for row in out.chunks_exact_mut(bias.len()) {
+            row.iter_mut().zip(bias).for_each(|(v, b)| *v += b);
+        }
+    }
+}
+
+dispatch! {
+    /// `sums[j] += Σ_r g[r, j]`, row after row.
+    pub fn add_rows(g: &[f32], sums: &mut [f32]) {
+        for row in g.chunks_exact(sums.len()) {
+            sums.iter_mut().zip(row).for_each(|(s, v)| *s += v);
+        }
+    }
+}
+
+dispatch! {
+    /// The reconstruction loss's gradient `g = scale·(y − t)`, its column sums into `sums`, and
+    /// `Σ (y − t)²` (each row's sum in f32, then in f64) into `loss`.
+    pub fn reconstruction_grad(
+        g: &mut [f32],
+        y: &[f32],
+        t: &[f32],
+        scale: f32,
+        sums: &mut [f32],
+        loss: &mut f64,
+    ) {
+        let width = sums.len();
+        for ((g, y), t) in g
+            .chunks_exact_mut(width)
+            .zip(y.chunks_exact(width))
+            .zip(t.chunks_exact(width))
+        {
+            let mut row = 0f32;
+            for (((g, y), t), s) in g.iter_mut().zip(y).zip(t).zip(sums.iter_mut()) {
+                let d = y - t;
+                row += d * d;
+                *g = scale * d;
+                *s += *g;
+            }
+            *loss += row as f64;
+        }
+    }
+}
+
+dispatch! {
+    /// Through a ReLU whose output was `a`: `g` passes where `a > 0`, and what passes is summed
+    /// per column into `sums` (the bias gradient of the layer that ends in that ReLU).
+    pub fn relu_grad(g: &mut [f32], a: &[f32], sums: &mut [f32]) {
+        let width = sums.len();
+        for (g, a) in g.chunks_exact_mut(width).zip(a.chunks_exact(width)) {
+            for ((v, &a), s) in g.iter_mut().zip(a).zip(sums.iter_mut()) {
+                *v = if a > 0.0 { *v } else { 0.0 };
+                *s += *v;
+            }
+        }
+    }
 }
 
 /// `out += part`, split over the threads.
