@@ -6,6 +6,7 @@
 //! [`Backend`](burn::tensor::backend::Backend), so the same code trains natively (CPU or CUDA) and
 //! assigns IDs in the browser (WebGPU or CPU).
 
+pub mod anisotropy;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod atomic;
 pub mod code_usage;

@@ -16,6 +16,7 @@
 //! - entropy ratio of a level: entropy of its code usage / ln(codebook size), 1 when uniform;
 //! - collision-free rate: share of items whose ID tuple no other item has.
 
+use crate::anisotropy::{self, Anisotropy};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
@@ -55,6 +56,9 @@ pub struct Metrics {
     pub queries: usize,
     /// Random pairs used by prefix-1 random.
     pub random_pairs: usize,
+    /// How much the input embeddings share one direction ([`crate::anisotropy`]).
+    #[serde(default)]
+    pub anisotropy: Anisotropy,
 }
 
 /// How neighbour metrics sample.
@@ -345,6 +349,7 @@ pub fn evaluate(
         prefix1_random: prefix1_random(ids, levels, options.random_pairs, options.seed),
         queries: queries.len(),
         random_pairs: options.random_pairs,
+        anisotropy: anisotropy::measure(x, dim, options.random_pairs.min(10_000), options.seed),
     }
 }
 
@@ -401,6 +406,45 @@ impl Metrics {
             "prefix-1 coincidence NN / random",
             format!("{:.4} / {:.4}", self.prefix1_nn, self.prefix1_random),
         );
+        line(
+            "input: pair cosine / top direction",
+            format!(
+                "{:.4} / {:.4}",
+                self.anisotropy.mean_pair_cosine, self.anisotropy.top_direction_share
+            ),
+        );
+        for warning in self.warnings() {
+            s.push_str(&format!("warning: {warning}\n"));
+        }
         s
     }
+
+    /// What the figures say is wrong, in words: embeddings dominated by one direction, and
+    /// codes that keep (almost) none of the items' neighbours.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.anisotropy.is_anisotropic() {
+            out.push(format!(
+                "the input embeddings share one strong direction (random pairs have cosine {:.2}; \
+                 above {} counts as anisotropic, as with E5, BGE or GTE): the quantizer sees \
+                 mostly that direction",
+                self.anisotropy.mean_pair_cosine,
+                anisotropy::ANISOTROPIC_COSINE
+            ));
+        }
+        if self.nn_overlap_at_5 < near_random_overlap(self.items) {
+            out.push(format!(
+                "NN overlap@5 is {:.4}, near what random reconstructions give: the IDs do not \
+                 follow the items' neighbours",
+                self.nn_overlap_at_5
+            ));
+        }
+        out
+    }
+}
+
+/// The NN overlap@5 under which a model is reported as keeping no neighbours: three times what
+/// unrelated neighbour lists share by chance (`5 / (n − 1)`), between 0.02 and 0.5.
+pub fn near_random_overlap(items: usize) -> f64 {
+    (3.0 * 5.0 / items.saturating_sub(1).max(1) as f64).clamp(0.02, 0.5)
 }

@@ -222,3 +222,75 @@ fn evaluate_perfect_reconstruction() {
     assert!(m.cosine_mean < 1.0 && m.cosine_mean > 0.9, "{m:?}");
     assert!(m.nn_overlap_at_5 < 1.0, "{m:?}");
 }
+
+/// `normalize(x + 2.5·u)` for a fixed unit vector `u`: an anisotropic copy of the embeddings, as
+/// E5-like models give them (random pairs of the sample's copy at cosine about 0.9).
+fn shifted(x: &[f32], dim: usize) -> Vec<f32> {
+    let u: Vec<f32> = (0..dim)
+        .map(|j| if j % 2 == 0 { 1.0 } else { -1.0 } / (dim as f32).sqrt())
+        .collect();
+    let mut out = Vec::with_capacity(x.len());
+    for row in x.chunks_exact(dim) {
+        let moved: Vec<f32> = row.iter().zip(&u).map(|(a, b)| a + 2.5 * b).collect();
+        let n = moved.iter().map(|v| v * v).sum::<f32>().sqrt();
+        out.extend(moved.iter().map(|v| v / n));
+    }
+    out
+}
+
+#[test]
+fn anisotropy_tells_a_shifted_copy_from_the_sample() {
+    use rqvae::anisotropy::measure;
+    let data = crate::data::sample_rows(3000);
+    let (x, dim) = (data.as_slice(), data.dim());
+    let plain = measure(x, dim, 10_000, 1);
+    assert!(!plain.is_anisotropic(), "{plain:?}");
+    assert!(plain.mean_pair_cosine < 0.3, "{plain:?}");
+    let moved = measure(&shifted(x, dim), dim, 10_000, 1);
+    assert!(moved.is_anisotropic(), "{moved:?}");
+    assert!(moved.mean_pair_cosine > 0.8, "{moved:?}");
+    // One direction carries about what random pairs share.
+    assert!(moved.top_direction_share > 0.8, "{moved:?}");
+    assert!(plain.top_direction_share < 0.4, "{plain:?}");
+    assert_eq!(moved.pairs, 10_000);
+    // Independent gaussian directions: cosine near 0, every direction about 1/dim.
+    let (n, d) = (2000, 64);
+    let mut state = 7u64;
+    let mut noise = || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((state >> 40) as f32 / (1u64 << 24) as f32) - 0.5
+    };
+    let iso: Vec<f32> = (0..n * d).map(|_| noise()).collect();
+    let m = measure(&iso, d, 10_000, 2);
+    assert!(m.mean_pair_cosine.abs() < 0.02, "{m:?}");
+    assert!(m.top_direction_share < 3.0 / d as f64, "{m:?}");
+}
+
+#[test]
+fn reports_warn_of_anisotropic_inputs_and_near_random_neighbours() {
+    let data = crate::data::sample_rows(600);
+    let (x, dim) = (data.as_slice(), data.dim());
+    let ids: Vec<u32> = (0..600u32).flat_map(|i| [i % 7, i % 5, i % 3]).collect();
+    let options = EvalOptions::default();
+    // Reconstructions equal to the inputs keep every neighbour: no warning on the sample.
+    let good = evaluate(x, x, dim, &ids, 3, 8, options);
+    assert!(good.warnings().is_empty(), "{:?}", good.warnings());
+    assert!(!good.table().contains("warning"), "{}", good.table());
+    // The shifted copy, reconstructed by rows in another order, warns twice.
+    let moved = shifted(x, dim);
+    let mut scrambled = moved.clone();
+    scrambled.rotate_left(dim * 301);
+    let bad = evaluate(&moved, &scrambled, dim, &ids, 3, 8, options);
+    let warnings = bad.warnings();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(warnings[0].contains("one strong direction"), "{warnings:?}");
+    assert!(warnings[1].contains("near what random"), "{warnings:?}");
+    assert!(
+        bad.table().contains("warning: NN overlap@5"),
+        "{}",
+        bad.table()
+    );
+    assert!(rqvae::metrics::near_random_overlap(600) > 0.02);
+}

@@ -62,10 +62,18 @@ fn train_eval_encode_export_round_trip() {
         "200",
     ]);
     assert_success(&out);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("NN overlap@5"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("NN overlap@5"), "{stdout}");
+    assert!(
+        stdout.contains("input: pair cosine / top direction"),
+        "{stdout}"
+    );
     let metrics: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(metrics["items"], 2000);
+    // The sample's titles share a domain, not one dominating direction.
+    let cosine = metrics["anisotropy"]["mean_pair_cosine"].as_f64().unwrap();
+    assert!(cosine > 0.0 && cosine < 0.5, "{cosine}");
     assert_eq!(metrics["levels"].as_array().unwrap().len(), 2);
 
     // IDs in all three formats agree with each other.
