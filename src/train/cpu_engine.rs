@@ -9,18 +9,17 @@
 
 use super::cpu_step::{self, Objective, Workspace};
 use super::engine::{Engine, StepRecipe, StepTotals};
+use super::flat_adamw::{BETA_1, BETA_2, EPSILON};
 use super::TrainConfig;
 use crate::collision::first_occurrence_weights;
 use crate::config::RqVaeConfig;
 use crate::embeddings::Embeddings;
-use crate::model::RqVae;
 use crate::weights::LayerWeights;
 use crate::weights::ModelWeights;
 use burn::backend::{Autodiff, NdArray};
 use burn::module::ParamId;
-use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::record::AdaptorRecord;
-use burn::optim::{AdamW, AdamWState, AdaptiveMomentumState, Optimizer};
+use burn::optim::{AdamW, AdamWState, AdaptiveMomentumState};
 use burn::record::{BinFileRecorder, FullPrecisionSettings, Recorder};
 use burn::tensor::{Tensor, TensorData};
 use std::path::Path;
@@ -28,13 +27,7 @@ use std::path::Path;
 type Host = NdArray<f32>;
 type Train = Autodiff<Host>;
 /// What the burn engine's optimizer saves: AdamW's state keyed by parameter id.
-type Record =
-    <OptimizerAdaptor<AdamW, RqVae<Train>, Train> as Optimizer<RqVae<Train>, Train>>::Record;
-
-/// burn's `AdamWConfig` defaults, which the burn engine uses.
-const BETA_1: f32 = 0.9;
-const BETA_2: f32 = 0.999;
-const EPSILON: f32 = 1e-5;
+type Record = super::flat_adamw::Record<Train>;
 
 /// The CPU engine's device: rayon's global pool sets its threads (`RAYON_NUM_THREADS`).
 #[derive(Debug, Clone, Copy, Default)]

@@ -15,10 +15,10 @@ use burn::optim::{AdamW, AdamWState, AdaptiveMomentumState, GradientsParams, Opt
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::Tensor;
 
-/// burn's `AdamWConfig` defaults, which the burn engine uses.
-const BETA_1: f32 = 0.9;
-const BETA_2: f32 = 0.999;
-const EPSILON: f32 = 1e-5;
+/// burn's `AdamWConfig` defaults, which both engines use.
+pub(super) const BETA_1: f32 = 0.9;
+pub(super) const BETA_2: f32 = 0.999;
+pub(super) const EPSILON: f32 = 1e-5;
 
 /// What burn's optimizer saves: AdamW's state keyed by parameter id (a `HashMap`).
 pub type Record<B> = <OptimizerAdaptor<AdamW, RqVae<B>, B> as Optimizer<RqVae<B>, B>>::Record;
