@@ -293,4 +293,7 @@ fn reports_warn_of_anisotropic_inputs_and_near_random_neighbours() {
         bad.table()
     );
     assert!(rqvae::metrics::near_random_overlap(600) > 0.02);
+    // One item has no neighbours to keep: no warning for that.
+    let one = evaluate(&x[..dim], &x[dim..2 * dim], dim, &ids[..3], 3, 8, options);
+    assert!(one.warnings().is_empty(), "{:?}", one.warnings());
 }
