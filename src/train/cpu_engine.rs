@@ -19,7 +19,7 @@ use crate::weights::ModelWeights;
 use burn::backend::{Autodiff, NdArray};
 use burn::module::ParamId;
 use burn::optim::record::AdaptorRecord;
-use burn::optim::{AdamW, AdamWState, AdaptiveMomentumState};
+use burn::optim::{AdamW, AdaptiveMomentumState};
 use burn::record::{BinFileRecorder, FullPrecisionSettings, Recorder};
 use burn::tensor::{Tensor, TensorData};
 use std::path::Path;
@@ -374,14 +374,7 @@ fn record_entry<const D: usize>(m: &Moments, shape: &[usize]) -> AdaptorRecord<A
     let tensor = |v: &Vec<f32>| {
         Tensor::<Host, D>::from_data(TensorData::new(v.clone(), shape.to_vec()), &device)
     };
-    AdaptorRecord::from_state::<D>(AdamWState {
-        momentum: AdaptiveMomentumState {
-            time: m.time,
-            moment_1: tensor(&m.first),
-            moment_2: tensor(&m.second),
-            max_moment_2: None,
-        },
-    })
+    super::flat_adamw::record_entry::<Train, D>(m.time, tensor(&m.first), tensor(&m.second))
 }
 
 fn read_momentum<const D: usize>(state: AdaptiveMomentumState<Host, D>) -> Moments {

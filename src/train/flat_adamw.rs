@@ -39,6 +39,22 @@ struct Moments<B: AutodiffBackend> {
     second: Tensor<B::InnerBackend, 1>,
 }
 
+/// One parameter's entry of burn's AdamW record: `time` steps taken, its two moments.
+pub(super) fn record_entry<B: AutodiffBackend, const D: usize>(
+    time: usize,
+    first: Tensor<B::InnerBackend, D>,
+    second: Tensor<B::InnerBackend, D>,
+) -> AdaptorRecord<AdamW, B> {
+    AdaptorRecord::from_state::<D>(AdamWState {
+        momentum: AdaptiveMomentumState {
+            time,
+            moment_1: first,
+            moment_2: second,
+            max_moment_2: None,
+        },
+    })
+}
+
 pub struct FlatAdamW<B: AutodiffBackend> {
     weight_decay: f32,
     moments: [Option<Moments<B>>; 2],
@@ -219,22 +235,12 @@ impl<B: AutodiffBackend> FlatAdamW<B> {
                 let part = |t: &Tensor<B::InnerBackend, 1>| t.clone().slice(offset..offset + size);
                 let (first, second) = (part(&m.first), part(&m.second));
                 let entry = match shape[..] {
-                    [rows, cols] => AdaptorRecord::from_state::<2>(AdamWState {
-                        momentum: AdaptiveMomentumState {
-                            time: m.time,
-                            moment_1: first.reshape([rows, cols]),
-                            moment_2: second.reshape([rows, cols]),
-                            max_moment_2: None,
-                        },
-                    }),
-                    _ => AdaptorRecord::from_state::<1>(AdamWState {
-                        momentum: AdaptiveMomentumState {
-                            time: m.time,
-                            moment_1: first,
-                            moment_2: second,
-                            max_moment_2: None,
-                        },
-                    }),
+                    [rows, cols] => record_entry::<B, 2>(
+                        m.time,
+                        first.reshape([rows, cols]),
+                        second.reshape([rows, cols]),
+                    ),
+                    _ => record_entry::<B, 1>(m.time, first, second),
                 };
                 record.insert(slot.id(), entry);
                 offset += size;
