@@ -10,6 +10,10 @@ use serde::{Deserialize, Serialize};
 /// Above this mean cosine of random pairs, the embeddings are reported as anisotropic.
 pub const ANISOTROPIC_COSINE: f64 = 0.5;
 
+/// Random pairs `train` and `eval` measure (with seed 0), so that both report the figure
+/// `train` chose the input transform by.
+pub const PAIRS: usize = 10_000;
+
 /// Rows the top direction is estimated from: enough for three digits, bounded for large files.
 const MAX_ROWS: usize = 20_000;
 

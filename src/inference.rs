@@ -77,7 +77,8 @@ pub fn evaluate_model<B: Backend>(
     Ok((metrics, ids))
 }
 
-/// Every metric of `model` on `x` for given IDs (`[n, levels]`). Needs a decoder.
+/// Every metric of `model` on `x` for given IDs (`[n, levels]`), in the inputs' space (the
+/// reconstructions with the input transform undone). Needs a decoder.
 pub fn evaluate_ids<B: Backend>(
     model: &RqVae<B>,
     config: &crate::RqVaeConfig,
@@ -88,13 +89,16 @@ pub fn evaluate_ids<B: Backend>(
 ) -> Result<crate::Metrics, crate::WeightsError> {
     let recon = decode_ids(model, ids, config.levels, DEFAULT_BATCH, device)
         .ok_or(crate::WeightsError::NoDecoder)?;
-    Ok(crate::metrics::evaluate(
-        x.as_slice(),
-        &recon,
-        x.dim(),
-        ids,
-        config.levels,
-        config.codebook_size,
-        options,
-    ))
+    Ok(crate::Metrics {
+        input_centred: model.input.is_some(),
+        ..crate::metrics::evaluate(
+            x.as_slice(),
+            &recon,
+            x.dim(),
+            ids,
+            config.levels,
+            config.codebook_size,
+            options,
+        )
+    })
 }

@@ -20,6 +20,7 @@ pub mod ids;
 #[cfg(all(feature = "pytorch", not(target_arch = "wasm32")))]
 pub mod import;
 pub mod inference;
+pub mod input_transform;
 pub mod kmeans;
 pub mod map;
 pub mod metrics;

@@ -59,6 +59,10 @@ pub struct Metrics {
     /// How much the input embeddings share one direction ([`crate::anisotropy`]).
     #[serde(default)]
     pub anisotropy: Anisotropy,
+    /// Whether the model centres its inputs before encoding them ([`crate::input_transform`]),
+    /// which is what anisotropic embeddings need.
+    #[serde(default)]
+    pub input_centred: bool,
 }
 
 /// How neighbour metrics sample.
@@ -349,7 +353,13 @@ pub fn evaluate(
         prefix1_random: prefix1_random(ids, levels, options.random_pairs, options.seed),
         queries: queries.len(),
         random_pairs: options.random_pairs,
-        anisotropy: anisotropy::measure(x, dim, options.random_pairs.min(10_000), options.seed),
+        anisotropy: anisotropy::measure(
+            x,
+            dim,
+            options.random_pairs.min(anisotropy::PAIRS),
+            options.seed,
+        ),
+        input_centred: false,
     }
 }
 
@@ -409,8 +419,14 @@ impl Metrics {
         line(
             "input: pair cosine / top direction",
             format!(
-                "{:.4} / {:.4}",
-                self.anisotropy.mean_pair_cosine, self.anisotropy.top_direction_share
+                "{:.4} / {:.4}{}",
+                self.anisotropy.mean_pair_cosine,
+                self.anisotropy.top_direction_share,
+                if self.input_centred {
+                    " (the model centres them)"
+                } else {
+                    ""
+                }
             ),
         );
         for warning in self.warnings() {
@@ -423,11 +439,12 @@ impl Metrics {
     /// codes that keep (almost) none of the items' neighbours.
     pub fn warnings(&self) -> Vec<String> {
         let mut out = Vec::new();
-        if self.anisotropy.is_anisotropic() {
+        if self.anisotropy.is_anisotropic() && !self.input_centred {
             out.push(format!(
                 "the input embeddings share one strong direction (random pairs have cosine {:.2}; \
-                 above {} counts as anisotropic, as with E5, BGE or GTE): the quantizer sees \
-                 mostly that direction",
+                 above {} counts as anisotropic, as with E5, BGE or GTE) and the model takes them \
+                 as they are, so its quantizer sees mostly that direction: train with \
+                 --input-transform auto (the default) or center",
                 self.anisotropy.mean_pair_cosine,
                 anisotropy::ANISOTROPIC_COSINE
             ));

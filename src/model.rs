@@ -2,6 +2,7 @@
 
 use crate::collision::BatchCollision;
 use crate::config::RqVaeConfig;
+use crate::input_transform::InputTransform;
 use crate::quantizer::{Balance, QuantizerOutput, ResidualQuantizer};
 use burn::module::{Initializer, Module, Param};
 use burn::nn::{Linear, LinearConfig};
@@ -74,6 +75,10 @@ impl<B: Backend> Mlp<B> {
 /// The whole model. `decoder` is optional: browser exports may ship the encoder and codebooks only.
 #[derive(Module, Debug)]
 pub struct RqVae<B: Backend> {
+    /// Applied to inputs by [`Self::encode`] and undone by [`Self::decode`]; fixed when training
+    /// starts, never a parameter ([`crate::input_transform`]).
+    #[module(skip)]
+    pub input: Option<InputTransform>,
     pub encoder: Mlp<B>,
     pub quantizer: ResidualQuantizer<B>,
     pub decoder: Option<Mlp<B>>,
@@ -101,6 +106,7 @@ impl RqVaeConfig {
             })
             .collect();
         RqVae {
+            input: None,
             encoder: Mlp::new(&self.encoder_widths(), device),
             quantizer: ResidualQuantizer::from_codebooks(codebooks),
             decoder: Some(Mlp::new(&self.decoder_widths(), device)),
@@ -109,24 +115,41 @@ impl RqVaeConfig {
 }
 
 impl<B: Backend> RqVae<B> {
+    /// Inputs as the encoder takes them: through the input transform, if the model has one.
+    pub fn transform_input(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
+        match &self.input {
+            Some(t) => t.apply_tensor(x),
+            None => x,
+        }
+    }
+
     /// Semantic IDs `[n, levels]` for inputs `[n, input_dim]`.
     pub fn encode(&self, x: Tensor<B, 2>) -> Tensor<B, 2, Int> {
-        self.quantizer.encode(self.encoder.forward(x))
+        self.quantizer
+            .encode(self.encoder.forward(self.transform_input(x)))
     }
 
     /// [`Self::encode`] plus each row's decision margin (see
     /// [`ResidualQuantizer::encode_with_margin`]).
     pub fn encode_with_margin(&self, x: Tensor<B, 2>) -> (Tensor<B, 2, Int>, Tensor<B, 1>) {
-        self.quantizer.encode_with_margin(self.encoder.forward(x))
+        self.quantizer
+            .encode_with_margin(self.encoder.forward(self.transform_input(x)))
     }
 
-    /// Reconstructed inputs `[n, input_dim]` for IDs `[n, levels]`; `None` without a decoder.
+    /// Reconstructed inputs `[n, input_dim]` for IDs `[n, levels]`, in the inputs' space (the
+    /// input transform undone); `None` without a decoder.
     pub fn decode(&self, ids: Tensor<B, 2, Int>) -> Option<Tensor<B, 2>> {
         let decoder = self.decoder.as_ref()?;
-        Some(decoder.forward(self.quantizer.decode_ids(ids)))
+        let y = decoder.forward(self.quantizer.decode_ids(ids));
+        Some(match &self.input {
+            Some(t) => t.invert_tensor(y),
+            None => y,
+        })
     }
 
-    /// The training pass. Panics without a decoder; training always builds one.
+    /// The training pass, on inputs already transformed ([`Self::transform_input`]: the
+    /// trainer transforms its data once), so the reconstruction is in the encoder's input space
+    /// too. Panics without a decoder; training always builds one.
     pub fn forward(
         &self,
         x: Tensor<B, 2>,

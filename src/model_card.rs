@@ -6,7 +6,7 @@
 //! {"format":"rqvae-model-card","version":1,"model":"sha256:…",
 //!  "config":{"input_dim":768,"hidden_dims":[512,256,128],"latent_dim":32,"levels":3,"codebook_size":256},
 //!  "parameters":{"encoder":…,"codebooks":24576,"decoder":…,"total":…},
-//!  "precision":"f16","decoder":true,"metadata":{"source":{…}},"metrics":{…}|null,"run":{…}|null}
+//!  "precision":"f16","decoder":true,["input_transform":{"kind":"center","scale":2.7},]"metadata":{"source":{…}},"metrics":{…}|null,"run":{…}|null}
 //! ```
 
 use crate::config::RqVaeConfig;
@@ -35,6 +35,10 @@ pub struct ModelCard {
     /// How the file stores its weights (computation is always f32).
     pub precision: StoredPrecision,
     pub decoder: bool,
+    /// The input transform applied before the encoder ([`crate::input_transform`]); absent for
+    /// a model that takes its inputs as they are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_transform: Option<CardInputTransform>,
     /// The file's other metadata entries (an imported model's `source`), each parsed as JSON
     /// where it is JSON, else the string as stored.
     pub metadata: Map<String, Value>,
@@ -54,6 +58,14 @@ pub struct ParameterCounts {
     pub total: usize,
 }
 
+/// What the card says of an input transform: its kind and scale (the mean is in the weights).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CardInputTransform {
+    /// `"center"`: inputs centred on the training data's mean, then scaled.
+    pub kind: String,
+    pub scale: f32,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum StoredPrecision {
@@ -70,7 +82,13 @@ impl ModelCard {
         let weights = ModelWeights::from_bytes(bytes)?;
         let (_, header) = SafeTensors::read_metadata(bytes)
             .map_err(|e| WeightsError::NotSafetensors(e.to_string()))?;
-        let dtypes: Vec<Dtype> = header.tensors().values().map(|t| t.dtype).collect();
+        // The input transform is F32 in every file; the precision is the network's.
+        let dtypes: Vec<Dtype> = header
+            .tensors()
+            .iter()
+            .filter(|(name, _)| !name.starts_with("input."))
+            .map(|(_, t)| t.dtype)
+            .collect();
         let precision = if dtypes.iter().all(|&d| d == Dtype::F16) {
             StoredPrecision::F16
         } else if dtypes.iter().all(|&d| d == Dtype::F32) {
@@ -109,6 +127,10 @@ impl ModelCard {
             },
             precision,
             decoder: weights.decoder.is_some(),
+            input_transform: weights.input.as_ref().map(|t| CardInputTransform {
+                kind: "center".into(),
+                scale: t.scale,
+            }),
             metadata,
             metrics: None,
             run: None,

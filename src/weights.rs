@@ -1,18 +1,24 @@
-//! The weights format shared by the trainer, the browser and the tests (format version 1).
+//! The weights format shared by the trainer, the browser and the tests (format versions 1 and 2).
 //!
-//! One `.safetensors` file. Metadata: `format` = `"rqvae"`, `format_version` = `"1"`,
-//! `config` = the [`RqVaeConfig`] as JSON. Tensors, all F32 or all F16, row-major:
+//! One `.safetensors` file. Metadata: `format` = `"rqvae"`, `format_version` = `"1"` or `"2"`,
+//! `config` = the [`RqVaeConfig`] as JSON. Tensors, row-major, the network's all F32 or all F16:
 //!
 //! | name | shape |
 //! |---|---|
+//! | `input.mean`, `input.scale` | `[input_dim]`, `[1]`: the input transform (version 2 only, always F32) |
 //! | `encoder.layers.{i}.weight` | `[in, out]` (y = x · W + b) |
 //! | `encoder.layers.{i}.bias` | `[out]` |
 //! | `quantizer.codebooks.{l}` | `[codebook_size, latent_dim]` |
 //! | `decoder.layers.{i}.weight` / `.bias` | as the encoder's, latent to input (optional) |
 //!
-//! The decoder is optional: a browser that only assigns IDs needs the encoder and codebooks.
+//! Version 2 is version 1 plus the input transform ([`crate::input_transform`]); a model without
+//! one is written as version 1, byte for byte as before. The transform stays F32 in an F16 file:
+//! its mean is subtracted from inputs close to it, where F16's rounding would be an error many
+//! times the weights'. The decoder is optional: a browser that only assigns IDs needs the
+//! encoder and codebooks.
 
 use crate::config::{ConfigError, RqVaeConfig};
+use crate::input_transform::{InputTransform, InputTransformError};
 use crate::model::{Mlp, RqVae};
 use crate::quantizer::ResidualQuantizer;
 use burn::tensor::backend::Backend;
@@ -25,7 +31,12 @@ pub const FORMAT_NAME: &str = "rqvae";
 /// The `format` of a text model bundle (`text::bundle`), named here so that RQ-VAE loading can
 /// tell a user who gave one where it belongs.
 pub const TEXT_BUNDLE_FORMAT: &str = "rqvae-text";
-pub const FORMAT_VERSION: u32 = 1;
+/// The newest format version this build writes and reads (it reads every older one).
+pub const FORMAT_VERSION: u32 = 2;
+/// The version written for a model without an input transform.
+const PLAIN_FORMAT_VERSION: u32 = 1;
+const INPUT_MEAN: &str = "input.mean";
+const INPUT_SCALE: &str = "input.scale";
 
 /// Storage precision of a weights file. Computation is always f32.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,7 +54,7 @@ pub enum WeightsError {
     NotRqvae(Option<String>),
     #[error("this is a text model bundle (format \"rqvae-text\"): it goes where a text model does (--text-model, SentenceEncoder)")]
     TextModel,
-    #[error("weights format version {found} is not supported (this build reads version {FORMAT_VERSION})")]
+    #[error("weights format version {found} is not supported (this build reads versions 1 to {FORMAT_VERSION})")]
     Version { found: String },
     #[error("weights metadata has no 'config' entry")]
     MissingConfig,
@@ -67,6 +78,8 @@ pub enum WeightsError {
     NoDecoder,
     #[error("could not serialise weights: {0}")]
     Serialize(String),
+    #[error("{0}")]
+    InputTransform(#[from] InputTransformError),
 }
 
 /// A dense layer on the host: `weight` is `[in, out]` row-major.
@@ -80,6 +93,9 @@ pub struct LayerWeights {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelWeights {
     pub config: RqVaeConfig,
+    /// Applied to every input before the encoder, undone after the decoder; `None` in models
+    /// of format version 1.
+    pub input: Option<InputTransform>,
     pub encoder: Vec<LayerWeights>,
     /// One `[codebook_size × latent_dim]` row-major block per level.
     pub codebooks: Vec<Vec<f32>>,
@@ -166,6 +182,7 @@ impl ModelWeights {
     pub fn from_model<B: Backend>(model: &RqVae<B>, config: &RqVaeConfig) -> Self {
         Self {
             config: config.clone(),
+            input: model.input.clone(),
             encoder: mlp_weights(&model.encoder),
             codebooks: model
                 .quantizer
@@ -191,6 +208,7 @@ impl ModelWeights {
             })
             .collect();
         RqVae {
+            input: self.input.clone(),
             encoder: mlp_from(&self.encoder, &c.encoder_widths(), device),
             quantizer: ResidualQuantizer::from_codebooks(codebooks),
             decoder: self
@@ -224,6 +242,9 @@ impl ModelWeights {
             expected,
             found: vec![found],
         };
+        if let Some(input) = &self.input {
+            InputTransform::new(input.mean.clone(), input.scale, c.input_dim)?;
+        }
         for (prefix, layers, widths) in self.mlps() {
             if layers.len() != widths.len() - 1 {
                 return Err(WeightsError::Config(ConfigError::Json(format!(
@@ -290,38 +311,47 @@ impl ModelWeights {
                 &values[..],
             ));
         }
-        let (dtype, encoded): (Dtype, Vec<Vec<u8>>) = match precision {
-            Precision::F32 => (
-                Dtype::F32,
-                tensors
-                    .iter()
-                    .map(|(_, _, v)| v.iter().flat_map(|x| x.to_le_bytes()).collect())
-                    .collect(),
-            ),
-            Precision::F16 => (
-                Dtype::F16,
-                tensors
-                    .iter()
-                    .map(|(_, _, v)| {
-                        v.iter()
-                            .flat_map(|&x| f16::from_f32(x).to_le_bytes())
-                            .collect()
-                    })
-                    .collect(),
-            ),
+        let network_dtype = match precision {
+            Precision::F32 => Dtype::F32,
+            Precision::F16 => Dtype::F16,
         };
+        let mut dtypes = vec![network_dtype; tensors.len()];
+        let scale;
+        if let Some(input) = &self.input {
+            scale = [input.scale];
+            tensors.insert(0, (INPUT_MEAN.into(), vec![c.input_dim], &input.mean[..]));
+            tensors.insert(1, (INPUT_SCALE.into(), vec![1], &scale[..]));
+            dtypes.splice(0..0, [Dtype::F32, Dtype::F32]);
+        }
+        let encoded: Vec<Vec<u8>> = tensors
+            .iter()
+            .zip(&dtypes)
+            .map(|((_, _, v), dtype)| match dtype {
+                Dtype::F16 => v
+                    .iter()
+                    .flat_map(|&x| f16::from_f32(x).to_le_bytes())
+                    .collect(),
+                _ => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            })
+            .collect();
         let views = tensors
             .iter()
             .zip(&encoded)
-            .map(|((name, shape, _), bytes)| {
+            .zip(&dtypes)
+            .map(|(((name, shape, _), bytes), &dtype)| {
                 safetensors::tensor::TensorView::new(dtype, shape.clone(), bytes)
                     .map(|view| (name.clone(), view))
                     .map_err(|e| WeightsError::Serialize(e.to_string()))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let version = if self.input.is_some() {
+            FORMAT_VERSION
+        } else {
+            PLAIN_FORMAT_VERSION
+        };
         let mut metadata = HashMap::from([
             ("format".to_string(), FORMAT_NAME.to_string()),
-            ("format_version".to_string(), FORMAT_VERSION.to_string()),
+            ("format_version".to_string(), version.to_string()),
             ("config".to_string(), c.to_json()),
         ]);
         for (key, value) in extra {
@@ -347,9 +377,11 @@ impl ModelWeights {
             return Err(WeightsError::NotRqvae(format));
         }
         let version = meta.get("format_version").cloned().unwrap_or_default();
-        if version != FORMAT_VERSION.to_string() {
-            return Err(WeightsError::Version { found: version });
-        }
+        let has_input = match version.parse::<u32>() {
+            Ok(PLAIN_FORMAT_VERSION) if version == "1" => false,
+            Ok(FORMAT_VERSION) if version == "2" => true,
+            _ => return Err(WeightsError::Version { found: version }),
+        };
         let config =
             RqVaeConfig::from_json(meta.get("config").ok_or(WeightsError::MissingConfig)?)?;
         let st = SafeTensors::deserialize(bytes)
@@ -391,6 +423,13 @@ impl ModelWeights {
             expected_names.push(name);
             Ok(values)
         };
+        let input = if has_input {
+            let mean = read(INPUT_MEAN.into(), vec![config.input_dim])?;
+            let scale = read(INPUT_SCALE.into(), vec![1])?[0];
+            Some(InputTransform::new(mean, scale, config.input_dim)?)
+        } else {
+            None
+        };
         let mut read_mlp =
             |prefix: &str, widths: &[usize]| -> Result<Vec<LayerWeights>, WeightsError> {
                 widths
@@ -429,6 +468,7 @@ impl ModelWeights {
         }
         Ok(Self {
             config,
+            input,
             encoder,
             codebooks,
             decoder,

@@ -8,6 +8,7 @@
 //! and every native path run the burn model itself, and the tests hold the two to identical IDs.
 
 use crate::host::dense::PackedDense;
+use crate::input_transform::InputTransform;
 use crate::weights::{LayerWeights, ModelWeights, WeightsError};
 
 /// Rows pushed through the whole network at a time: the activations of 64 rows (at most
@@ -27,6 +28,7 @@ struct Level {
 
 #[derive(Debug, Clone)]
 pub struct HostModel {
+    input: Option<InputTransform>,
     encoder: Vec<PackedDense>,
     levels: Vec<Level>,
     decoder: Option<Vec<PackedDense>>,
@@ -51,6 +53,23 @@ struct Scratch {
     b: Vec<f32>,
     /// The interleaved input rows of [`PackedDense::forward`].
     rows: Vec<f32>,
+    /// A block of inputs after the input transform.
+    input: Vec<f32>,
+}
+
+/// `x`'s rows as the encoder takes them: `x` itself, or its transform written into `buffer`.
+fn encoder_input<'a>(
+    input: &Option<InputTransform>,
+    x: &'a [f32],
+    buffer: &'a mut Vec<f32>,
+) -> &'a [f32] {
+    match input {
+        Some(t) => {
+            t.apply_into(x, buffer);
+            buffer
+        }
+        None => x,
+    }
 }
 
 /// Runs `x` (`rows × layers[0].inputs()`) through an MLP with ReLU between layers; returns the
@@ -103,6 +122,7 @@ impl HostModel {
             })
             .collect();
         Ok(Self {
+            input: weights.input.clone(),
             encoder: pack_mlp(&weights.encoder, &c.encoder_widths()),
             levels,
             decoder: weights
@@ -181,8 +201,10 @@ impl HostModel {
         let mut scratch = Scratch::default();
         for start in (0..rows).step_by(ROW_BLOCK) {
             let n = ROW_BLOCK.min(rows - start);
-            let block = &x[start * dim..(start + n) * dim];
+            let mut buffer = std::mem::take(&mut scratch.input);
+            let block = encoder_input(&self.input, &x[start * dim..(start + n) * dim], &mut buffer);
             out.extend_from_slice(mlp_forward::<false>(&self.encoder, block, n, &mut scratch));
+            scratch.input = buffer;
         }
         out
     }
@@ -216,14 +238,12 @@ impl HostModel {
         let mut block_ids = vec![0u32; ROW_BLOCK * levels];
         for start in (0..rows).step_by(ROW_BLOCK) {
             let n = ROW_BLOCK.min(rows - start);
-            let latent = mlp_forward::<FUSED>(
-                &self.encoder,
-                &x[start * dim..(start + n) * dim],
-                n,
-                &mut scratch,
-            );
+            let mut buffer = std::mem::take(&mut scratch.input);
+            let block = encoder_input(&self.input, &x[start * dim..(start + n) * dim], &mut buffer);
+            let latent = mlp_forward::<FUSED>(&self.encoder, block, n, &mut scratch);
             residual.clear();
             residual.extend_from_slice(latent);
+            scratch.input = buffer;
             let latent_norms: Vec<f32> = if margins.is_some() {
                 residual
                     .chunks_exact(self.latent_dim)
@@ -296,6 +316,9 @@ impl HostModel {
                 }
             }
             out.extend_from_slice(mlp_forward::<false>(decoder, &latent, n, &mut scratch));
+        }
+        if let Some(t) = &self.input {
+            t.invert_in_place(&mut out);
         }
         Some(out)
     }

@@ -301,6 +301,7 @@ fn build(
     }
     let weights = ModelWeights {
         config,
+        input: None,
         encoder,
         codebooks,
         decoder,

@@ -112,17 +112,19 @@ impl<E: Engine> Trainer<E> {
         let bytes = std::fs::read(dir.join("model.safetensors")).map_err(|e| err(e.to_string()))?;
         let weights = ModelWeights::from_bytes(&bytes)?;
         let engine = E::restore(
-            &weights,
+            &super::network(&weights),
             &dir.join("optimizer"),
             &state.param_ids,
             &train,
-            data,
+            &super::transformed(&weights.input, data),
             device,
         )
         .map_err(err)?;
         Ok(Self {
             engine,
             config: state.model,
+            input: weights.input,
+            anisotropy: None,
             rows: data.rows(),
             train,
             epochs_done: state.epochs_done,

@@ -4,6 +4,7 @@
 use super::error::TrainError;
 use crate::config::RqVaeConfig;
 use crate::embeddings::Embeddings;
+use crate::input_transform::InputTransformChoice;
 use serde::{Deserialize, Serialize};
 
 /// The training recipe. Defaults follow the reference model card.
@@ -50,6 +51,10 @@ pub struct TrainConfig {
     pub usage_weight: Vec<f32>,
     /// The term's softmax temperature, relative to the batch's mean nearest-code distance.
     pub usage_temperature: f32,
+    /// The input transform a new model gets ([`crate::input_transform`]): `auto` centres the
+    /// inputs when they are anisotropic, `none` and `center` decide it regardless. A run from
+    /// `--init-from` or a checkpoint keeps its model's transform.
+    pub input_transform: InputTransformChoice,
     pub seed: u64,
 }
 
@@ -91,6 +96,7 @@ impl Default for TrainConfig {
             collision_from_epoch: 0,
             usage_weight: Vec::new(),
             usage_temperature: 0.05,
+            input_transform: InputTransformChoice::Auto,
             seed: 42,
         }
     }

@@ -42,4 +42,6 @@ pub enum TrainError {
     FineTune(String),
     #[error(transparent)]
     Weights(#[from] WeightsError),
+    #[error("training data: {0}")]
+    InputTransform(#[from] crate::input_transform::InputTransformError),
 }

@@ -46,9 +46,11 @@ pub use engine::{Engine, StepRecipe, StepTotals};
 pub use error::TrainError;
 pub use schedule::lr_schedule;
 
+use crate::anisotropy::Anisotropy;
 use crate::config::RqVaeConfig;
 use crate::embeddings::Embeddings;
 use crate::host::matmul::nearest_rows;
+use crate::input_transform::InputTransform;
 use crate::kmeans::kmeans;
 use crate::model::RqVae;
 use crate::weights::ModelWeights;
@@ -57,6 +59,7 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 /// What one epoch did.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -74,9 +77,17 @@ pub struct EpochReport {
 }
 
 /// A model, its optimizer and the data in an [`Engine`], stepping through epochs of the recipe.
+///
+/// The engine holds the network and the data as the encoder takes them: when the model has an
+/// input transform ([`crate::input_transform`]), the trainer transforms the data once before
+/// handing it over and adds the transform to every model it gives out.
 pub struct Trainer<E: Engine> {
     pub engine: E,
     pub config: RqVaeConfig,
+    /// The model's input transform, fixed for the run.
+    pub input: Option<InputTransform>,
+    /// The training data's anisotropy, where a new model's transform was chosen by it.
+    pub anisotropy: Option<Anisotropy>,
     pub train: TrainConfig,
     rows: usize,
     /// Completed epochs.
@@ -93,9 +104,18 @@ impl<E: Engine> Trainer<E> {
         device: &E::Device,
     ) -> Result<Self, TrainError> {
         check_recipe(&train, data, &config)?;
+        let anisotropy =
+            crate::anisotropy::measure(data.as_slice(), data.dim(), crate::anisotropy::PAIRS, 0);
+        let input = if train.input_transform.centers(&anisotropy) {
+            Some(InputTransform::fit(data.as_slice(), data.dim())?)
+        } else {
+            None
+        };
         let mut trainer = Self {
-            engine: E::init(&config, &train, data, device),
+            engine: E::init(&config, &train, &transformed(&input, data), device),
             config,
+            input,
+            anisotropy: Some(anisotropy),
             rows: data.rows(),
             train,
             epochs_done: 0,
@@ -131,9 +151,17 @@ impl<E: Engine> Trainer<E> {
                 train.ae_warmup_epochs
             )));
         }
+        check_kept_transform(&train, weights.input.is_some())?;
         Ok(Self {
-            engine: E::from_weights(weights, &train, data, device),
+            engine: E::from_weights(
+                &network(weights),
+                &train,
+                &transformed(&weights.input, data),
+                device,
+            ),
             config: weights.config.clone(),
+            input: weights.input.clone(),
+            anisotropy: None,
             rows: data.rows(),
             train,
             epochs_done: 0,
@@ -275,15 +303,56 @@ impl<E: Engine> Trainer<E> {
     }
 
     pub fn weights(&self) -> ModelWeights {
-        self.engine.weights()
+        ModelWeights {
+            input: self.input.clone(),
+            ..self.engine.weights()
+        }
     }
 }
 
 impl<B: AutodiffBackend> Trainer<BurnEngine<B>> {
     /// The current model without autodiff, for evaluation and export.
     pub fn inference_model(&self) -> RqVae<B::InnerBackend> {
-        self.engine.inference_model()
+        RqVae {
+            input: self.input.clone(),
+            ..self.engine.inference_model()
+        }
     }
+}
+
+/// `data` as the encoder takes it: borrowed as it is, or transformed into a copy.
+fn transformed<'a>(input: &Option<InputTransform>, data: &'a Embeddings) -> Cow<'a, Embeddings> {
+    match input {
+        Some(t) => Cow::Owned(
+            Embeddings::new(t.apply(data.as_slice()), data.dim())
+                .expect("a transform with a finite, positive scale keeps finite rows finite"),
+        ),
+        None => Cow::Borrowed(data),
+    }
+}
+
+/// The network an engine trains: `weights` without the input transform, which the trainer
+/// applies to the data instead.
+fn network(weights: &ModelWeights) -> ModelWeights {
+    ModelWeights {
+        input: None,
+        ..weights.clone()
+    }
+}
+
+/// A run that starts from a model keeps its transform: a recipe that names another is refused
+/// rather than silently ignored.
+fn check_kept_transform(train: &TrainConfig, has_input: bool) -> Result<(), TrainError> {
+    use crate::input_transform::InputTransformChoice as Choice;
+    let (asked, model) = match (train.input_transform, has_input) {
+        (Choice::Center, false) => ("center", "has none"),
+        (Choice::None, true) => ("none", "centres its inputs"),
+        _ => return Ok(()),
+    };
+    Err(TrainError::FineTune(format!(
+        "the recipe asks for input_transform \"{asked}\" but the model {model}, and a run that \
+         starts from a model keeps its input transform; use \"auto\", or train a new model"
+    )))
 }
 
 /// Subtracts from every row of `points` its nearest row of `codebook`: the next level's

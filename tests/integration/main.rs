@@ -12,6 +12,7 @@ mod fuzz;
 mod host_model;
 mod id_table;
 mod import;
+mod input_transform;
 mod kmeans;
 mod labels;
 mod map;

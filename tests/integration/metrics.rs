@@ -223,21 +223,6 @@ fn evaluate_perfect_reconstruction() {
     assert!(m.nn_overlap_at_5 < 1.0, "{m:?}");
 }
 
-/// `normalize(x + 2.5·u)` for a fixed unit vector `u`: an anisotropic copy of the embeddings, as
-/// E5-like models give them (random pairs of the sample's copy at cosine about 0.9).
-fn shifted(x: &[f32], dim: usize) -> Vec<f32> {
-    let u: Vec<f32> = (0..dim)
-        .map(|j| if j % 2 == 0 { 1.0 } else { -1.0 } / (dim as f32).sqrt())
-        .collect();
-    let mut out = Vec::with_capacity(x.len());
-    for row in x.chunks_exact(dim) {
-        let moved: Vec<f32> = row.iter().zip(&u).map(|(a, b)| a + 2.5 * b).collect();
-        let n = moved.iter().map(|v| v * v).sum::<f32>().sqrt();
-        out.extend(moved.iter().map(|v| v / n));
-    }
-    out
-}
-
 #[test]
 fn anisotropy_tells_a_shifted_copy_from_the_sample() {
     use rqvae::anisotropy::measure;
@@ -246,7 +231,7 @@ fn anisotropy_tells_a_shifted_copy_from_the_sample() {
     let plain = measure(x, dim, 10_000, 1);
     assert!(!plain.is_anisotropic(), "{plain:?}");
     assert!(plain.mean_pair_cosine < 0.3, "{plain:?}");
-    let moved = measure(&shifted(x, dim), dim, 10_000, 1);
+    let moved = measure(&crate::data::shifted(x, dim), dim, 10_000, 1);
     assert!(moved.is_anisotropic(), "{moved:?}");
     assert!(moved.mean_pair_cosine > 0.8, "{moved:?}");
     // One direction carries about what random pairs share.
@@ -279,7 +264,7 @@ fn reports_warn_of_anisotropic_inputs_and_near_random_neighbours() {
     assert!(good.warnings().is_empty(), "{:?}", good.warnings());
     assert!(!good.table().contains("warning"), "{}", good.table());
     // The shifted copy, reconstructed by rows in another order, warns twice.
-    let moved = shifted(x, dim);
+    let moved = crate::data::shifted(x, dim);
     let mut scrambled = moved.clone();
     scrambled.rotate_left(dim * 301);
     let bad = evaluate(&moved, &scrambled, dim, &ids, 3, 8, options);

@@ -56,6 +56,27 @@ pub fn sample_rows(n: usize) -> Embeddings {
     Embeddings::new(x.slice_rows(0, n).to_vec(), x.dim()).expect("rows of valid embeddings")
 }
 
+/// `normalize(x + 2.5·u)` for a fixed unit vector `u`: an anisotropic copy of the embeddings
+/// `x` (`[n, dim]` row-major), as E5-like models give them (random pairs of the sample's copy
+/// at cosine about 0.9).
+pub fn shifted(x: &[f32], dim: usize) -> Vec<f32> {
+    let u: Vec<f32> = (0..dim)
+        .map(|j| if j % 2 == 0 { 1.0 } else { -1.0 } / (dim as f32).sqrt())
+        .collect();
+    let mut out = Vec::with_capacity(x.len());
+    for row in x.chunks_exact(dim) {
+        let moved: Vec<f32> = row.iter().zip(&u).map(|(a, b)| a + 2.5 * b).collect();
+        let n = moved.iter().map(|v| v * v).sum::<f32>().sqrt();
+        out.extend(moved.iter().map(|v| v / n));
+    }
+    out
+}
+
+/// [`shifted`] as embeddings.
+pub fn shifted_embeddings(x: &Embeddings) -> Embeddings {
+    Embeddings::new(shifted(x.as_slice(), x.dim()), x.dim()).expect("finite rows")
+}
+
 /// The shipped default model's weights file.
 pub fn default_model_path() -> PathBuf {
     repo_root().join("www/models/default.safetensors")

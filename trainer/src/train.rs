@@ -6,6 +6,7 @@ use anyhow::{bail, Context, Result};
 use burn::backend::Autodiff;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
+use rqvae::input_transform::InputTransformChoice;
 use rqvae::train::{
     checkpoint_dir, has_checkpoint, recover_checkpoint, saved_recipe, BurnEngine, CpuDevice,
     CpuEngine, Engine, EpochReport, TrainConfig, Trainer,
@@ -54,6 +55,11 @@ pub struct TrainArgs {
     /// Seed for initialisation, k-means and shuffling [default: 42].
     #[arg(long)]
     seed: Option<u64>,
+    /// A new model's input transform: `auto` centres the inputs on their mean when they are
+    /// anisotropic (random pairs' mean cosine above 0.5, as with E5, BGE or GTE), `center` and
+    /// `none` decide it regardless [default: auto]. Fine-tuning and resuming keep the model's.
+    #[arg(long, value_enum)]
+    input_transform: Option<InputTransformArg>,
     #[arg(long, value_enum, default_value = "cpu")]
     backend: BackendKind,
     /// How gradients are computed: `auto` uses the hand-written CPU engine on `--backend cpu`
@@ -106,6 +112,23 @@ pub enum RecipeName {
     /// The second stage with a strong code-usage term, with --init-from: evens out the codes of a
     /// model first trained without the term (400 epochs by default).
     BalancedFineTune,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InputTransformArg {
+    Auto,
+    None,
+    Center,
+}
+
+impl From<InputTransformArg> for InputTransformChoice {
+    fn from(arg: InputTransformArg) -> Self {
+        match arg {
+            InputTransformArg::Auto => Self::Auto,
+            InputTransformArg::None => Self::None,
+            InputTransformArg::Center => Self::Center,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -187,6 +210,9 @@ fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
     }
     if let Some(v) = args.seed {
         train.seed = v;
+    }
+    if let Some(v) = args.input_transform {
+        train.input_transform = v.into();
     }
     Ok(train)
 }
@@ -424,7 +450,9 @@ fn train_on<E: Engine>(
             x.dim(),
             config.levels
         );
-        Trainer::<E>::new(config, train.clone(), x, device)?
+        let t = Trainer::<E>::new(config, train.clone(), x, device)?;
+        report_input_transform(&t);
+        t
     };
     write_atomic(
         &args.out.join("config.json"),
@@ -482,6 +510,27 @@ fn train_on<E: Engine>(
         &weights.to_bytes(Precision::F32)?,
     )?;
     Ok(Some((weights, trainer.config)))
+}
+
+/// Says which input transform a new model got and why.
+fn report_input_transform<E: Engine>(t: &Trainer<E>) {
+    let cosine = t.anisotropy.map_or(0.0, |a| a.mean_pair_cosine);
+    let limit = rqvae::anisotropy::ANISOTROPIC_COSINE;
+    match (&t.input, t.train.input_transform) {
+        (Some(input), InputTransformChoice::Auto) => eprintln!(
+            "input: random pairs' mean cosine {cosine:.2} > {limit}: inputs centred on their mean \
+             and scaled by {:.3} (--input-transform none keeps them as they are)",
+            input.scale
+        ),
+        (Some(input), _) => eprintln!(
+            "input: centred on their mean and scaled by {:.3} (--input-transform center)",
+            input.scale
+        ),
+        (None, InputTransformChoice::Auto) => eprintln!(
+            "input: random pairs' mean cosine {cosine:.2} ≤ {limit}: inputs used as they are"
+        ),
+        (None, _) => eprintln!("input: used as they are (--input-transform none)"),
+    }
 }
 
 fn summary(r: &EpochReport) -> String {
