@@ -119,3 +119,27 @@ def test_a_sample_is_the_rows_rqvae_train_train_sample_draws(sample_f16, cli, tm
     whole = rqvae.train(drawn, **settings)
     assert from_file.fingerprint == from_array.fingerprint == whole.fingerprint
     assert rqvae.Model.load(run / "model.safetensors").fingerprint == whole.fingerprint
+
+
+def test_a_model_that_centres_anisotropic_rows_encodes_and_decodes_as_the_cli_does(
+    sample_f32, cli, tmp_path
+):
+    # The sample shifted as E5-like models place vectors: random pairs at cosine about 0.9.
+    u = np.where(np.arange(768) % 2 == 0, 1.0, -1.0).astype(np.float32) / np.sqrt(768)
+    moved = sample_f32[:2000] + 2.5 * u
+    moved /= np.linalg.norm(moved, axis=1, keepdims=True)
+    rows = tmp_path / "shifted.npy"
+    np.save(rows, moved.astype(np.float32))
+    run = tmp_path / "run"
+    trained = cli("train", "--embeddings", rows, "--out", run, "--recipe", "semantic-ids",
+                  "--epochs", "3", "--eval-queries", "100")
+    assert "inputs centred on their mean" in trained.stderr
+    weights = run / "model.safetensors"
+    model = rqvae.Model.load(weights)
+    out, recon = tmp_path / "ids.npy", tmp_path / "recon.npy"
+    cli("encode", "--model", weights, "--embeddings", rows, "--out", out, "--recon", recon)
+    ids = model.encode(moved.astype(np.float32))
+    np.testing.assert_array_equal(ids.astype(np.int32), np.load(out))
+    np.testing.assert_allclose(model.decode(ids[:100]), np.load(recon)[:100], atol=1e-4)
+    # The model's fingerprint covers the transform: the same file, read again, has it too.
+    assert rqvae.Model.from_bytes(weights.read_bytes()).fingerprint == model.fingerprint

@@ -5,18 +5,25 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 import {
-  ROOT, SAMPLE_NPY, chromiumOptions, itemIds, nativeAssign, nativeIds, nativeNearTieIds, nearTieModel, serveStatic, textReference,
+  ROOT, SAMPLE_NPY, centredModel, chromiumOptions, itemIds, nativeAssign, nativeIds, nativeNearTieIds, nearTieModel, serveStatic,
+  textReference,
 } from './fixtures.mjs';
 
 let server;
 let browser;
 let page;
 let native;
+let centred;
 const foreign = [];
 
 before(async () => {
   native = nativeIds();
-  server = await serveStatic(ROOT, { '/data/sample.npy': SAMPLE_NPY });
+  centred = centredModel();
+  server = await serveStatic(ROOT, {
+    '/data/sample.npy': SAMPLE_NPY,
+    '/data/centred.safetensors': centred.model,
+    '/data/shifted.npy': centred.npy,
+  });
   browser = await chromium.launch(chromiumOptions());
   page = await browser.newPage();
   page.on('request', (r) => {
@@ -205,6 +212,26 @@ test('near-ties: CPU and WebGPU in Chromium give the native IDs on a model built
   }, { weights: Array.from(model.weights), rows: Array.from(model.rows) });
   assert.deepEqual(result.cpu, native);
   assert.deepEqual(result.webgpu, native);
+});
+
+test('a model that centres its inputs (format 2): CPU and WebGPU in Chromium give the native IDs', async () => {
+  const expected = nativeIds(centred.npy, centred.model);
+  const result = await page.evaluate(async () => {
+    const weights = new Uint8Array(await (await fetch('/data/centred.safetensors')).arrayBuffer());
+    const { data } = await window.rqvae.readNpy(new Uint8Array(await (await fetch('/data/shifted.npy')).arrayBuffer()));
+    const out = {};
+    // All 2,000 rows on the CPU; 100 on WebGPU, which is a slow CPU emulation here.
+    for (const [backend, rows] of [['cpu', 2000], ['webgpu', 100]]) {
+      const encoder = await window.rqvae.Encoder.load(weights, { backend });
+      out[backend] = { backend: encoder.backend, ids: Array.from(await encoder.encode(data.subarray(0, rows * 768))) };
+      encoder.free();
+    }
+    return out;
+  });
+  assert.equal(result.cpu.backend, 'cpu');
+  assert.equal(result.webgpu.backend, 'webgpu');
+  assert.equal(firstMismatch(result.cpu.ids, expected), -1);
+  assert.equal(firstMismatch(result.webgpu.ids, expected.slice(0, 300)), -1);
 });
 
 test('IdTable in Chromium gives the same table as rqvae-train assign', async () => {

@@ -246,6 +246,44 @@ export function safetensorsBytes(config, tensors) {
 }
 
 /**
+ * `normalize(x + 2.5·u)` of every row, `u` the unit vector of alternating signs: an anisotropic
+ * copy of embeddings, as E5, BGE or GTE give them (random pairs at cosine about 0.9).
+ */
+export function shiftedRows(values, dim) {
+  const out = new Float32Array(values.length);
+  const u = 2.5 / Math.sqrt(dim);
+  for (let r = 0; r < values.length / dim; r++) {
+    let norm = 0;
+    for (let j = 0; j < dim; j++) {
+      const v = values[r * dim + j] + (j % 2 === 0 ? u : -u);
+      out[r * dim + j] = v;
+      norm += v * v;
+    }
+    norm = Math.sqrt(norm);
+    for (let j = 0; j < dim; j++) out[r * dim + j] /= norm;
+  }
+  return out;
+}
+
+/**
+ * A model that centres its inputs (weights format version 2), as a user gets one: `rqvae-train
+ * train` on the shifted copy of the sample's 2,000 rows (which `auto` centres), then `export
+ * --f16`. `{ model, npy }`: the model file and the shifted rows' float32 .npy.
+ */
+export function centredModel() {
+  const npy = writeOnce(join(SCRATCH, `shifted-2000-${SAMPLE_DIGEST}.f32.npy`),
+    () => npyBytes(shiftedRows(sampleRows(2000), 768), 2000, 768));
+  // Trained afresh by each caller (seconds): a file kept from an older build would test that build.
+  const dir = mkdtempSync(join(tmpdir(), 'rqvae-centred-'));
+  const quiet = { stdio: ['ignore', 'ignore', 'pipe'] };
+  execFileSync(trainerBin(), ['train', '--embeddings', npy, '--out', join(dir, 'run'),
+    '--recipe', 'semantic-ids', '--epochs', '5', '--eval-queries', '100'], quiet);
+  const model = join(dir, 'model.safetensors');
+  execFileSync(trainerBin(), ['export', '--run', join(dir, 'run'), '--out', model, '--f16'], quiet);
+  return { model, npy };
+}
+
+/**
  * A model built so that its decisions tie, and inputs that hit the ties. The encoder is the
  * identity (so the latent is the input, exactly, on every backend). Level 0 holds pairs of codes
  * `z ± v`, equidistant from `z` in exact arithmetic, so only rounding decides between them;

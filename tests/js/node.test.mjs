@@ -9,7 +9,7 @@ import { CpuWorkerError, Encoder, IdTable, readNpy, RqvaeError, webgpuAdapterKin
 import { adapterKind } from '../../js/adapter.js';
 import { CpuPool } from '../../js/cpu-pool.js';
 import { CRASH_EXIT, CRASH_THROW } from './crashing-cpu-worker.mjs';
-import { DEFAULT_MODEL, ROOT, SAMPLE_NPY, nativeEncode, nativeIds } from './fixtures.mjs';
+import { DEFAULT_MODEL, ROOT, SAMPLE_NPY, centredModel, nativeEncode, nativeIds } from './fixtures.mjs';
 
 const sampleBytes = readFileSync(SAMPLE_NPY);
 const modelBytes = readFileSync(DEFAULT_MODEL);
@@ -81,6 +81,36 @@ test('decode equals the native decoder on the native IDs', async () => {
     const bad = values.findIndex((v) => !Number.isFinite(v));
     assert.equal(bad, -1, `${what} reconstruction value ${bad} is ${values[bad]}`);
   }
+  let worst = 0;
+  for (let i = 0; i < recon.length; i++) worst = Math.max(worst, Math.abs(recon[i] - native.recon[i]));
+  assert.ok(worst < 1e-4, `largest difference from native reconstruction: ${worst}`);
+  encoder.free();
+});
+
+test('a model that centres its inputs (format 2, trained on anisotropic rows): IDs and decode equal native', async () => {
+  const { model, npy } = centredModel();
+  const bytes = readFileSync(model);
+  const header = JSON.parse(bytes.subarray(8, 8 + Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true))).toString());
+  assert.equal(header.__metadata__.format_version, '2');
+  assert.equal(header['input.mean'].dtype, 'F32', 'the transform stays F32 in an F16 export');
+  const { data, rows } = await readNpy(readFileSync(npy));
+  const native = nativeEncode(npy, model);
+  for (const threads of [1, 2]) {
+    const encoder = await Encoder.load(bytes, { backend: 'cpu', threads });
+    const ids = await encoder.encode(data);
+    assert.equal(ids.length, rows * 3);
+    const differing = native.ids.findIndex((id, i) => id !== ids[i]);
+    assert.equal(differing, -1, `${threads} thread(s): first differing ID at ${differing}`);
+    encoder.free();
+  }
+  // The plain default model gives these rows other IDs: the transform is what is being tested.
+  const plain = await Encoder.loadDefault({ backend: 'cpu' });
+  const plainIds = await plain.encode(data.subarray(0, 200 * 768));
+  assert.ok(plainIds.some((id, i) => id !== native.ids[i]));
+  plain.free();
+  // Reconstructions come back in the rows' own (shifted) space, as natively.
+  const encoder = await Encoder.load(bytes);
+  const recon = await encoder.decode(Uint16Array.from(native.ids.slice(0, 100 * 3)));
   let worst = 0;
   for (let i = 0; i < recon.length; i++) worst = Math.max(worst, Math.abs(recon[i] - native.recon[i]));
   assert.ok(worst < 1e-4, `largest difference from native reconstruction: ${worst}`);

@@ -4,6 +4,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod anisotropic;
 mod assign;
 mod fine_tune;
 mod import;
@@ -40,6 +41,7 @@ fn help_explains_every_command() {
         "--batch-size",
         "--resume",
         "--backend",
+        "--input-transform",
     ] {
         assert!(text.contains(flag), "train --help lacks {flag}");
     }
