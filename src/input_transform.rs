@@ -102,9 +102,10 @@ impl InputTransform {
             })
             .sum();
         let rms = (squared / n as f64).sqrt();
-        // A spread below f32's resolution of the values is rounding, not data.
+        // A spread below f32's resolution of the values is rounding, not data; NaN rows give a
+        // NaN scale, which `new` refuses.
         let magnitude = mean.iter().map(|&m| (m as f64).powi(2)).sum::<f64>().sqrt();
-        if !(rms > 1e-6 * magnitude.max(f32::MIN_POSITIVE as f64)) {
+        if rms <= 1e-6 * magnitude.max(f32::MIN_POSITIVE as f64) {
             return Err(InputTransformError::NoSpread);
         }
         Self::new(mean, (1.0 / rms) as f32, dim)
