@@ -157,6 +157,17 @@ impl Model {
         json_to_py(py, &self.weights.config.to_json())
     }
 
+    /// The input transform the model applies before its encoder, as a dict (`kind` "center",
+    /// `scale`, `mean` as a list), or None for a model that takes its inputs as they are.
+    #[getter]
+    fn input_transform<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let value = match &self.weights.input {
+            Some(t) => serde_json::json!({ "kind": "center", "scale": t.scale, "mean": t.mean }),
+            None => serde_json::Value::Null,
+        };
+        json_to_py(py, &value.to_string())
+    }
+
     /// Semantic IDs `[rows, levels]` (uint16) of embeddings `[rows, input_dim]` (float32 or
     /// float16, C order): the canonical computation, as `rqvae-train encode` gives them.
     fn encode<'py>(&self, x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyArray2<u16>>> {

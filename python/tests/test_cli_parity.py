@@ -141,5 +141,9 @@ def test_a_model_that_centres_anisotropic_rows_encodes_and_decodes_as_the_cli_do
     ids = model.encode(moved.astype(np.float32))
     np.testing.assert_array_equal(ids.astype(np.int32), np.load(out))
     np.testing.assert_allclose(model.decode(ids[:100]), np.load(recon)[:100], atol=1e-4)
+    transform = model.input_transform
+    assert transform["kind"] == "center" and transform["scale"] > 1.0
+    np.testing.assert_allclose(transform["mean"], moved.mean(axis=0), atol=1e-6)
+    assert rqvae.Model.load(DEFAULT_MODEL).input_transform is None
     # The model's fingerprint covers the transform: the same file, read again, has it too.
     assert rqvae.Model.from_bytes(weights.read_bytes()).fingerprint == model.fingerprint

@@ -436,6 +436,12 @@ fn train_on<E: Engine>(
             x.rows(),
             x.dim()
         );
+        if let Some(input) = &weights.input {
+            eprintln!(
+                "input: centred on the model's mean and scaled by {:.3}, as the model was trained",
+                input.scale
+            );
+        }
         let origin = serde_json::json!({ "model": path, "fingerprint": fingerprint });
         write_atomic(
             &args.out.join("init_from.json"),

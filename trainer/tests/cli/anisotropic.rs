@@ -130,6 +130,37 @@ fn train_centres_anisotropic_embeddings_and_every_command_keeps_the_transform() 
         ],
     );
     assert!(!dir.join("tuned").join("model.safetensors").exists());
+    let out = run(&[
+        "train",
+        "--embeddings",
+        s(&moved),
+        "--out",
+        s(&dir.join("tuned")),
+        "--init-from",
+        s(&model),
+        "--recipe",
+        "collision-fine-tune",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "1000",
+        "--eval-queries",
+        "200",
+    ]);
+    assert_success(&out);
+    assert!(
+        stderr(&out).contains("input: centred on the model's mean"),
+        "{}",
+        stderr(&out)
+    );
+    let tuned = dir.join("tuned").join("model.safetensors");
+    assert_eq!(format_version(&tuned), "2");
+    let input = |path: &Path| {
+        rqvae::ModelWeights::from_bytes(&std::fs::read(path).unwrap())
+            .unwrap()
+            .input
+    };
+    assert_eq!(input(&tuned), input(&model));
 
     // Taken as they are on request: the report warns and names the way out.
     let as_is = dir.join("as-is");
