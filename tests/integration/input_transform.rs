@@ -351,16 +351,21 @@ fn training_centres_anisotropic_inputs_and_keeps_their_neighbours() {
     );
 }
 
-#[test]
-fn a_run_from_a_model_keeps_its_transform_and_refuses_to_drop_it() {
-    let moved = shifted_embeddings(&sample_rows(1000));
-    let config = RqVaeConfig {
-        input_dim: 768,
+/// A model small enough for runs of a few steps.
+fn small_config() -> RqVaeConfig {
+    RqVaeConfig {
         hidden_dims: vec![64],
         latent_dim: 8,
         levels: 2,
         codebook_size: 16,
-    };
+        ..RqVaeConfig::with_input_dim(768)
+    }
+}
+
+#[test]
+fn a_run_from_a_model_keeps_its_transform_and_refuses_to_drop_it() {
+    let moved = shifted_embeddings(&sample_rows(1000));
+    let config = small_config();
     let train = TrainConfig {
         epochs: 2,
         batch_size: 250,
@@ -389,72 +394,39 @@ fn a_run_from_a_model_keeps_its_transform_and_refuses_to_drop_it() {
     let host_latents = host.latents(&moved.gather(&rows), rows.len());
     assert!(crate::common::max_abs_diff(&burn_latents, &host_latents) < 1e-4);
 
-    // Fine-tuning keeps it; `auto` and `center` agree with the model, `none` is refused.
-    for choice in [InputTransformChoice::Auto, InputTransformChoice::Center] {
-        let tune = TrainConfig {
+    // Fine-tuning keeps it; `auto` and `center` agree with the model, `none` is refused, and a
+    // plain model is not centred on request either.
+    let tune = |weights: &ModelWeights, choice| {
+        let recipe = TrainConfig {
+            epochs: 1,
+            batch_size: 250,
             input_transform: choice,
-            ..TrainConfig {
-                epochs: 1,
-                ..Default::default()
-            }
+            ..Default::default()
         };
-        let tuned = Trainer::<CpuEngine>::fine_tune(
-            &weights,
-            TrainConfig {
-                batch_size: 250,
-                ..tune
-            },
-            &moved,
-            &CpuDevice,
-        )
-        .unwrap();
+        Trainer::<CpuEngine>::fine_tune(weights, recipe, &moved, &CpuDevice)
+    };
+    for choice in [InputTransformChoice::Auto, InputTransformChoice::Center] {
+        let tuned = tune(&weights, choice).unwrap();
         assert_eq!(tuned.weights().input.as_ref(), Some(&input));
     }
-    let refuse = TrainConfig {
-        input_transform: InputTransformChoice::None,
-        batch_size: 250,
-        ..TrainConfig {
-            epochs: 1,
-            ..Default::default()
-        }
-    };
-    let e = Trainer::<CpuEngine>::fine_tune(&weights, refuse, &moved, &CpuDevice)
+    let e = tune(&weights, InputTransformChoice::None)
         .err()
         .expect("refused");
     assert!(matches!(e, TrainError::FineTune(_)), "{e}");
     assert!(e.to_string().contains("input_transform \"none\""), "{e}");
-    // And the other way round: a plain model, a recipe that asks for centring.
     let plain = ModelWeights {
         input: None,
         ..weights.clone()
     };
-    let e = Trainer::<CpuEngine>::fine_tune(
-        &plain,
-        TrainConfig {
-            input_transform: InputTransformChoice::Center,
-            batch_size: 250,
-            ..TrainConfig {
-                epochs: 1,
-                ..Default::default()
-            }
-        },
-        &moved,
-        &CpuDevice,
-    )
-    .err()
-    .expect("refused");
+    let e = tune(&plain, InputTransformChoice::Center)
+        .err()
+        .expect("refused");
     assert!(e.to_string().contains("has none"), "{e}");
 
     // Rows that do not spread at all cannot be centred: said, not divided by zero.
     let flat = Embeddings::new(vec![0.25; 768 * 300], 768).unwrap();
     let e = Trainer::<CpuEngine>::new(
-        RqVaeConfig {
-            input_dim: 768,
-            hidden_dims: vec![64],
-            latent_dim: 8,
-            levels: 2,
-            codebook_size: 16,
-        },
+        small_config(),
         TrainConfig {
             batch_size: 100,
             ..Default::default()

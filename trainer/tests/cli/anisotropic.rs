@@ -106,21 +106,28 @@ fn train_centres_anisotropic_embeddings_and_every_command_keeps_the_transform() 
     assert_eq!(card["precision"], "f16");
 
     // Fine-tuning keeps the model's transform and refuses a flag that would drop it.
-    let out = run(&[
-        "train",
-        "--embeddings",
-        s(&moved),
-        "--out",
-        s(&dir.join("tuned")),
-        "--init-from",
-        s(&model),
-        "--epochs",
-        "1",
-        "--batch-size",
-        "1000",
-        "--input-transform",
-        "none",
-    ]);
+    let tuned_dir = dir.join("tuned");
+    let fine_tune = |rest: &[&str]| {
+        let args = [
+            "train",
+            "--embeddings",
+            s(&moved),
+            "--out",
+            s(&tuned_dir),
+            "--init-from",
+            s(&model),
+            "--recipe",
+            "collision-fine-tune",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "1000",
+            "--eval-queries",
+            "200",
+        ];
+        run(&[&args[..], rest].concat())
+    };
+    let out = fine_tune(&["--input-transform", "none"]);
     assert_clean_failure(
         &out,
         &[
@@ -129,31 +136,15 @@ fn train_centres_anisotropic_embeddings_and_every_command_keeps_the_transform() 
             "centres its inputs",
         ],
     );
-    assert!(!dir.join("tuned").join("model.safetensors").exists());
-    let out = run(&[
-        "train",
-        "--embeddings",
-        s(&moved),
-        "--out",
-        s(&dir.join("tuned")),
-        "--init-from",
-        s(&model),
-        "--recipe",
-        "collision-fine-tune",
-        "--epochs",
-        "1",
-        "--batch-size",
-        "1000",
-        "--eval-queries",
-        "200",
-    ]);
+    assert!(!tuned_dir.join("model.safetensors").exists());
+    let out = fine_tune(&[]);
     assert_success(&out);
     assert!(
         stderr(&out).contains("input: centred on the model's mean"),
         "{}",
         stderr(&out)
     );
-    let tuned = dir.join("tuned").join("model.safetensors");
+    let tuned = tuned_dir.join("model.safetensors");
     assert_eq!(format_version(&tuned), "2");
     let input = |path: &Path| {
         rqvae::ModelWeights::from_bytes(&std::fs::read(path).unwrap())
