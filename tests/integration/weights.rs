@@ -378,10 +378,17 @@ fn safetensors_without_rqvae_metadata() {
 
 #[test]
 fn bad_metadata() {
-    let bytes = edited(|meta, _| {
-        meta.insert("format_version".into(), "2".into());
-    });
-    assert!(matches!(err(&bytes), WeightsError::Version { found } if found == "2"));
+    // A version from the future, and versions spelled otherwise than this build writes them.
+    for version in ["3", "01", "2.0", ""] {
+        let bytes = edited(|meta, _| {
+            meta.insert("format_version".into(), version.into());
+        });
+        assert!(
+            matches!(err(&bytes), WeightsError::Version { ref found } if found == version),
+            "{version:?}: {}",
+            err(&bytes)
+        );
+    }
 
     let bytes = edited(|meta, _| {
         meta.remove("config");
