@@ -12,6 +12,11 @@ fn stdout(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Fails unless `text` (a command's output) contains `needle`, showing the text.
+fn says(text: &str, needle: &str) {
+    assert!(text.contains(needle), "lacks {needle:?}: {text}");
+}
+
 fn train(embeddings: &Path, out: &Path, rest: &[&str]) -> std::process::Output {
     let args = [
         "train",
@@ -55,10 +60,9 @@ fn train_centres_anisotropic_embeddings_and_every_command_keeps_the_transform() 
     let run_dir = dir.join("run");
     let out = train(&moved, &run_dir, &[]);
     assert_success(&out);
-    let said = stderr(&out);
-    assert!(
-        said.contains("random pairs' mean cosine 0.90 > 0.5: inputs centred on their mean"),
-        "{said}"
+    says(
+        &stderr(&out),
+        "random pairs' mean cosine 0.90 > 0.5: inputs centred on their mean",
     );
     let model = run_dir.join("model.safetensors");
     assert_eq!(format_version(&model), "2");
@@ -83,11 +87,7 @@ fn train_centres_anisotropic_embeddings_and_every_command_keeps_the_transform() 
         "200",
     ]);
     assert_success(&out);
-    assert!(
-        stdout(&out).contains("(the model centres them)"),
-        "{}",
-        stdout(&out)
-    );
+    says(&stdout(&out), "(the model centres them)");
     let exported = dir.join("model.f16.safetensors");
     assert_success(&run(&[
         "export",
@@ -139,11 +139,7 @@ fn train_centres_anisotropic_embeddings_and_every_command_keeps_the_transform() 
     assert!(!tuned_dir.join("model.safetensors").exists());
     let out = fine_tune(&[]);
     assert_success(&out);
-    assert!(
-        stderr(&out).contains("input: centred on the model's mean"),
-        "{}",
-        stderr(&out)
-    );
+    says(&stderr(&out), "input: centred on the model's mean");
     let tuned = tuned_dir.join("model.safetensors");
     assert_eq!(format_version(&tuned), "2");
     let input = |path: &Path| {
@@ -157,26 +153,14 @@ fn train_centres_anisotropic_embeddings_and_every_command_keeps_the_transform() 
     let as_is = dir.join("as-is");
     let out = train(&moved, &as_is, &["--input-transform", "none"]);
     assert_success(&out);
-    assert!(
-        stderr(&out).contains("used as they are (--input-transform none)"),
-        "{}",
-        stderr(&out)
-    );
+    says(&stderr(&out), "used as they are (--input-transform none)");
     assert_eq!(format_version(&as_is.join("model.safetensors")), "1");
-    assert!(
-        stdout(&out).contains("train with --input-transform auto"),
-        "{}",
-        stdout(&out)
-    );
+    says(&stdout(&out), "train with --input-transform auto");
 
     // The plain sample is isotropic: `auto` leaves it alone and the model stays version 1.
     let plain = dir.join("plain");
     let out = train(&sample(), &plain, &[]);
     assert_success(&out);
-    assert!(
-        stderr(&out).contains("≤ 0.5: inputs used as they are"),
-        "{}",
-        stderr(&out)
-    );
+    says(&stderr(&out), "≤ 0.5: inputs used as they are");
     assert_eq!(format_version(&plain.join("model.safetensors")), "1");
 }
